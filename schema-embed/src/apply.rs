@@ -1,0 +1,284 @@
+//! Applying the plan: each `apply` / `reapply` snippet with its ledger row, atomically
+//! where the database allows it, statement by statement with recorded progress where
+//! it does not.
+
+use std::time::{Duration, Instant};
+
+use crate::catalog::{unless_query, GuardStatus};
+use crate::config::Settings;
+use crate::dialect::Session;
+use crate::error::{db_message, excerpt, Error};
+use crate::ledger::{statement_fingerprint, LedgerRow, LedgerState, LedgerTable};
+use crate::plan::{Action, Plan, Step};
+use crate::snippet::{GuardKind, Snippet, TransactionMode};
+
+/// What applying a plan left to do.
+pub(crate) enum Applied {
+    /// Every step ran.
+    Done,
+    /// A `transaction: none` snippet had to release the lock (SQLite): plan again.
+    Replan,
+}
+
+/// Applies every step of `plan` that changes the database, in order, filling in each
+/// step's outcome. Stops at the first failure.
+pub(crate) async fn apply<S: Session>(
+    session: &mut S,
+    plan: &mut Plan,
+    snippets: &[Snippet],
+    table: &LedgerTable,
+    settings: &Settings,
+) -> Result<Applied, Error> {
+    for step in plan.steps.iter_mut().filter(|s| s.action.changes_database()) {
+        let snippet = &snippets[step.index];
+        let started = Instant::now();
+        if step.action == Action::Apply && recheck_unknown_guards(session, step, snippet).await? {
+            step.action = Action::Adopt;
+            step.reason = "every guard reports present once earlier snippets ran".into();
+        }
+        let mut replan = false;
+        match step.action {
+            Action::Adopt => {
+                let row = ledger_row(snippet, LedgerState::Adopted, Vec::new(), 0);
+                session
+                    .write_ledger(table, &row)
+                    .await
+                    .map_err(Error::db(format!("recording {} as adopted", snippet.path)))?;
+            }
+            _ if S::ATOMIC_DDL && snippet.transaction == TransactionMode::Wrapped => {
+                run_atomic(session, step, snippet, table, settings).await?;
+            }
+            _ => {
+                replan = S::LOCK_IS_TRANSACTION;
+                if replan {
+                    session.unlock().await?;
+                }
+                let ran = run_statement_by_statement(session, step, snippet, table, settings).await;
+                if replan {
+                    session.lock(table, settings).await?;
+                }
+                ran?;
+            }
+        }
+        step.duration_ms = started.elapsed().as_millis() as u64;
+        tracing::info!(
+            target: "bootschema",
+            version = step.version,
+            path = %step.path,
+            action = %step.action,
+            statements = step.statements_run,
+            ms = step.duration_ms,
+            "{} {}", step.action, step.path
+        );
+        if replan {
+            return Ok(Applied::Replan);
+        }
+    }
+    Ok(Applied::Done)
+}
+
+/// Evaluates again the `unless` guards that could not run at planning time (they read
+/// a table that an earlier snippet of this sync creates). Returns whether every guard
+/// of the step now reports present.
+async fn recheck_unknown_guards<S: Session>(session: &mut S, step: &mut Step, snippet: &Snippet) -> Result<bool, Error> {
+    if !step.guards.iter().any(|g| matches!(g.status, GuardStatus::Unknown(_))) {
+        return Ok(false);
+    }
+    for (report, guard) in step.guards.iter_mut().zip(snippet.all_guards()) {
+        let (GuardStatus::Unknown(_), GuardKind::Unless(query)) = (&report.status, &guard.kind) else { continue };
+        let query = unless_query(query).to_string();
+        let answer = session.probe(std::slice::from_ref(&query)).await?.pop().unwrap_or(Ok(false));
+        report.status = match answer {
+            Ok(true) => GuardStatus::Present,
+            Ok(false) => GuardStatus::Missing,
+            Err(message) => {
+                return Err(Error::GuardQuery {
+                    path: snippet.path.to_string(),
+                    line: report.line.unwrap_or(0),
+                    query,
+                    message,
+                })
+            }
+        };
+    }
+    let guarded = !snippet.guards.is_empty();
+    Ok(guarded && step.guards.iter().all(|g| !g.status.is_missing()))
+}
+
+fn ledger_row(snippet: &Snippet, state: LedgerState, progress: Vec<String>, duration_ms: i64) -> LedgerRow {
+    LedgerRow {
+        version: snippet.version,
+        description: snippet.description.to_string(),
+        path: snippet.path.to_string(),
+        checksum: snippet.checksum.to_string(),
+        state,
+        progress,
+        duration_ms,
+    }
+}
+
+fn final_state(step: &Step) -> LedgerState {
+    if step.action == Action::Reapply {
+        LedgerState::Reapplied
+    } else {
+        LedgerState::Applied
+    }
+}
+
+/// The pause before attempt `attempt` (1-based) after a lock timeout: 200 ms, doubling.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(200u64.saturating_mul(1 << attempt.min(6)))
+}
+
+/// PostgreSQL and SQLite: the snippet's statements and its ledger row in one
+/// transaction; a failure leaves nothing behind. Lock timeouts retry the whole snippet.
+async fn run_atomic<S: Session>(
+    session: &mut S,
+    step: &mut Step,
+    snippet: &Snippet,
+    table: &LedgerTable,
+    settings: &Settings,
+) -> Result<(), Error> {
+    let started = Instant::now();
+    let mut attempt = 1;
+    loop {
+        session.begin().await.map_err(Error::db(format!("beginning the transaction of {}", snippet.path)))?;
+        let mut ran = 0;
+        let mut failure = None;
+        for i in 0..snippet.statements.len() {
+            if step.statements_skipped.contains(&(i as u32)) {
+                continue;
+            }
+            match session.execute(snippet.statement_sql(i)).await {
+                Ok(()) => ran += 1,
+                Err(e) => {
+                    failure = Some((i, e));
+                    break;
+                }
+            }
+        }
+        if failure.is_none() {
+            let row = ledger_row(snippet, final_state(step), Vec::new(), started.elapsed().as_millis() as i64);
+            match session.write_ledger(table, &row).await {
+                Ok(()) => {}
+                Err(e) => {
+                    let _ = session.rollback().await;
+                    return Err(Error::db(format!("recording {} in the ledger (rolled back)", snippet.path))(e));
+                }
+            }
+            session.commit().await.map_err(Error::db(format!("committing {}", snippet.path)))?;
+            step.statements_run = ran;
+            return Ok(());
+        }
+        let (i, error) = failure.expect("checked above");
+        session.rollback().await.map_err(Error::db(format!("rolling back {}", snippet.path)))?;
+        let statement = snippet.statement_sql(i);
+        let line = snippet.statements[i].line;
+        if S::is_lock_timeout(&error) {
+            if attempt < settings.ddl_attempts {
+                let pause = backoff(attempt);
+                tracing::warn!(
+                    target: "bootschema",
+                    path = %snippet.path, line, attempt, pause_ms = pause.as_millis() as u64,
+                    "lock timeout on `{}`; retrying", excerpt(statement)
+                );
+                tokio::time::sleep(pause).await;
+                attempt += 1;
+                continue;
+            }
+            let holders = session.describe_lock_wait(statement).await;
+            return Err(Error::DdlLockTimeout {
+                path: snippet.path.to_string(),
+                line,
+                attempts: attempt,
+                timeout: settings.ddl_lock_timeout,
+                detail: format!("`{}`: {}{holders}", excerpt(statement), db_message(&error)),
+                variable: settings.var("LOCK_TIMEOUT"),
+            });
+        }
+        return Err(Error::Statement {
+            path: snippet.path.to_string(),
+            line,
+            statement: excerpt(statement),
+            message: db_message(&error),
+            aftermath: "nothing of this snippet was kept (its transaction was rolled back); fix the \
+                        statement and boot again"
+                .into(),
+            source: error,
+        });
+    }
+}
+
+/// MySQL, and `transaction: none` everywhere: statements run one by one, each
+/// completed one recorded in a `partial` ledger row, so that a snippet that stopped
+/// half-way resumes after its completed statements once the failing one is fixed.
+async fn run_statement_by_statement<S: Session>(
+    session: &mut S,
+    step: &mut Step,
+    snippet: &Snippet,
+    table: &LedgerTable,
+    settings: &Settings,
+) -> Result<(), Error> {
+    let started = Instant::now();
+    let mut progress = step.progress.clone();
+    let pending: Vec<usize> =
+        (0..snippet.statements.len()).filter(|i| !step.statements_skipped.contains(&(*i as u32))).collect();
+    for (n, &i) in pending.iter().enumerate() {
+        let statement = snippet.statement_sql(i);
+        let line = snippet.statements[i].line;
+        let mut attempt = 1;
+        loop {
+            match session.execute(statement).await {
+                Ok(()) => break,
+                Err(e) if S::is_lock_timeout(&e) && attempt < settings.ddl_attempts => {
+                    let pause = backoff(attempt);
+                    tracing::warn!(
+                        target: "bootschema",
+                        path = %snippet.path, line, attempt, pause_ms = pause.as_millis() as u64,
+                        "lock timeout on `{}`; retrying", excerpt(statement)
+                    );
+                    tokio::time::sleep(pause).await;
+                    attempt += 1;
+                }
+                Err(e) if S::is_lock_timeout(&e) => {
+                    let holders = session.describe_lock_wait(statement).await;
+                    return Err(Error::DdlLockTimeout {
+                        path: snippet.path.to_string(),
+                        line,
+                        attempts: attempt,
+                        timeout: settings.ddl_lock_timeout,
+                        detail: format!("`{}`: {}{holders}", excerpt(statement), db_message(&e)),
+                        variable: settings.var("LOCK_TIMEOUT"),
+                    });
+                }
+                Err(e) => {
+                    let aftermath = if progress.is_empty() {
+                        "no statement of this snippet had completed; fix the statement and boot again".to_string()
+                    } else {
+                        format!(
+                            "{} earlier statement(s) of this snippet completed and are recorded; fix this \
+                             statement and boot again: the snippet resumes after them",
+                            progress.len()
+                        )
+                    };
+                    return Err(Error::Statement {
+                        path: snippet.path.to_string(),
+                        line,
+                        statement: excerpt(statement),
+                        message: db_message(&e),
+                        aftermath,
+                        source: e,
+                    });
+                }
+            }
+        }
+        step.statements_run += 1;
+        progress.push(statement_fingerprint(statement));
+        if n + 1 < pending.len() {
+            let row = ledger_row(snippet, LedgerState::Partial, progress.clone(), started.elapsed().as_millis() as i64);
+            session.write_ledger(table, &row).await.map_err(Error::db(format!("recording progress of {}", snippet.path)))?;
+        }
+    }
+    let row = ledger_row(snippet, final_state(step), Vec::new(), started.elapsed().as_millis() as i64);
+    session.write_ledger(table, &row).await.map_err(Error::db(format!("recording {} in the ledger", snippet.path)))
+}

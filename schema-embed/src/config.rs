@@ -1,0 +1,152 @@
+//! Settings of a sync, from the builder and from the environment (which wins).
+
+use std::time::Duration;
+
+use crate::error::Error;
+
+/// The settings a sync runs with, after the environment has been applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Prefix of the environment variables, without the trailing `_`.
+    pub env_prefix: String,
+    /// Plan and log, change nothing.
+    pub dry_run: bool,
+    /// Run snippets marked `-- destructive`.
+    pub allow_destructive: bool,
+    /// Whether the boot-time sync runs at all (`<PREFIX>_SCHEMA_SYNC=off` turns it off).
+    pub enabled: bool,
+    /// How long to wait for the schema lock held by another instance.
+    pub lock_wait: Duration,
+    /// How long one DDL statement may wait for a table lock before it is retried.
+    pub ddl_lock_timeout: Duration,
+    /// How many times a snippet is tried when its statements keep hitting lock timeouts.
+    pub ddl_attempts: u32,
+    /// The ledger table, optionally schema-qualified (`ops.schema_history`).
+    pub ledger_table: String,
+}
+
+/// The ledger table's default name.
+pub const DEFAULT_LEDGER_TABLE: &str = "bootschema_history";
+
+impl Settings {
+    pub(crate) fn new(env_prefix: &str) -> Settings {
+        Settings {
+            env_prefix: env_prefix.to_string(),
+            dry_run: false,
+            allow_destructive: false,
+            enabled: true,
+            lock_wait: Duration::from_secs(60),
+            ddl_lock_timeout: Duration::from_secs(5),
+            ddl_attempts: 4,
+            ledger_table: DEFAULT_LEDGER_TABLE.to_string(),
+        }
+    }
+
+    /// The full name of one of the prefix's variables, e.g. `MYAPP_SCHEMA_DRY_RUN`.
+    pub fn var(&self, suffix: &str) -> String {
+        format!("{}_SCHEMA_{suffix}", self.env_prefix)
+    }
+
+    /// Applies the environment's overrides, read through `lookup` (the process environment
+    /// in production; a map in tests).
+    pub(crate) fn with_env(mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, Error> {
+        let prefix = self.env_prefix.clone();
+        let read = |suffix: &str| {
+            let variable = format!("{prefix}_SCHEMA_{suffix}");
+            lookup(&variable).filter(|v| !v.trim().is_empty()).map(|value| (variable, value))
+        };
+        if let Some((variable, value)) = read("DRY_RUN") {
+            self.dry_run = parse_flag(&variable, &value)?;
+        }
+        if let Some((variable, value)) = read("ALLOW_DESTRUCTIVE") {
+            self.allow_destructive = parse_flag(&variable, &value)?;
+        }
+        if let Some((variable, value)) = read("SYNC") {
+            self.enabled = parse_flag(&variable, &value)?;
+        }
+        if let Some((variable, value)) = read("LOCK_TIMEOUT") {
+            let timeout = parse_duration(&variable, &value)?;
+            self.lock_wait = timeout;
+            self.ddl_lock_timeout = timeout;
+        }
+        Ok(self)
+    }
+}
+
+fn parse_flag(variable: &str, value: &str) -> Result<bool, Error> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(Error::Config {
+            variable: variable.to_string(),
+            value: value.to_string(),
+            expected: "one of 1, true, yes, on, 0, false, no, off",
+        }),
+    }
+}
+
+fn parse_duration(variable: &str, value: &str) -> Result<Duration, Error> {
+    let invalid = || Error::Config {
+        variable: variable.to_string(),
+        value: value.to_string(),
+        expected: "a duration such as 5s, 500ms or 2m (a bare number is seconds), at least 1ms",
+    };
+    let value = value.trim();
+    let duration = match value.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => humantime::parse_duration(value).map_err(|_| invalid())?,
+    };
+    if duration < Duration::from_millis(1) {
+        return Err(invalid());
+    }
+    Ok(duration)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn environment_overrides_the_builder() {
+        let s = Settings::new("MYAPP")
+            .with_env(env(&[
+                ("MYAPP_SCHEMA_DRY_RUN", "1"),
+                ("MYAPP_SCHEMA_ALLOW_DESTRUCTIVE", "yes"),
+                ("MYAPP_SCHEMA_SYNC", "off"),
+                ("MYAPP_SCHEMA_LOCK_TIMEOUT", "2s"),
+            ]))
+            .unwrap();
+        assert!(s.dry_run && s.allow_destructive && !s.enabled);
+        assert_eq!(s.lock_wait, Duration::from_secs(2));
+        assert_eq!(s.ddl_lock_timeout, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn other_prefixes_are_ignored() {
+        let s = Settings::new("MYAPP").with_env(env(&[("OTHER_SCHEMA_DRY_RUN", "1")])).unwrap();
+        assert!(!s.dry_run);
+    }
+
+    #[test]
+    fn a_bad_flag_names_the_variable_and_the_accepted_values() {
+        let err = Settings::new("MYAPP").with_env(env(&[("MYAPP_SCHEMA_DRY_RUN", "maybe")])).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("MYAPP_SCHEMA_DRY_RUN=\"maybe\""), "{text}");
+        assert!(text.contains("1, true"), "{text}");
+    }
+
+    #[test]
+    fn a_bare_number_is_seconds_and_garbage_is_refused() {
+        let s = Settings::new("A").with_env(env(&[("A_SCHEMA_LOCK_TIMEOUT", "7")])).unwrap();
+        assert_eq!(s.lock_wait, Duration::from_secs(7));
+        let err = Settings::new("A").with_env(env(&[("A_SCHEMA_LOCK_TIMEOUT", "soon")])).unwrap_err();
+        assert!(err.to_string().contains("A_SCHEMA_LOCK_TIMEOUT"));
+        assert!(Settings::new("A").with_env(env(&[("A_SCHEMA_LOCK_TIMEOUT", "0s")])).is_err());
+    }
+}

@@ -1,0 +1,194 @@
+//! Everything that differs between databases, behind one trait: catalog queries, the
+//! lock, quoting, transactions and the ledger's SQL. One file per database.
+
+#[cfg(feature = "mysql")]
+mod mysql;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+#[cfg(feature = "mysql")]
+pub(crate) use mysql::MySqlSession;
+#[cfg(feature = "postgres")]
+pub(crate) use postgres::PgSession;
+#[cfg(feature = "sqlite")]
+pub(crate) use sqlite::SqliteSession;
+
+use crate::catalog::{CatalogSnapshot, Scope};
+use crate::config::Settings;
+use crate::error::Error;
+use crate::ledger::{Ledger, LedgerRow, LedgerTable};
+use crate::snippet::DialectKind;
+
+/// The database a sync runs against: the app's own pool, which bootschema borrows one
+/// connection from.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Target {
+    /// A PostgreSQL pool.
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::PgPool),
+    /// A MySQL / MariaDB pool.
+    #[cfg(feature = "mysql")]
+    MySql(sqlx::MySqlPool),
+    /// A SQLite pool.
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::SqlitePool),
+}
+
+impl Target {
+    /// The database kind.
+    pub fn dialect(&self) -> DialectKind {
+        match self {
+            #[cfg(feature = "postgres")]
+            Target::Postgres(_) => DialectKind::Postgres,
+            #[cfg(feature = "mysql")]
+            Target::MySql(_) => DialectKind::MySql,
+            #[cfg(feature = "sqlite")]
+            Target::Sqlite(_) => DialectKind::Sqlite,
+        }
+    }
+}
+
+macro_rules! target_from {
+    ($feature:literal, $pool:ty, $variant:ident) => {
+        #[cfg(feature = $feature)]
+        impl From<$pool> for Target {
+            fn from(pool: $pool) -> Target {
+                Target::$variant(pool)
+            }
+        }
+        #[cfg(feature = $feature)]
+        impl From<&$pool> for Target {
+            fn from(pool: &$pool) -> Target {
+                Target::$variant(pool.clone())
+            }
+        }
+    };
+}
+target_from!("postgres", sqlx::PgPool, Postgres);
+target_from!("mysql", sqlx::MySqlPool, MySql);
+target_from!("sqlite", sqlx::SqlitePool, Sqlite);
+
+/// One connection borrowed from the app's pool for the whole sync, and what the sync
+/// asks of its database.
+///
+/// A session that is dropped while it holds the lock (an error path that forgot to
+/// unlock, a cancelled future) closes its connection instead of returning it to the
+/// pool, so that a lock or an open transaction can never outlive the sync.
+pub(crate) trait Session: Send {
+    /// Which database this is.
+    const KIND: DialectKind;
+    /// Whether DDL is transactional, so that a snippet and its ledger row can commit
+    /// together (PostgreSQL, SQLite). Where it is not (MySQL), progress is recorded per
+    /// statement.
+    const ATOMIC_DDL: bool;
+    /// Whether the lock is itself a transaction (SQLite's `BEGIN IMMEDIATE`), so that a
+    /// `transaction: none` snippet must release it to run.
+    const LOCK_IS_TRANSACTION: bool;
+
+    /// Quotes an identifier for this database.
+    fn quote(ident: &str) -> String;
+
+    /// `"schema"."table"` of the ledger, quoted.
+    fn ledger_name(table: &LedgerTable) -> String {
+        match &table.schema {
+            Some(schema) => format!("{}.{}", Self::quote(schema), Self::quote(&table.table)),
+            None => Self::quote(&table.table),
+        }
+    }
+
+    /// Reads the ledger; a missing table reads as an empty ledger that does not exist.
+    async fn read_ledger(&mut self, table: &LedgerTable) -> Result<Ledger, Error>;
+
+    /// Reads the catalog objects of `scope` in one query.
+    async fn snapshot(&mut self, scope: &Scope) -> Result<CatalogSnapshot, Error>;
+
+    /// Runs `unless` queries: whether each returns a row, or its error.
+    async fn probe(&mut self, queries: &[String]) -> Result<Vec<Result<bool, String>>, Error>;
+
+    /// Takes the schema lock, waiting at most `settings.lock_wait`, and bounds DDL lock
+    /// waits by `settings.ddl_lock_timeout` until [`Session::unlock`].
+    async fn lock(&mut self, table: &LedgerTable, settings: &Settings) -> Result<(), Error>;
+
+    /// Releases the lock and restores the connection's settings.
+    async fn unlock(&mut self) -> Result<(), Error>;
+
+    /// Creates the ledger table if it does not exist (called under the lock).
+    async fn create_ledger(&mut self, table: &LedgerTable) -> Result<(), Error>;
+
+    /// Opens the unit that holds one snippet and its ledger row.
+    async fn begin(&mut self) -> Result<(), sqlx::Error>;
+    /// Commits it.
+    async fn commit(&mut self) -> Result<(), sqlx::Error>;
+    /// Rolls it back.
+    async fn rollback(&mut self) -> Result<(), sqlx::Error>;
+
+    /// Runs one statement of a snippet, as written (simple/text protocol).
+    async fn execute(&mut self, sql: &str) -> Result<(), sqlx::Error>;
+
+    /// Inserts or replaces a ledger row.
+    async fn write_ledger(&mut self, table: &LedgerTable, row: &LedgerRow) -> Result<(), sqlx::Error>;
+
+    /// Whether an error is a lock timeout worth retrying.
+    fn is_lock_timeout(error: &sqlx::Error) -> bool;
+
+    /// Says what is known of who holds the lock a statement waited for (PostgreSQL:
+    /// the blocking process ids).
+    async fn describe_lock_wait(&mut self, _statement: &str) -> String {
+        String::new()
+    }
+}
+
+/// Quotes with `quote`, doubling it inside: `"a""b"`.
+pub(crate) fn quote_with(ident: &str, quote: char) -> String {
+    let mut out = String::with_capacity(ident.len() + 2);
+    out.push(quote);
+    for c in ident.chars() {
+        if c == quote {
+            out.push(quote);
+        }
+        out.push(c);
+    }
+    out.push(quote);
+    out
+}
+
+/// `SELECT EXISTS (q0) AS g0, EXISTS (q1) AS g1, …`: every `unless` query in one round trip.
+pub(crate) fn batch_probe_sql(queries: &[String]) -> String {
+    let parts: Vec<String> =
+        queries.iter().enumerate().map(|(i, q)| format!("EXISTS ({q}) AS g{i}")).collect();
+    format!("SELECT {}", parts.join(", "))
+}
+
+/// A ledger row's columns, shared by every dialect's `read_ledger`.
+pub(crate) fn ledger_select(name: &str) -> String {
+    format!("SELECT version, description, path, checksum, state, progress, duration_ms FROM {name} ORDER BY version")
+}
+
+/// Builds a ledger row from its columns, naming the row when its state is unknown.
+pub(crate) fn ledger_row(
+    version: i64,
+    description: String,
+    path: String,
+    checksum: String,
+    state: String,
+    progress: String,
+    duration_ms: i64,
+) -> Result<LedgerRow, Error> {
+    let state = crate::ledger::LedgerState::parse(&state).ok_or_else(|| Error::Config {
+        variable: format!("ledger row {version}"),
+        value: state.clone(),
+        expected: "state applied, adopted, reapplied or partial (was the ledger edited by hand?)",
+    })?;
+    Ok(LedgerRow {
+        version: version as u64,
+        description,
+        path,
+        checksum,
+        state,
+        progress: crate::ledger::decode_progress(&progress),
+        duration_ms,
+    })
+}

@@ -1,0 +1,284 @@
+//! MySQL / MariaDB: DDL commits implicitly, so progress is recorded per statement;
+//! `GET_LOCK` for the lock; `information_schema` snapshot.
+
+use sqlx::mysql::MySqlDatabaseError;
+use sqlx::pool::PoolConnection;
+use sqlx::{AssertSqlSafe, MySql, Row};
+
+use super::{batch_probe_sql, ledger_row, ledger_select, quote_with, Session};
+use crate::catalog::{catalog_key, CatalogSnapshot, Scope};
+use crate::config::Settings;
+use crate::error::Error;
+use crate::ledger::{encode_progress, Ledger, LedgerRow, LedgerTable};
+use crate::snippet::DialectKind;
+
+/// A MySQL connection borrowed for one sync.
+pub(crate) struct MySqlSession {
+    conn: PoolConnection<MySql>,
+    /// The lock's name while held, and the `lock_wait_timeout` to restore.
+    held: Option<(String, i64)>,
+}
+
+impl MySqlSession {
+    pub(crate) async fn open(pool: &sqlx::MySqlPool) -> Result<MySqlSession, Error> {
+        let conn = pool.acquire().await.map_err(Error::db("connecting to MySQL"))?;
+        Ok(MySqlSession { conn, held: None })
+    }
+}
+
+impl Drop for MySqlSession {
+    fn drop(&mut self) {
+        if self.held.is_some() {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+fn error_number(error: &sqlx::Error) -> Option<u16> {
+    match error {
+        sqlx::Error::Database(db) => db.try_downcast_ref::<MySqlDatabaseError>().map(|e| e.number()),
+        _ => None,
+    }
+}
+
+/// `GET_LOCK` names are server-wide and at most 64 characters: hash the database and
+/// the ledger table into one.
+fn lock_name(database: &str, table: &LedgerTable) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{database}:{}", table.display()).as_bytes());
+    let hex: String = digest.iter().take(20).map(|b| format!("{b:02x}")).collect();
+    format!("bootschema:{hex}")
+}
+
+/// Every catalog column goes through `CONVERT(… USING utf8mb4)`: information_schema's
+/// columns have server-dependent character sets and collations.
+fn snapshot_sql(explicit_schemas: usize) -> String {
+    let mut schemas = String::from("(DATABASE())");
+    if explicit_schemas > 0 {
+        schemas = format!("(DATABASE(), {})", vec!["?"; explicit_schemas].join(", "));
+    }
+    let c = |col: &str| format!("CONVERT({col} USING utf8mb4)");
+    format!(
+        "SELECT 'path' AS kind, {db} AS schema_name, '' AS table_name, '' AS object_name
+         UNION ALL
+         SELECT 'version', {version}, '', ''
+         UNION ALL
+         SELECT 'table', {ts}, {tn}, '' FROM information_schema.TABLES WHERE TABLE_SCHEMA IN {schemas}
+         UNION ALL
+         SELECT 'column', {ts}, {tn}, {cn} FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN {schemas}
+         UNION ALL
+         SELECT DISTINCT 'index', {ts}, {tn}, {inn} FROM information_schema.STATISTICS WHERE TABLE_SCHEMA IN {schemas}
+         UNION ALL
+         SELECT 'constraint', {cts}, {ctn}, {ccn} FROM information_schema.TABLE_CONSTRAINTS
+         WHERE CONSTRAINT_SCHEMA IN {schemas}",
+        db = c("COALESCE(DATABASE(), '')"),
+        version = c("VERSION()"),
+        ts = c("TABLE_SCHEMA"),
+        tn = c("TABLE_NAME"),
+        cn = c("COLUMN_NAME"),
+        inn = c("INDEX_NAME"),
+        cts = c("CONSTRAINT_SCHEMA"),
+        ctn = c("TABLE_NAME"),
+        ccn = c("CONSTRAINT_NAME"),
+    )
+}
+
+impl Session for MySqlSession {
+    const KIND: DialectKind = DialectKind::MySql;
+    const ATOMIC_DDL: bool = false;
+    const LOCK_IS_TRANSACTION: bool = false;
+
+    fn quote(ident: &str) -> String {
+        quote_with(ident, '`')
+    }
+
+    async fn read_ledger(&mut self, table: &LedgerTable) -> Result<Ledger, Error> {
+        let sql = ledger_select(&Self::ledger_name(table));
+        let rows = sqlx::query_as::<_, (i64, String, String, String, String, String, i64)>(AssertSqlSafe(sql))
+            .fetch_all(&mut *self.conn)
+            .await;
+        match rows {
+            Ok(rows) => {
+                let mut ledger = Ledger { exists: true, ..Ledger::default() };
+                for (v, d, p, c, s, pr, ms) in rows {
+                    let row = ledger_row(v, d, p, c, s, pr, ms)?;
+                    ledger.rows.insert(row.version, row);
+                }
+                Ok(ledger)
+            }
+            // ER_NO_SUCH_TABLE, ER_BAD_DB_ERROR: a database that never synced.
+            Err(e) if matches!(error_number(&e), Some(1146) | Some(1049)) => Ok(Ledger::default()),
+            Err(e) => Err(Error::db(format!("reading the ledger {}", table.display()))(e)),
+        }
+    }
+
+    async fn snapshot(&mut self, scope: &Scope) -> Result<CatalogSnapshot, Error> {
+        let sql = snapshot_sql(scope.schemas.len());
+        // Each `IN (...)` list is bound once per part of the UNION.
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for _ in 0..4 {
+            for schema in &scope.schemas {
+                query = query.bind(schema.clone());
+            }
+        }
+        let rows = query.fetch_all(&mut *self.conn).await.map_err(Error::db("reading the MySQL catalog"))?;
+        let mut snapshot = CatalogSnapshot::default();
+        for row in rows {
+            let kind: String = row.get(0);
+            let key = |i: usize| catalog_key(DialectKind::MySql, &row.get::<String, _>(i));
+            match kind.as_str() {
+                "path" => {
+                    let db = key(1);
+                    if !db.is_empty() {
+                        snapshot.search_path.push(db);
+                    }
+                }
+                "version" => snapshot.server_version = row.get(1),
+                "table" => {
+                    snapshot.tables.insert((key(1), key(2)));
+                }
+                "column" => {
+                    snapshot.columns.insert((key(1), key(2), key(3)));
+                }
+                "index" => {
+                    snapshot.indexes.insert((key(1), key(3)), true);
+                }
+                _ => {
+                    snapshot.constraints.insert((key(1), key(2), key(3)));
+                }
+            }
+        }
+        Ok(snapshot)
+    }
+
+    async fn probe(&mut self, queries: &[String]) -> Result<Vec<Result<bool, String>>, Error> {
+        if queries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let batch = sqlx::query(AssertSqlSafe(batch_probe_sql(queries))).fetch_one(&mut *self.conn).await;
+        if let Ok(row) = batch {
+            return Ok((0..queries.len()).map(|i| Ok(row.get::<i64, _>(i) != 0)).collect());
+        }
+        let mut out = Vec::with_capacity(queries.len());
+        for q in queries {
+            let one = sqlx::query_scalar::<_, i64>(AssertSqlSafe(batch_probe_sql(std::slice::from_ref(q))))
+                .fetch_one(&mut *self.conn)
+                .await;
+            out.push(one.map(|v| v != 0).map_err(|e| crate::error::db_message(&e)));
+        }
+        Ok(out)
+    }
+
+    async fn lock(&mut self, table: &LedgerTable, settings: &Settings) -> Result<(), Error> {
+        let (database, previous): (Option<String>, i64) =
+            sqlx::query_as("SELECT CONVERT(DATABASE() USING utf8mb4), CAST(@@SESSION.lock_wait_timeout AS SIGNED)")
+                .fetch_one(&mut *self.conn)
+                .await
+                .map_err(Error::db("reading the session"))?;
+        let name = lock_name(database.as_deref().unwrap_or(""), table);
+        let wait = settings.lock_wait.as_secs_f64();
+        let got: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK(?, ?)")
+            .bind(&name)
+            .bind(wait)
+            .fetch_one(&mut *self.conn)
+            .await
+            .map_err(Error::db("taking the schema lock (GET_LOCK)"))?;
+        if got != Some(1) {
+            let holder: Option<i64> = sqlx::query_scalar("SELECT CAST(IS_USED_LOCK(?) AS SIGNED)")
+                .bind(&name)
+                .fetch_one(&mut *self.conn)
+                .await
+                .unwrap_or(None);
+            return Err(Error::LockTimeout {
+                waited: settings.lock_wait,
+                holder: format!("GET_LOCK('{name}'), held by connection id {holder:?}"),
+                variable: settings.var("LOCK_TIMEOUT"),
+            });
+        }
+        self.held = Some((name, previous));
+        let seconds = settings.ddl_lock_timeout.as_secs().max(1);
+        self.execute(&format!("SET SESSION lock_wait_timeout = {seconds}"))
+            .await
+            .map_err(Error::db("setting lock_wait_timeout"))?;
+        Ok(())
+    }
+
+    async fn unlock(&mut self) -> Result<(), Error> {
+        let Some((name, previous)) = self.held.clone() else { return Ok(()) };
+        self.execute(&format!("SET SESSION lock_wait_timeout = {previous}"))
+            .await
+            .map_err(Error::db("restoring lock_wait_timeout"))?;
+        sqlx::query("SELECT RELEASE_LOCK(?)")
+            .bind(&name)
+            .execute(&mut *self.conn)
+            .await
+            .map_err(Error::db("releasing the schema lock"))?;
+        self.held = None;
+        Ok(())
+    }
+
+    async fn create_ledger(&mut self, table: &LedgerTable) -> Result<(), Error> {
+        if let Some(schema) = &table.schema {
+            self.execute(&format!("CREATE DATABASE IF NOT EXISTS {}", Self::quote(schema)))
+                .await
+                .map_err(Error::db("creating the ledger's database"))?;
+        }
+        let sql = format!(
+            "CREATE TABLE IF NOT EXISTS {} (
+                version BIGINT NOT NULL PRIMARY KEY,
+                description TEXT NOT NULL,
+                path TEXT NOT NULL,
+                checksum VARCHAR(80) NOT NULL,
+                state VARCHAR(16) NOT NULL,
+                progress TEXT NOT NULL,
+                duration_ms BIGINT NOT NULL DEFAULT 0,
+                applied_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
+            ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4",
+            Self::ledger_name(table)
+        );
+        self.execute(&sql).await.map_err(Error::db("creating the ledger table"))
+    }
+
+    async fn begin(&mut self) -> Result<(), sqlx::Error> {
+        self.execute("BEGIN").await
+    }
+
+    async fn commit(&mut self) -> Result<(), sqlx::Error> {
+        self.execute("COMMIT").await
+    }
+
+    async fn rollback(&mut self) -> Result<(), sqlx::Error> {
+        self.execute("ROLLBACK").await
+    }
+
+    async fn execute(&mut self, sql: &str) -> Result<(), sqlx::Error> {
+        sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *self.conn).await.map(|_| ())
+    }
+
+    async fn write_ledger(&mut self, table: &LedgerTable, row: &LedgerRow) -> Result<(), sqlx::Error> {
+        let sql = format!(
+            "INSERT INTO {} (version, description, path, checksum, state, progress, duration_ms, applied_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP(3))
+             ON DUPLICATE KEY UPDATE description = VALUES(description), path = VALUES(path),
+                 checksum = VALUES(checksum), state = VALUES(state), progress = VALUES(progress),
+                 duration_ms = VALUES(duration_ms), applied_at = VALUES(applied_at)",
+            Self::ledger_name(table)
+        );
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(row.version as i64)
+            .bind(&row.description)
+            .bind(&row.path)
+            .bind(&row.checksum)
+            .bind(row.state.as_str())
+            .bind(encode_progress(&row.progress))
+            .bind(row.duration_ms)
+            .execute(&mut *self.conn)
+            .await
+            .map(|_| ())
+    }
+
+    fn is_lock_timeout(error: &sqlx::Error) -> bool {
+        // ER_LOCK_WAIT_TIMEOUT: metadata-lock and row-lock waits alike.
+        error_number(error) == Some(1205)
+    }
+}

@@ -1,0 +1,300 @@
+//! SQLite: the lock is a `BEGIN IMMEDIATE` write transaction held for the whole sync,
+//! each snippet a savepoint inside it; `sqlite_master` + `pragma_table_xinfo` snapshot.
+
+use sqlx::pool::PoolConnection;
+use sqlx::{AssertSqlSafe, Row, Sqlite};
+
+use super::{batch_probe_sql, ledger_row, ledger_select, quote_with, Session};
+use crate::catalog::{catalog_key, CatalogSnapshot, Scope};
+use crate::config::Settings;
+use crate::error::Error;
+use crate::ledger::{encode_progress, Ledger, LedgerRow, LedgerTable};
+use crate::snippet::DialectKind;
+
+/// A SQLite connection borrowed for one sync.
+pub(crate) struct SqliteSession {
+    conn: PoolConnection<Sqlite>,
+    /// While the write transaction is open: the `busy_timeout` to restore.
+    held: Option<i64>,
+}
+
+impl SqliteSession {
+    pub(crate) async fn open(pool: &sqlx::SqlitePool) -> Result<SqliteSession, Error> {
+        let conn = pool.acquire().await.map_err(Error::db("opening the SQLite database"))?;
+        Ok(SqliteSession { conn, held: None })
+    }
+}
+
+impl Drop for SqliteSession {
+    fn drop(&mut self) {
+        if self.held.is_some() {
+            // Closing the connection rolls the open transaction back and frees the file.
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+fn is_busy(error: &sqlx::Error) -> bool {
+    // SQLITE_BUSY (5) and its extended codes (e.g. 517, 261).
+    matches!(error, sqlx::Error::Database(db)
+        if db.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| c & 0xff == 5))
+}
+
+/// One `SELECT` over the main database and every schema named by a guard.
+fn snapshot_sql(schemas: &[String]) -> String {
+    let parts: Vec<String> = schemas
+        .iter()
+        .map(|schema| {
+            let m = format!("{}.sqlite_master", quote_with(schema, '"'));
+            format!(
+                "SELECT 'table' AS kind, ? AS schema_name, name AS table_name, '' AS object_name FROM {m}
+                   WHERE type IN ('table', 'view')
+                 UNION ALL
+                 SELECT 'column', ?, m.name, p.name FROM {m} AS m, pragma_table_xinfo(m.name, ?) AS p
+                   WHERE m.type IN ('table', 'view') AND p.hidden IN (0, 2, 3)
+                 UNION ALL
+                 SELECT 'index', ?, tbl_name, name FROM {m} WHERE type = 'index'
+                 UNION ALL
+                 SELECT 'sql', ?, name, sql FROM {m} WHERE type = 'table' AND sql IS NOT NULL"
+            )
+        })
+        .collect();
+    format!("SELECT 'version' AS kind, sqlite_version(), '', ''\nUNION ALL\n{}", parts.join("\nUNION ALL\n"))
+}
+
+/// The names after `CONSTRAINT` in a `CREATE TABLE` statement: SQLite keeps named
+/// constraints only in the table's SQL.
+pub(crate) fn constraint_names(sql: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let bytes = sql.as_bytes();
+    let mut i = 0;
+    let mut quote: Option<u8> = None;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if let Some(q) = quote {
+            if b == q {
+                quote = None;
+            }
+            i += 1;
+            continue;
+        }
+        if b == b'\'' {
+            quote = Some(b'\'');
+            i += 1;
+            continue;
+        }
+        let word_start = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
+        if word_start && sql[i..].len() >= 10 && sql[i..i + 10].eq_ignore_ascii_case("constraint") {
+            let rest = &sql[i + 10..];
+            if rest.starts_with(|c: char| c.is_whitespace()) {
+                let rest = rest.trim_start();
+                let name = match rest.chars().next() {
+                    Some(open @ ('"' | '`' | '[')) => {
+                        let close = if open == '[' { ']' } else { open };
+                        rest[1..].find(close).map(|end| rest[1..1 + end].to_string())
+                    }
+                    Some(_) => {
+                        let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')).unwrap_or(rest.len());
+                        Some(rest[..end].to_string())
+                    }
+                    None => None,
+                };
+                if let Some(name) = name.filter(|n| !n.is_empty()) {
+                    names.push(name);
+                }
+            }
+            i += 10;
+            continue;
+        }
+        i += 1;
+    }
+    names
+}
+
+impl Session for SqliteSession {
+    const KIND: DialectKind = DialectKind::Sqlite;
+    const ATOMIC_DDL: bool = true;
+    const LOCK_IS_TRANSACTION: bool = true;
+
+    fn quote(ident: &str) -> String {
+        quote_with(ident, '"')
+    }
+
+    async fn read_ledger(&mut self, table: &LedgerTable) -> Result<Ledger, Error> {
+        let sql = ledger_select(&Self::ledger_name(table));
+        let rows = sqlx::query_as::<_, (i64, String, String, String, String, String, i64)>(AssertSqlSafe(sql))
+            .fetch_all(&mut *self.conn)
+            .await;
+        match rows {
+            Ok(rows) => {
+                let mut ledger = Ledger { exists: true, ..Ledger::default() };
+                for (v, d, p, c, s, pr, ms) in rows {
+                    let row = ledger_row(v, d, p, c, s, pr, ms)?;
+                    ledger.rows.insert(row.version, row);
+                }
+                Ok(ledger)
+            }
+            Err(sqlx::Error::Database(db)) if db.message().contains("no such table") => Ok(Ledger::default()),
+            Err(e) => Err(Error::db(format!("reading the ledger {}", table.display()))(e)),
+        }
+    }
+
+    async fn snapshot(&mut self, scope: &Scope) -> Result<CatalogSnapshot, Error> {
+        let mut schemas = vec!["main".to_string()];
+        schemas.extend(scope.schemas.iter().filter(|s| s.as_str() != "main").cloned());
+        let mut query = sqlx::query(AssertSqlSafe(snapshot_sql(&schemas)));
+        for schema in &schemas {
+            for _ in 0..5 {
+                query = query.bind(schema.clone());
+            }
+        }
+        let rows = query.fetch_all(&mut *self.conn).await.map_err(Error::db("reading the SQLite catalog"))?;
+        let mut snapshot = CatalogSnapshot { search_path: vec!["main".into()], ..CatalogSnapshot::default() };
+        for row in rows {
+            let kind: String = row.get(0);
+            let key = |i: usize| catalog_key(DialectKind::Sqlite, &row.get::<String, _>(i));
+            match kind.as_str() {
+                "version" => snapshot.server_version = row.get(1),
+                "table" => {
+                    snapshot.tables.insert((key(1), key(2)));
+                }
+                "column" => {
+                    snapshot.columns.insert((key(1), key(2), key(3)));
+                }
+                "index" => {
+                    snapshot.indexes.insert((key(1), key(3)), true);
+                }
+                _ => {
+                    let sql: String = row.get(3);
+                    for name in constraint_names(&sql) {
+                        snapshot.constraints.insert((key(1), key(2), catalog_key(DialectKind::Sqlite, &name)));
+                    }
+                }
+            }
+        }
+        Ok(snapshot)
+    }
+
+    async fn probe(&mut self, queries: &[String]) -> Result<Vec<Result<bool, String>>, Error> {
+        if queries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let batch = sqlx::query(AssertSqlSafe(batch_probe_sql(queries))).fetch_one(&mut *self.conn).await;
+        if let Ok(row) = batch {
+            return Ok((0..queries.len()).map(|i| Ok(row.get::<i64, _>(i) != 0)).collect());
+        }
+        let mut out = Vec::with_capacity(queries.len());
+        for q in queries {
+            let one = sqlx::query_scalar::<_, i64>(AssertSqlSafe(batch_probe_sql(std::slice::from_ref(q))))
+                .fetch_one(&mut *self.conn)
+                .await;
+            out.push(one.map(|v| v != 0).map_err(|e| crate::error::db_message(&e)));
+        }
+        Ok(out)
+    }
+
+    async fn lock(&mut self, _table: &LedgerTable, settings: &Settings) -> Result<(), Error> {
+        let previous: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+            .fetch_one(&mut *self.conn)
+            .await
+            .map_err(Error::db("reading busy_timeout"))?;
+        let wait_ms = settings.lock_wait.as_millis().clamp(1, i32::MAX as u128);
+        self.execute(&format!("PRAGMA busy_timeout = {wait_ms}")).await.map_err(Error::db("setting busy_timeout"))?;
+        match self.execute("BEGIN IMMEDIATE").await {
+            Ok(()) => {
+                self.held = Some(previous);
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.execute(&format!("PRAGMA busy_timeout = {previous}")).await;
+                if is_busy(&e) {
+                    Err(Error::LockTimeout {
+                        waited: settings.lock_wait,
+                        holder: "another connection holds the database's write lock".into(),
+                        variable: settings.var("LOCK_TIMEOUT"),
+                    })
+                } else {
+                    Err(Error::db("taking the schema lock (BEGIN IMMEDIATE)")(e))
+                }
+            }
+        }
+    }
+
+    async fn unlock(&mut self) -> Result<(), Error> {
+        let Some(previous) = self.held else { return Ok(()) };
+        self.execute("COMMIT").await.map_err(Error::db("committing the sync"))?;
+        self.held = None;
+        self.execute(&format!("PRAGMA busy_timeout = {previous}")).await.map_err(Error::db("restoring busy_timeout"))
+    }
+
+    async fn create_ledger(&mut self, table: &LedgerTable) -> Result<(), Error> {
+        let sql = format!(
+            "CREATE TABLE IF NOT EXISTS {} (
+                version INTEGER PRIMARY KEY,
+                description TEXT NOT NULL,
+                path TEXT NOT NULL,
+                checksum TEXT NOT NULL,
+                state TEXT NOT NULL,
+                progress TEXT NOT NULL DEFAULT '',
+                duration_ms INTEGER NOT NULL DEFAULT 0,
+                applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+            )",
+            Self::ledger_name(table)
+        );
+        self.execute(&sql).await.map_err(Error::db("creating the ledger table"))
+    }
+
+    async fn begin(&mut self) -> Result<(), sqlx::Error> {
+        self.execute("SAVEPOINT bootschema_snippet").await
+    }
+
+    async fn commit(&mut self) -> Result<(), sqlx::Error> {
+        self.execute("RELEASE bootschema_snippet").await
+    }
+
+    async fn rollback(&mut self) -> Result<(), sqlx::Error> {
+        self.execute("ROLLBACK TO bootschema_snippet; RELEASE bootschema_snippet").await
+    }
+
+    async fn execute(&mut self, sql: &str) -> Result<(), sqlx::Error> {
+        sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *self.conn).await.map(|_| ())
+    }
+
+    async fn write_ledger(&mut self, table: &LedgerTable, row: &LedgerRow) -> Result<(), sqlx::Error> {
+        let sql = format!(
+            "INSERT INTO {} (version, description, path, checksum, state, progress, duration_ms, applied_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+             ON CONFLICT (version) DO UPDATE SET description = excluded.description, path = excluded.path,
+                 checksum = excluded.checksum, state = excluded.state, progress = excluded.progress,
+                 duration_ms = excluded.duration_ms, applied_at = excluded.applied_at",
+            Self::ledger_name(table)
+        );
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(row.version as i64)
+            .bind(&row.description)
+            .bind(&row.path)
+            .bind(&row.checksum)
+            .bind(row.state.as_str())
+            .bind(encode_progress(&row.progress))
+            .bind(row.duration_ms)
+            .execute(&mut *self.conn)
+            .await
+            .map(|_| ())
+    }
+
+    fn is_lock_timeout(error: &sqlx::Error) -> bool {
+        is_busy(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constraint_names;
+
+    #[test]
+    fn named_constraints_are_read_from_the_table_sql() {
+        let sql = "CREATE TABLE t (id INTEGER, email TEXT, CONSTRAINT t_email_key UNIQUE (email), \
+                   constraint \"Chk\" CHECK (id > 0), note TEXT DEFAULT 'CONSTRAINT fake')";
+        assert_eq!(constraint_names(sql), vec!["t_email_key", "Chk"]);
+    }
+}

@@ -1,0 +1,90 @@
+//! bootschema: an application syncs its own database schema when it boots.
+//!
+//! A `build.rs` helper ([`bootschema-build`](https://docs.rs/bootschema-build)) embeds
+//! the SQL snippets of `sql/` into the binary with SHA-256 checksums. At boot, this
+//! crate reads the ledger and the live catalog, checks each snippet's guards (is that
+//! table / column / index already there?), and applies only what is needed, each
+//! snippet once, in order, under a lock, so that twenty replicas can boot at once.
+//!
+//! ```no_run
+//! // build.rs:  fn main() { bootschema_build::embed(); }
+//! static SNIPPETS: bootschema::SnippetSet = bootschema::include_snippets!();
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let pool = sqlx::SqlitePool::connect("sqlite:app.db?mode=rwc").await?;
+//!     let report = bootschema::sync(&SNIPPETS, &pool).await?;
+//!     println!("schema: {}", report.summary());
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # What a sync does with each snippet
+//!
+//! | action | when | what is done |
+//! | --- | --- | --- |
+//! | `skip` | in the ledger with the same checksum | nothing |
+//! | `apply` | not in the ledger, a guard reports missing (or no guard) | run it, record it |
+//! | `adopt` | not in the ledger, every guard reports present | record it without running it |
+//! | `reapply` | `on_change: reapply` and the checksum changed | run it again, record the new checksum |
+//! | `edited` | in the ledger with another checksum | refuse to boot, before applying anything |
+//! | `drift` | in the ledger, a guard now reports missing | warn; not re-created |
+//! | `blocked` | destructive and not allowed | refuse, before applying anything |
+//!
+//! # Environment
+//!
+//! `<PREFIX>_SCHEMA_DRY_RUN=1`, `<PREFIX>_SCHEMA_ALLOW_DESTRUCTIVE=1`,
+//! `<PREFIX>_SCHEMA_SYNC=off`, `<PREFIX>_SCHEMA_LOCK_TIMEOUT=5s`, where the prefix is
+//! the embedding package's name in upper case (`myapp` → `MYAPP`). The environment
+//! wins over the [`Syncer`]'s builder.
+//!
+//! # Features
+//!
+//! `postgres`, `mysql`, `sqlite` (all on by default) each enable one database. With
+//! none, only the snippet model is compiled (what `bootschema-build` uses).
+#![warn(missing_docs)]
+
+mod snippet;
+
+pub use snippet::{
+    DialectKind, Guard, GuardKind, GuardOrigin, Ident, ObjectName, OnChange, Snippet, SnippetSet, Statement,
+    TransactionMode,
+};
+
+#[cfg(feature = "runtime")]
+mod apply;
+#[cfg(feature = "runtime")]
+mod catalog;
+#[cfg(feature = "runtime")]
+mod config;
+#[cfg(feature = "runtime")]
+mod dialect;
+#[cfg(feature = "runtime")]
+mod error;
+#[cfg(feature = "runtime")]
+mod ledger;
+#[cfg(feature = "runtime")]
+mod plan;
+#[cfg(feature = "runtime")]
+mod report;
+#[cfg(feature = "runtime")]
+mod sync;
+#[cfg(feature = "runtime")]
+mod verify;
+
+#[cfg(feature = "runtime")]
+pub use catalog::{CatalogSnapshot, GuardStatus};
+#[cfg(feature = "runtime")]
+pub use config::{Settings, DEFAULT_LEDGER_TABLE};
+#[cfg(feature = "runtime")]
+pub use dialect::Target;
+#[cfg(feature = "runtime")]
+pub use error::Error;
+#[cfg(feature = "runtime")]
+pub use ledger::{LedgerRow, LedgerState};
+#[cfg(feature = "runtime")]
+pub use plan::{Action, GuardReport, Orphan, Plan, Refusal, Step};
+#[cfg(feature = "runtime")]
+pub use report::SyncReport;
+#[cfg(feature = "runtime")]
+pub use sync::{sync, Syncer};

@@ -1,0 +1,107 @@
+//! The report of a sync: the plan with what became of each step, and its log lines.
+
+use crate::plan::{Action, Plan, Step};
+use crate::snippet::DialectKind;
+
+/// What a sync did (or, in a dry run, would do).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SyncReport {
+    /// The database.
+    pub dialect: DialectKind,
+    /// The server's version.
+    pub server_version: String,
+    /// Whether this was a dry run (nothing was changed).
+    pub dry_run: bool,
+    /// Whether the sync was turned off (`<PREFIX>_SCHEMA_SYNC=off`): nothing was read.
+    pub disabled: bool,
+    /// The ledger table.
+    pub ledger_table: String,
+    /// Every snippet's step, with timings for those that ran.
+    pub steps: Vec<Step>,
+    /// Ledger rows without an embedded snippet.
+    pub orphans: Vec<crate::plan::Orphan>,
+    /// The whole sync's duration, in milliseconds.
+    pub duration_ms: u64,
+}
+
+impl SyncReport {
+    pub(crate) fn new(plan: Plan, server_version: String, ledger_table: String, dry_run: bool) -> SyncReport {
+        SyncReport {
+            dialect: plan.dialect,
+            server_version,
+            dry_run,
+            disabled: false,
+            ledger_table,
+            steps: plan.steps,
+            orphans: plan.orphans,
+            duration_ms: 0,
+        }
+    }
+
+    /// How many steps ended with `action`.
+    pub fn count(&self, action: Action) -> usize {
+        self.steps.iter().filter(|s| s.action == action).count()
+    }
+
+    /// The steps that ended with `action`.
+    pub fn with_action(&self, action: Action) -> impl Iterator<Item = &Step> {
+        self.steps.iter().filter(move |s| s.action == action)
+    }
+
+    /// Whether the sync changed (or, dry, would change) the database.
+    pub fn changed_anything(&self) -> bool {
+        self.steps.iter().any(|s| s.action.changes_database())
+    }
+
+    /// One line: `3 applied, 1 adopted, 12 skipped in 45 ms`.
+    pub fn summary(&self) -> String {
+        let order = [
+            (Action::Apply, "applied"),
+            (Action::Reapply, "reapplied"),
+            (Action::Adopt, "adopted"),
+            (Action::Skip, "skipped"),
+            (Action::Drift, "drifted"),
+            (Action::Edited, "edited"),
+            (Action::Blocked, "blocked"),
+        ];
+        let parts: Vec<String> = order
+            .iter()
+            .filter_map(|(a, word)| match self.count(*a) {
+                0 => None,
+                n => Some(format!("{n} {word}")),
+            })
+            .collect();
+        let parts = if parts.is_empty() { "no snippets".to_string() } else { parts.join(", ") };
+        let verb = if self.dry_run { "dry run, would have: " } else { "" };
+        format!("{verb}{parts} in {} ms", self.duration_ms)
+    }
+
+    /// Logs the report through `tracing`: a summary, each change, each warning.
+    pub(crate) fn log(&self) {
+        for step in &self.steps {
+            match step.action {
+                Action::Drift => tracing::warn!(
+                    target: "bootschema", version = step.version, path = %step.path,
+                    "drift: {} (not re-created; `schema verify` fails until it is resolved)", step.reason
+                ),
+                Action::Edited | Action::Blocked => tracing::error!(
+                    target: "bootschema", version = step.version, path = %step.path, action = %step.action,
+                    "{}", step.reason
+                ),
+                Action::Skip => tracing::debug!(target: "bootschema", version = step.version, path = %step.path, "skip"),
+                action if self.dry_run => tracing::info!(
+                    target: "bootschema", version = step.version, path = %step.path, action = %action,
+                    "would {action}: {}", step.reason
+                ),
+                _ => {}
+            }
+        }
+        for orphan in &self.orphans {
+            tracing::warn!(
+                target: "bootschema", version = orphan.version, path = %orphan.path,
+                "the ledger records a snippet that is no longer embedded; left as it is"
+            );
+        }
+        tracing::info!(target: "bootschema", dialect = %self.dialect, dry_run = self.dry_run, "schema sync: {}", self.summary());
+    }
+}

@@ -1,0 +1,280 @@
+//! What a snippet is: the model shared by build time and run time.
+//!
+//! `bootschema-build` parses the files of `sql/` into these types and writes them out
+//! as Rust constants; the runtime reads them back from the binary. Every field is a
+//! [`Cow`] so that the same types describe both the generated `'static` data and the
+//! owned values that tests and tools build at run time.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// The databases bootschema can sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "runtime", derive(serde::Serialize))]
+#[cfg_attr(feature = "runtime", serde(rename_all = "lowercase"))]
+pub enum DialectKind {
+    /// PostgreSQL 13 or later.
+    Postgres,
+    /// MySQL 8 or MariaDB 10.6 or later.
+    MySql,
+    /// SQLite 3.35 or later.
+    Sqlite,
+}
+
+impl DialectKind {
+    /// Every dialect, in the order bootschema reports them.
+    pub const ALL: [DialectKind; 3] = [DialectKind::Postgres, DialectKind::MySql, DialectKind::Sqlite];
+
+    /// The name of the dialect's folder under `sql/` (`postgres`, `mysql`, `sqlite`).
+    pub const fn folder(self) -> &'static str {
+        match self {
+            DialectKind::Postgres => "postgres",
+            DialectKind::MySql => "mysql",
+            DialectKind::Sqlite => "sqlite",
+        }
+    }
+
+    /// The dialect whose folder is `name`, if any.
+    pub fn from_folder(name: &str) -> Option<DialectKind> {
+        DialectKind::ALL.into_iter().find(|d| d.folder() == name)
+    }
+}
+
+impl fmt::Display for DialectKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DialectKind::Postgres => "PostgreSQL",
+            DialectKind::MySql => "MySQL",
+            DialectKind::Sqlite => "SQLite",
+        })
+    }
+}
+
+/// Whether a snippet runs inside a transaction (`-- transaction: none` turns it off).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TransactionMode {
+    /// The snippet and its ledger row commit together, where the database allows it.
+    #[default]
+    Wrapped,
+    /// Never wrapped in `BEGIN`: for statements such as `CREATE INDEX CONCURRENTLY`.
+    None,
+}
+
+/// What happens when an applied snippet's text changes (`-- on_change:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnChange {
+    /// A changed checksum is an error: applied snippets are history.
+    #[default]
+    Refuse,
+    /// Run the snippet again and record the new checksum (views, functions).
+    Reapply,
+}
+
+/// One identifier as written in a guard: bare names follow the database's case rules,
+/// quoted ones (`"Users"`, `` `Users` ``) are matched exactly.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Ident {
+    /// The identifier without quotes.
+    pub value: Cow<'static, str>,
+    /// Whether it was written between quotes.
+    pub quoted: bool,
+}
+
+impl Ident {
+    /// A bare (unquoted) identifier.
+    pub fn bare(value: impl Into<Cow<'static, str>>) -> Ident {
+        Ident { value: value.into(), quoted: false }
+    }
+}
+
+impl fmt::Display for Ident {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.quoted {
+            write!(f, "\"{}\"", self.value.replace('"', "\"\""))
+        } else {
+            f.write_str(&self.value)
+        }
+    }
+}
+
+/// A possibly schema-qualified name: `users`, `billing.invoices`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ObjectName {
+    /// The schema (PostgreSQL schema, MySQL database, SQLite attached database).
+    pub schema: Option<Ident>,
+    /// The object's own name.
+    pub name: Ident,
+}
+
+impl fmt::Display for ObjectName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(schema) = &self.schema {
+            write!(f, "{schema}.")?;
+        }
+        write!(f, "{}", self.name)
+    }
+}
+
+/// What a guard looks at. Each kind reports its object *missing* (the snippet or
+/// statement is needed) or *present*.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum GuardKind {
+    /// `table_missing(t)`: a table (or view) named `t`.
+    TableMissing(ObjectName),
+    /// `column_missing(t.c)`: column `c` of table `t`.
+    ColumnMissing {
+        /// The table.
+        table: ObjectName,
+        /// The column.
+        column: Ident,
+    },
+    /// `index_missing(i)`: a *valid* index named `i` (an invalid one counts as missing).
+    IndexMissing(ObjectName),
+    /// `constraint_missing(t.k)`: constraint `k` on table `t`.
+    ConstraintMissing {
+        /// The table.
+        table: ObjectName,
+        /// The constraint.
+        constraint: Ident,
+    },
+    /// `unless(query)`: present when the query returns a row.
+    Unless(Cow<'static, str>),
+}
+
+impl fmt::Display for GuardKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GuardKind::TableMissing(t) => write!(f, "table_missing({t})"),
+            GuardKind::ColumnMissing { table, column } => write!(f, "column_missing({table}.{column})"),
+            GuardKind::IndexMissing(i) => write!(f, "index_missing({i})"),
+            GuardKind::ConstraintMissing { table, constraint } => {
+                write!(f, "constraint_missing({table}.{constraint})")
+            }
+            GuardKind::Unless(q) => write!(f, "unless({q})"),
+        }
+    }
+}
+
+/// Where a guard comes from: a `-- guard:` line, or the statement it was inferred from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GuardOrigin {
+    /// Written on this line of the file.
+    Written {
+        /// 1-based line of the `-- guard:` directive.
+        line: u32,
+    },
+    /// Inferred from the DDL of the statement at this index of the snippet.
+    Inferred {
+        /// 0-based index into [`Snippet::statements`].
+        statement: u32,
+    },
+}
+
+/// A check of the live catalog that tells whether a snippet (or one of its statements)
+/// is still needed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Guard {
+    /// What is checked.
+    pub kind: GuardKind,
+    /// Where the guard comes from.
+    pub origin: GuardOrigin,
+}
+
+/// One statement of a snippet, as a byte range into [`Snippet::sql`] so that a portable
+/// snippet's text is stored once however many dialects split it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// 1-based line of the file where the statement starts.
+    pub line: u32,
+    /// Byte offset of the statement's first byte in [`Snippet::sql`].
+    pub start: u32,
+    /// Byte offset one past the statement's last byte (the `;` excluded).
+    pub end: u32,
+    /// Guards that decide this statement alone (inferred from its DDL). Empty when the
+    /// snippet's guards decide for the whole snippet.
+    pub guards: Cow<'static, [Guard]>,
+}
+
+/// One SQL file of `sql/`, resolved for one dialect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snippet {
+    /// The numeric version: the digits of the file name's prefix (`2025-03-01-1200` is
+    /// `202503011200`). Snippets apply in ascending version order.
+    pub version: u64,
+    /// The file name's prefix as written (`0001`, `2025-03-01-1200`).
+    pub version_text: Cow<'static, str>,
+    /// The rest of the file name, without the extension (`create_users`).
+    pub description: Cow<'static, str>,
+    /// The file's path relative to the embedding package (`sql/postgres/0001_x.sql`).
+    pub path: Cow<'static, str>,
+    /// `sha256:<hex>` over the text with a BOM removed and CRLF turned into LF.
+    pub checksum: Cow<'static, str>,
+    /// The normalised text (no BOM, LF line ends), directives included.
+    pub sql: Cow<'static, str>,
+    /// The statements of the text, in order.
+    pub statements: Cow<'static, [Statement]>,
+    /// The snippet's guards: written ones, or inferred ones covering the whole snippet.
+    pub guards: Cow<'static, [Guard]>,
+    /// `-- transaction: none` turns the wrapping transaction off.
+    pub transaction: TransactionMode,
+    /// `-- destructive`: the snippet may drop or rewrite data.
+    pub destructive: bool,
+    /// `-- on_change: reapply`.
+    pub on_change: OnChange,
+}
+
+impl Snippet {
+    /// The text of statement `index`.
+    ///
+    /// # Panics
+    /// If `index` is out of range or the statement's range does not fit [`Snippet::sql`]
+    /// (which `bootschema-build` never generates).
+    pub fn statement_sql(&self, index: usize) -> &str {
+        let s = &self.statements[index];
+        &self.sql[s.start as usize..s.end as usize]
+    }
+
+    /// Every guard of the snippet and of its statements.
+    pub fn all_guards(&self) -> impl Iterator<Item = &Guard> {
+        self.guards.iter().chain(self.statements.iter().flat_map(|s| s.guards.iter()))
+    }
+}
+
+/// Every embedded snippet, resolved per dialect, plus the app's environment prefix.
+///
+/// Produced by [`include_snippets!`](crate::include_snippets) from the code that
+/// `bootschema-build` generates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnippetSet {
+    /// Prefix of the environment variables, without the trailing `_` (`MYAPP`).
+    pub env_prefix: Cow<'static, str>,
+    /// The snippets that apply on PostgreSQL, in version order.
+    pub postgres: Cow<'static, [Snippet]>,
+    /// The snippets that apply on MySQL / MariaDB, in version order.
+    pub mysql: Cow<'static, [Snippet]>,
+    /// The snippets that apply on SQLite, in version order.
+    pub sqlite: Cow<'static, [Snippet]>,
+}
+
+impl SnippetSet {
+    /// The snippets that apply on `dialect`, in version order.
+    pub fn for_dialect(&self, dialect: DialectKind) -> &[Snippet] {
+        match dialect {
+            DialectKind::Postgres => &self.postgres,
+            DialectKind::MySql => &self.mysql,
+            DialectKind::Sqlite => &self.sqlite,
+        }
+    }
+}
+
+/// Embeds the snippets that `bootschema-build` generated for this package.
+///
+/// ```ignore
+/// static SNIPPETS: bootschema::SnippetSet = bootschema::include_snippets!();
+/// ```
+#[macro_export]
+macro_rules! include_snippets {
+    () => {
+        include!(concat!(env!("OUT_DIR"), "/bootschema_snippets.rs"))
+    };
+}

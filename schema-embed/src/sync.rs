@@ -1,0 +1,294 @@
+//! The boot sequence: look, lock, look again, apply, verify, report.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use tracing::Instrument;
+
+use crate::apply::{apply, Applied};
+use crate::catalog::{unless_query, Probes, Scope};
+use crate::config::Settings;
+use crate::dialect::{Session, Target};
+use crate::error::Error;
+use crate::ledger::LedgerTable;
+use crate::plan::{plan, Plan, Step};
+use crate::report::SyncReport;
+use crate::snippet::{GuardKind, Snippet, SnippetSet};
+use crate::verify::verify;
+
+/// Syncs a [`SnippetSet`] into a database: the boot-time entry point, and the engine
+/// behind the release-phase commands.
+///
+/// Every setting has an environment variable that wins over the builder, so that
+/// operators can change behaviour without a rebuild (see [`Settings`]).
+///
+/// ```no_run
+/// # async fn boot(pool: sqlx::PgPool) -> Result<(), bootschema::Error> {
+/// static SNIPPETS: bootschema::SnippetSet = bootschema::include_snippets!();
+/// let report = bootschema::Syncer::new(&SNIPPETS).run(&pool).await?;
+/// println!("{}", report.summary());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Syncer<'a> {
+    snippets: &'a SnippetSet,
+    settings: Settings,
+    read_environment: bool,
+}
+
+impl<'a> Syncer<'a> {
+    /// A syncer with the default settings and the snippet set's environment prefix.
+    pub fn new(snippets: &'a SnippetSet) -> Syncer<'a> {
+        Syncer { snippets, settings: Settings::new(&snippets.env_prefix), read_environment: true }
+    }
+
+    /// Overrides the environment prefix (`MYAPP` reads `MYAPP_SCHEMA_DRY_RUN`, …).
+    pub fn env_prefix(mut self, prefix: &str) -> Self {
+        self.settings.env_prefix = prefix.trim_end_matches('_').to_string();
+        self
+    }
+
+    /// Plans and logs, changes nothing (`<PREFIX>_SCHEMA_DRY_RUN=1`).
+    pub fn dry_run(mut self, yes: bool) -> Self {
+        self.settings.dry_run = yes;
+        self
+    }
+
+    /// Lets snippets marked `-- destructive` run (`<PREFIX>_SCHEMA_ALLOW_DESTRUCTIVE=1`).
+    pub fn allow_destructive(mut self, yes: bool) -> Self {
+        self.settings.allow_destructive = yes;
+        self
+    }
+
+    /// Turns the sync on or off (`<PREFIX>_SCHEMA_SYNC=off`).
+    pub fn enabled(mut self, yes: bool) -> Self {
+        self.settings.enabled = yes;
+        self
+    }
+
+    /// How long to wait for another instance's schema lock, and how long one DDL
+    /// statement may wait for a table lock (`<PREFIX>_SCHEMA_LOCK_TIMEOUT` sets both).
+    pub fn lock_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.lock_wait = timeout;
+        self.settings.ddl_lock_timeout = timeout;
+        self
+    }
+
+    /// How long one DDL statement may wait for a table lock before it is retried.
+    pub fn ddl_lock_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.ddl_lock_timeout = timeout;
+        self
+    }
+
+    /// The ledger table (default `bootschema_history`), optionally schema-qualified.
+    pub fn ledger_table(mut self, name: &str) -> Self {
+        self.settings.ledger_table = name.to_string();
+        self
+    }
+
+    /// Ignores the environment: only the builder's settings count (for tests and tools
+    /// that must not be steered by the process environment).
+    pub fn ignore_environment(mut self) -> Self {
+        self.read_environment = false;
+        self
+    }
+
+    /// The settings a run would use, the environment applied.
+    pub fn settings(&self) -> Result<Settings, Error> {
+        if self.read_environment {
+            self.settings.clone().with_env(|name| std::env::var(name).ok())
+        } else {
+            Ok(self.settings.clone())
+        }
+    }
+
+    /// Reads the ledger and the catalog and returns the plan, changing nothing and
+    /// taking no lock. Edited and blocked snippets appear in it; it never refuses.
+    pub async fn plan(&self, target: impl Into<Target>) -> Result<SyncReport, Error> {
+        let settings = self.settings()?;
+        let table = LedgerTable::parse(&settings.ledger_table)?;
+        let target = target.into();
+        let snippets = self.snippets.for_dialect(target.dialect());
+        let started = Instant::now();
+        let mut report = match &target {
+            #[cfg(feature = "postgres")]
+            Target::Postgres(pool) => {
+                let mut s = crate::dialect::PgSession::open(pool).await?;
+                look(&mut s, snippets, &table, &settings).await?
+            }
+            #[cfg(feature = "mysql")]
+            Target::MySql(pool) => {
+                let mut s = crate::dialect::MySqlSession::open(pool).await?;
+                look(&mut s, snippets, &table, &settings).await?
+            }
+            #[cfg(feature = "sqlite")]
+            Target::Sqlite(pool) => {
+                let mut s = crate::dialect::SqliteSession::open(pool).await?;
+                look(&mut s, snippets, &table, &settings).await?
+            }
+        }
+        .into_report(&table, true);
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        Ok(report)
+    }
+
+    /// Runs the boot sequence: plans without the lock, and when there is work takes
+    /// the lock, plans again, applies, verifies, releases the lock on every path, and
+    /// returns the report (also logged through `tracing`).
+    pub async fn run(&self, target: impl Into<Target>) -> Result<SyncReport, Error> {
+        let settings = self.settings()?;
+        let target = target.into();
+        if !settings.enabled {
+            tracing::info!(target: "bootschema", "schema sync is off ({}=off); nothing read", settings.var("SYNC"));
+            return Ok(SyncReport {
+                dialect: target.dialect(),
+                server_version: String::new(),
+                dry_run: settings.dry_run,
+                disabled: true,
+                ledger_table: settings.ledger_table.clone(),
+                steps: Vec::new(),
+                orphans: Vec::new(),
+                duration_ms: 0,
+            });
+        }
+        let table = LedgerTable::parse(&settings.ledger_table)?;
+        let snippets = self.snippets.for_dialect(target.dialect());
+        let span = tracing::info_span!(target: "bootschema", "schema_sync", dialect = %target.dialect());
+        async {
+            match &target {
+                #[cfg(feature = "postgres")]
+                Target::Postgres(pool) => {
+                    run_on(crate::dialect::PgSession::open(pool).await?, snippets, &table, &settings).await
+                }
+                #[cfg(feature = "mysql")]
+                Target::MySql(pool) => {
+                    run_on(crate::dialect::MySqlSession::open(pool).await?, snippets, &table, &settings).await
+                }
+                #[cfg(feature = "sqlite")]
+                Target::Sqlite(pool) => {
+                    run_on(crate::dialect::SqliteSession::open(pool).await?, snippets, &table, &settings).await
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+/// Syncs `snippets` into `target` with the default settings and the environment's
+/// overrides: the one call an app makes at boot.
+///
+/// ```no_run
+/// # async fn boot(pool: sqlx::SqlitePool) -> Result<(), bootschema::Error> {
+/// static SNIPPETS: bootschema::SnippetSet = bootschema::include_snippets!();
+/// bootschema::sync(&SNIPPETS, &pool).await?;
+/// # Ok(()) }
+/// ```
+pub async fn sync(snippets: &SnippetSet, target: impl Into<Target>) -> Result<SyncReport, Error> {
+    Syncer::new(snippets).run(target).await
+}
+
+/// One look at the database: the ledger, the snapshot, the `unless` answers, the plan.
+struct Look {
+    plan: Plan,
+    server_version: String,
+    ledger_exists: bool,
+}
+
+impl Look {
+    fn into_report(self, table: &LedgerTable, dry_run: bool) -> SyncReport {
+        SyncReport::new(self.plan, self.server_version, table.display(), dry_run)
+    }
+}
+
+async fn look<S: Session>(
+    session: &mut S,
+    snippets: &[Snippet],
+    table: &LedgerTable,
+    settings: &Settings,
+) -> Result<Look, Error> {
+    let ledger = session.read_ledger(table).await?;
+    let snapshot = session.snapshot(&Scope::of(S::KIND, snippets)).await?;
+    let mut queries: Vec<String> = snippets
+        .iter()
+        .flat_map(Snippet::all_guards)
+        .filter_map(|g| match &g.kind {
+            GuardKind::Unless(q) => Some(unless_query(q).to_string()),
+            _ => None,
+        })
+        .collect();
+    queries.sort();
+    queries.dedup();
+    let answers = session.probe(&queries).await?;
+    let probes: Probes = queries.into_iter().zip(answers).collect();
+    Ok(Look {
+        plan: plan(S::KIND, snippets, &ledger, &snapshot, &probes, settings),
+        server_version: snapshot.server_version,
+        ledger_exists: ledger.exists,
+    })
+}
+
+async fn run_on<S: Session>(
+    mut session: S,
+    snippets: &[Snippet],
+    table: &LedgerTable,
+    settings: &Settings,
+) -> Result<SyncReport, Error> {
+    let started = Instant::now();
+    // Look first without the lock: a database in sync costs a few reads and no wait,
+    // however many replicas boot together.
+    let first = look(&mut session, snippets, table, settings).await?;
+    let refusal = first.plan.refusal(settings);
+    if settings.dry_run || !first.plan.has_work() || refusal.is_some() {
+        let mut report = first.into_report(table, settings.dry_run);
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        report.log();
+        return match refusal {
+            Some(refusal) => Err(Error::Refused(refusal)),
+            None => Ok(report),
+        };
+    }
+
+    session.lock(table, settings).await?;
+    let outcome = locked(&mut session, snippets, table, settings).await;
+    let released = session.unlock().await;
+    let (plan, server_version) = outcome?;
+    released?;
+    let mut report = SyncReport::new(plan, server_version, table.display(), false);
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    report.log();
+    Ok(report)
+}
+
+/// Under the lock: plan again (another instance may have synced meanwhile), apply,
+/// verify. Loops when a step had to release the lock.
+async fn locked<S: Session>(
+    session: &mut S,
+    snippets: &[Snippet],
+    table: &LedgerTable,
+    settings: &Settings,
+) -> Result<(Plan, String), Error> {
+    let mut executed: BTreeMap<u64, Step> = BTreeMap::new();
+    loop {
+        let Look { mut plan, server_version, ledger_exists } = look(session, snippets, table, settings).await?;
+        if let Some(refusal) = plan.refusal(settings) {
+            return Err(Error::Refused(refusal));
+        }
+        if plan.has_work() && !ledger_exists {
+            session.create_ledger(table).await?;
+        }
+        let applied = apply(session, &mut plan, snippets, table, settings).await?;
+        for step in plan.steps.iter().filter(|s| s.action.changes_database()) {
+            executed.insert(step.version, step.clone());
+        }
+        if let Applied::Done = applied {
+            for step in plan.steps.iter_mut() {
+                if let Some(done) = executed.remove(&step.version) {
+                    *step = done;
+                }
+            }
+            verify(session, &plan, snippets).await?;
+            return Ok((plan, server_version));
+        }
+    }
+}
