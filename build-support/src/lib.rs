@@ -1,1 +1,397 @@
-//! placeholder
+//! The build-time half of bootschema: embeds a folder of SQL snippets into the binary,
+//! checked and checksummed, for the `bootschema` runtime to sync at boot.
+//!
+//! Call [`embed`] from `build.rs`. It reads `sql/` next to `Cargo.toml`, fails the build
+//! with the file and line of anything wrong, and writes `$OUT_DIR/bootschema_snippets.rs`,
+//! which `bootschema::include_snippets!()` turns into a `static`. Adding, removing or
+//! editing a snippet re-runs it on the next build.
+//!
+//! # Example
+//!
+//! `Cargo.toml`:
+//!
+//! ```toml
+//! [dependencies]
+//! bootschema = "0.1"
+//!
+//! [build-dependencies]
+//! bootschema-build = "0.1"
+//! ```
+//!
+//! `build.rs`:
+//!
+//! ```no_run
+//! fn main() {
+//!     bootschema_build::embed();
+//! }
+//! ```
+//!
+//! `src/main.rs` (see the `bootschema` crate for what to do with them):
+//!
+//! ```text
+//! static SNIPPETS: bootschema::SnippetSet = bootschema::include_snippets!();
+//! ```
+//!
+//! `sql/0001_create_users.sql`, `sql/0002_add_email.sql`, and so on:
+//!
+//! ```sql
+//! -- guard: column_missing(users.email)
+//! ALTER TABLE users ADD COLUMN email TEXT;
+//! ```
+//!
+//! # The snippet folder
+//!
+//! * `sql/<version>_<description>.sql` applies on every dialect; `sql/postgres/`,
+//!   `sql/mysql/` and `sql/sqlite/` hold dialect files, which replace the portable file
+//!   of the same version for their dialect. Versions compare as numbers
+//!   (`2025-03-01-1200` is `202503011200`); two files with the same version for one
+//!   dialect are an error, and a version only some dialects have is a warning.
+//! * Directives are comment lines at the top: `-- guard: table_missing(users)` (also
+//!   `column_missing(t.c)`, `index_missing(i)`, `constraint_missing(t.k)`,
+//!   `unless(query)`), `-- transaction: none`, `-- destructive`, `-- on_change: reapply`.
+//! * A `DROP`, `TRUNCATE` or `ALTER TABLE … DROP` needs `-- destructive`.
+//!
+//! Errors are printed all at once, each as
+//!
+//! ```text
+//! error: sql/0003_add_email.sql:4: <what is wrong>
+//!   help: <what to do>
+//! ```
+//!
+//! # Other folders, dialects and prefixes; tests
+//!
+//! [`Builder`] sets the folder, the environment prefix and the dialects to build.
+//! [`Builder::scan`] does all the checking without printing or writing anything and
+//! returns the [`SnippetSet`], which is how tests build snippet sets from a temporary
+//! folder:
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use bootschema_build::Builder;
+//!
+//! let dir = tempfile::tempdir()?;
+//! std::fs::create_dir(dir.path().join("sql"))?;
+//! std::fs::write(
+//!     dir.path().join("sql/0001_create_users.sql"),
+//!     "-- guard: table_missing(users)\nCREATE TABLE users (id BIGINT PRIMARY KEY);\n",
+//! )?;
+//!
+//! let scan = Builder::new().folder(dir.path().join("sql")).env_prefix("MYAPP").scan()?;
+//! let users = &scan.set.postgres[0];
+//! assert_eq!(users.path, "sql/0001_create_users.sql");
+//! assert_eq!(users.statement_sql(0), "CREATE TABLE users (id BIGINT PRIMARY KEY)");
+//! assert_eq!(users.guards[0].kind.to_string(), "table_missing(users)");
+//! # Ok(())
+//! # }
+//! ```
+
+// The examples show a whole build.rs, whose `fn main` is the point.
+#![allow(clippy::needless_doctest_main)]
+
+mod assemble;
+mod checksum;
+mod codegen;
+mod diagnostic;
+mod directives;
+mod infer;
+mod lines;
+mod scan;
+mod split;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::env;
+use std::path::{Component, Path, PathBuf};
+
+pub use bootschema::{DialectKind, SnippetSet};
+pub use diagnostic::{Diagnostic, Diagnostics};
+
+/// The file [`Builder::emit`] writes into `OUT_DIR`, which
+/// `bootschema::include_snippets!()` includes.
+pub const GENERATED_FILE: &str = "bootschema_snippets.rs";
+
+/// Embeds `sql/` into the package: the whole `build.rs` of most apps.
+///
+/// Same as `Builder::new().emit()`: scans `sql/` next to `Cargo.toml`, takes the
+/// environment prefix from the package name (`my-app` → `MY_APP`), writes
+/// `$OUT_DIR/bootschema_snippets.rs`, tells cargo to re-run when the folder or any file in
+/// it changes, and prints warnings. On bad input it prints every error with its file and
+/// line and exits with status 1.
+///
+/// ```no_run
+/// // build.rs
+/// fn main() {
+///     bootschema_build::embed();
+/// }
+/// ```
+pub fn embed() {
+    Builder::new().emit();
+}
+
+/// What a scan produced: the snippets of every built dialect, and the warnings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scan {
+    /// The snippets, per dialect, in version order (owned values).
+    pub set: SnippetSet,
+    /// Problems that do not stop the build (a version only some dialects have).
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Embeds or scans a snippet folder, with settings other than [`embed`]'s.
+///
+/// ```no_run
+/// use bootschema_build::{Builder, DialectKind};
+///
+/// // build.rs of an app that only runs on PostgreSQL, with its snippets in db/.
+/// Builder::new()
+///     .folder("db")
+///     .env_prefix("MYAPP")
+///     .dialects(&[DialectKind::Postgres])
+///     .emit();
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Builder {
+    folder: Option<PathBuf>,
+    base_dir: Option<PathBuf>,
+    env_prefix: Option<String>,
+    dialects: Option<Vec<DialectKind>>,
+}
+
+impl Builder {
+    /// The defaults: `sql/`, the package name as prefix, every dialect.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// The snippet folder (default `sql`). A relative path is relative to the package
+    /// (`CARGO_MANIFEST_DIR`) when cargo runs the code, else to the current directory.
+    pub fn folder(mut self, path: impl Into<PathBuf>) -> Builder {
+        self.folder = Some(path.into());
+        self
+    }
+
+    /// The directory that [`Snippet::path`](bootschema::Snippet::path) and diagnostics
+    /// are relative to. By default the package (`CARGO_MANIFEST_DIR`) when the folder is
+    /// inside it, else the folder's parent, so that paths read `sql/0001_x.sql`.
+    pub fn base_dir(mut self, path: impl Into<PathBuf>) -> Builder {
+        self.base_dir = Some(path.into());
+        self
+    }
+
+    /// The prefix of the app's environment variables, without the trailing `_`
+    /// (`"MYAPP"` for `MYAPP_SCHEMA_DRY_RUN`). By default the package name in upper case
+    /// with `-` turned into `_`.
+    pub fn env_prefix(mut self, prefix: impl Into<String>) -> Builder {
+        self.env_prefix = Some(prefix.into());
+        self
+    }
+
+    /// Builds and checks only these dialects; the others get no snippets, and their
+    /// folders are not read.
+    pub fn dialects(mut self, dialects: &[DialectKind]) -> Builder {
+        self.dialects = Some(dialects.to_vec());
+        self
+    }
+
+    /// Reads and checks the folder without printing or writing anything.
+    ///
+    /// # Errors
+    /// Every problem found, in file and line order.
+    pub fn scan(&self) -> Result<Scan, Diagnostics> {
+        self.run().result
+    }
+
+    /// What [`embed`] does, with this builder's settings: scan, write
+    /// `$OUT_DIR/bootschema_snippets.rs` (only when its content changed), print
+    /// `cargo:rerun-if-changed` and `cargo:warning` lines; on errors, print them to
+    /// stderr and exit with status 1. Meant for `build.rs`.
+    pub fn emit(&self) {
+        let run = self.run();
+        let mut watched = run.watched;
+        if watched.is_empty() {
+            watched.push(run.folder);
+        }
+        for path in &watched {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
+        match run.result.and_then(|scan| write_generated(&scan).map(|()| scan)) {
+            Ok(scan) => {
+                for warning in &scan.warnings {
+                    for line in warning.to_string().lines() {
+                        println!("cargo:warning={line}");
+                    }
+                }
+            }
+            Err(errors) => {
+                for error in &errors {
+                    eprintln!("error: {error}");
+                }
+                std::process::exit(1);
+            }
+        }
+    }
+
+    fn run(&self) -> Run {
+        let manifest_dir = env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+        let anchor = |path: &Path| match &manifest_dir {
+            Some(dir) if path.is_relative() => dir.join(path),
+            _ => path.to_path_buf(),
+        };
+        let folder = anchor(self.folder.as_deref().unwrap_or(Path::new("sql")));
+        let base = match &self.base_dir {
+            Some(base) => anchor(base),
+            None => default_base(&folder, manifest_dir.as_deref()),
+        };
+        let folder_rel = relative(&folder, &base);
+        let dialects: Vec<DialectKind> = match &self.dialects {
+            Some(chosen) => DialectKind::ALL.into_iter().filter(|d| chosen.contains(d)).collect(),
+            None => DialectKind::ALL.to_vec(),
+        };
+
+        let mut errors = Vec::new();
+        let env_prefix = self.resolve_env_prefix(&folder_rel).unwrap_or_else(|d| {
+            errors.push(d);
+            "MYAPP".to_owned()
+        });
+        let walk = scan::walk(&folder, &folder_rel);
+        errors.extend(walk.diagnostics);
+        let (files, naming_errors) = scan::name_files(walk.files, &dialects);
+        errors.extend(naming_errors);
+        let resolution = scan::resolve(&files, &dialects, &folder_rel);
+        errors.extend(resolution.errors);
+
+        let mut by_file: Vec<BTreeMap<DialectKind, bootschema::Snippet>> = Vec::with_capacity(files.len());
+        for (index, file) in files.iter().enumerate() {
+            let serves: Vec<DialectKind> =
+                resolution.lists.iter().filter(|(_, list)| list.contains(&index)).map(|&(d, _)| d).collect();
+            match assemble::assemble(file, &serves, &env_prefix) {
+                Ok(snippets) => by_file.push(snippets),
+                Err(found) => {
+                    errors.extend(found);
+                    by_file.push(BTreeMap::new());
+                }
+            }
+        }
+
+        let result = if errors.is_empty() {
+            let mut lists: BTreeMap<DialectKind, Vec<bootschema::Snippet>> = BTreeMap::new();
+            for (dialect, list) in &resolution.lists {
+                let snippets = list.iter().filter_map(|&i| by_file[i].remove(dialect)).collect();
+                lists.insert(*dialect, snippets);
+            }
+            let mut take = |d: DialectKind| Cow::Owned(lists.remove(&d).unwrap_or_default());
+            Ok(Scan {
+                set: SnippetSet {
+                    env_prefix: Cow::Owned(env_prefix),
+                    postgres: take(DialectKind::Postgres),
+                    mysql: take(DialectKind::MySql),
+                    sqlite: take(DialectKind::Sqlite),
+                },
+                warnings: resolution.warnings,
+            })
+        } else {
+            errors.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+            Err(Diagnostics(errors))
+        };
+        Run { folder, watched: walk.watched, result }
+    }
+
+    fn resolve_env_prefix(&self, folder_rel: &str) -> Result<String, Diagnostic> {
+        let prefix = match &self.env_prefix {
+            Some(prefix) => prefix.trim_end_matches('_').to_owned(),
+            None => match env::var("CARGO_PKG_NAME") {
+                Ok(name) => name.to_ascii_uppercase().replace('-', "_"),
+                Err(_) => {
+                    return Err(Diagnostic::file(
+                        folder_rel,
+                        "no environment prefix: CARGO_PKG_NAME is not set outside cargo",
+                        "set one with `Builder::new().env_prefix(\"MYAPP\")`",
+                    ))
+                }
+            },
+        };
+        if prefix.is_empty() || !prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(Diagnostic::file(
+                folder_rel,
+                format!("`{prefix}` is not a usable environment prefix"),
+                "use letters, digits and `_` only, e.g. `Builder::new().env_prefix(\"MYAPP\")`",
+            ));
+        }
+        Ok(prefix)
+    }
+}
+
+/// What one run of the steps found.
+struct Run {
+    folder: PathBuf,
+    watched: Vec<PathBuf>,
+    result: Result<Scan, Diagnostics>,
+}
+
+fn write_generated(scan: &Scan) -> Result<(), Diagnostics> {
+    let Some(out_dir) = env::var_os("OUT_DIR") else {
+        return Err(Diagnostics(vec![Diagnostic::file(
+            "OUT_DIR",
+            "OUT_DIR is not set: `embed()` and `Builder::emit()` run in a build script",
+            "call `bootschema_build::embed()` from build.rs, or use `Builder::scan()` elsewhere",
+        )]));
+    };
+    let path = Path::new(&out_dir).join(GENERATED_FILE);
+    codegen::write_if_changed(&path, &codegen::generate(&scan.set)).map(|_| ()).map_err(|err| {
+        Diagnostics(vec![Diagnostic::file(
+            &path.display().to_string(),
+            format!("cannot write the generated snippets: {err}"),
+            "check that OUT_DIR is writable",
+        )])
+    })
+}
+
+/// The package when the folder is inside it, else the folder's parent.
+fn default_base(folder: &Path, manifest_dir: Option<&Path>) -> PathBuf {
+    if let Some(dir) = manifest_dir {
+        if folder.starts_with(dir) || canonical(folder).starts_with(canonical(dir)) {
+            return dir.to_path_buf();
+        }
+    }
+    folder.parent().map_or_else(|| folder.to_path_buf(), Path::to_path_buf)
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// `path` relative to `base`, with `/` separators; the whole path when it is not inside.
+fn relative(path: &Path, base: &Path) -> String {
+    let inside = path
+        .strip_prefix(base)
+        .map(Path::to_path_buf)
+        .or_else(|_| canonical(path).strip_prefix(canonical(base)).map(Path::to_path_buf));
+    let shown = inside.unwrap_or_else(|_| path.to_path_buf());
+    let mut out = String::new();
+    for component in shown.components() {
+        if !(out.is_empty() || out.ends_with('/')) {
+            out.push('/');
+        }
+        match component {
+            Component::RootDir => out.push('/'),
+            other => out.push_str(&other.as_os_str().to_string_lossy()),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_use_slashes() {
+        assert_eq!(relative(Path::new("/app/sql/postgres"), Path::new("/app")), "sql/postgres");
+        assert_eq!(relative(Path::new("/app/sql"), Path::new("/app/sql")), "");
+    }
+
+    #[test]
+    fn path_outside_the_base_is_shown_whole() {
+        assert_eq!(relative(Path::new("/elsewhere/sql"), Path::new("/app")), "/elsewhere/sql");
+    }
+}

@@ -1,0 +1,742 @@
+//! Step 3: split a snippet into statements, as one dialect reads it, and check it.
+//!
+//! The lexer knows each dialect's strings, quoted identifiers and comments, so that a
+//! `;` inside them never ends a statement. It is not a parser: where a `;` can end a
+//! statement or a line of a body (a `BEGIN … END` trigger or procedure, PostgreSQL's
+//! `BEGIN ATOMIC`), the splitter does not guess and keeps the whole snippet as one
+//! statement. What it is certain about — an unterminated string, quoted identifier,
+//! dollar quote or block comment, unbalanced parentheses, a MySQL `DELIMITER` line —
+//! fails the build. The same pass finds statements that lose data (`DROP`,
+//! `TRUNCATE`, `ALTER TABLE … DROP`) in a snippet not marked `-- destructive`.
+
+use bootschema::DialectKind;
+
+/// What a token is; whitespace is not a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TokenKind {
+    /// A keyword, bare identifier or number.
+    Word,
+    /// A string literal or quoted identifier.
+    Quoted,
+    /// Any other single character (`;`, `(`, `,`, operators).
+    Punct,
+    /// `-- …` (or MySQL's `# …`) up to the end of the line.
+    LineComment,
+    /// `/* … */`.
+    BlockComment,
+}
+
+/// One token: its kind and byte range in the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Token {
+    pub kind: TokenKind,
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Token {
+    fn is_comment(&self) -> bool {
+        matches!(self.kind, TokenKind::LineComment | TokenKind::BlockComment)
+    }
+}
+
+/// A problem found at a byte offset of the text: what is wrong, what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Problem {
+    pub offset: usize,
+    pub message: String,
+    pub help: String,
+}
+
+/// Cuts `text` into tokens as `dialect` reads it. Stops at the first unterminated
+/// string, quoted identifier, dollar quote or block comment, returning the tokens
+/// before it and the problem.
+pub(crate) fn lex(text: &str, dialect: DialectKind) -> (Vec<Token>, Option<Problem>) {
+    let mut lexer = Lexer { text, bytes: text.as_bytes(), pos: 0, dialect, tokens: Vec::new() };
+    let problem = lexer.run().err();
+    (lexer.tokens, problem)
+}
+
+struct Lexer<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+    dialect: DialectKind,
+    tokens: Vec<Token>,
+}
+
+impl Lexer<'_> {
+    fn peek(&self, ahead: usize) -> Option<u8> {
+        self.bytes.get(self.pos + ahead).copied()
+    }
+
+    fn push(&mut self, kind: TokenKind, start: usize) {
+        self.tokens.push(Token { kind, start, end: self.pos });
+    }
+
+    fn run(&mut self) -> Result<(), Problem> {
+        use DialectKind::{MySql, Postgres, Sqlite};
+        while let Some(c) = self.peek(0) {
+            let start = self.pos;
+            match (c, self.dialect) {
+                _ if c.is_ascii_whitespace() || c == 0x0b => self.pos += 1,
+                (b'-', _) if self.peek(1) == Some(b'-') && self.starts_line_comment() => self.line_comment(start),
+                (b'#', MySql) => self.line_comment(start),
+                (b'/', _) if self.peek(1) == Some(b'*') => self.block_comment(start)?,
+                (b'\'', Postgres | Sqlite) => self.quoted(start, b'\'', false)?,
+                (b'\'' | b'"', MySql) => self.quoted(start, c, true)?,
+                (b'"', Postgres | Sqlite) => self.quoted(start, b'"', false)?,
+                (b'`', MySql | Sqlite) => self.quoted(start, b'`', false)?,
+                (b'[', Sqlite) => self.bracketed(start)?,
+                (b'$', Postgres) => self.dollar(start)?,
+                _ if is_word_byte(c) => self.word(start)?,
+                _ => {
+                    self.pos += 1;
+                    self.push(TokenKind::Punct, start);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// MySQL starts a `--` comment only when whitespace or a control character (or the
+    /// end of the text) follows; elsewhere `--` always does.
+    fn starts_line_comment(&self) -> bool {
+        self.dialect != DialectKind::MySql || self.peek(2).is_none_or(|b| b <= b' ' || b == 0x7f)
+    }
+
+    /// Up to the end of the line (PostgreSQL also ends it at a lone `\r`).
+    fn line_comment(&mut self, start: usize) {
+        let ends = |b: u8| b == b'\n' || (b == b'\r' && self.dialect == DialectKind::Postgres);
+        self.pos = self.bytes[start..].iter().position(|&b| ends(b)).map_or(self.bytes.len(), |i| start + i);
+        self.push(TokenKind::LineComment, start);
+    }
+
+    /// PostgreSQL nests block comments; MySQL and SQLite end them at the first `*/`.
+    fn block_comment(&mut self, start: usize) -> Result<(), Problem> {
+        let nests = self.dialect == DialectKind::Postgres;
+        let mut depth = 0usize;
+        while self.pos < self.bytes.len() {
+            if self.peek(0) == Some(b'/') && self.peek(1) == Some(b'*') && (depth == 0 || nests) {
+                depth += 1;
+                self.pos += 2;
+            } else if self.peek(0) == Some(b'*') && self.peek(1) == Some(b'/') {
+                depth -= 1;
+                self.pos += 2;
+                if depth == 0 {
+                    self.push(TokenKind::BlockComment, start);
+                    return Ok(());
+                }
+            } else {
+                self.pos += 1;
+            }
+        }
+        let help = if nests {
+            "close it with `*/` (PostgreSQL nests block comments: each `/*` inside needs its own `*/`)"
+        } else {
+            "close it with `*/`"
+        };
+        Err(Problem {
+            offset: start,
+            message: "unterminated block comment: the `/*` opened here is never closed".into(),
+            help: help.into(),
+        })
+    }
+
+    /// A string or quoted identifier ending at `quote`; a doubled quote stands for
+    /// itself, and with `backslash` so does `\` followed by any character.
+    fn quoted(&mut self, start: usize, quote: u8, backslash: bool) -> Result<(), Problem> {
+        self.pos += 1;
+        while let Some(b) = self.peek(0) {
+            if backslash && b == b'\\' {
+                self.pos += 2;
+            } else if b == quote {
+                if self.peek(1) == Some(quote) {
+                    self.pos += 2;
+                } else {
+                    self.pos += 1;
+                    self.push(TokenKind::Quoted, start);
+                    return Ok(());
+                }
+            } else {
+                self.pos += 1;
+            }
+        }
+        Err(self.unterminated_quote(start, quote, backslash))
+    }
+
+    fn unterminated_quote(&self, start: usize, quote: u8, backslash: bool) -> Problem {
+        let q = quote as char;
+        let is_identifier = quote == b'`' || (quote == b'"' && self.dialect != DialectKind::MySql && !backslash);
+        let what = if is_identifier { "quoted identifier" } else { "string literal" };
+        Problem {
+            offset: start,
+            message: format!("unterminated {what}: the `{q}` opened here is never closed"),
+            help: format!("close it with `{q}` (inside it, write `{q}{q}` for a `{q}`)"),
+        }
+    }
+
+    /// SQLite's `[identifier]`, which ends at the first `]`.
+    fn bracketed(&mut self, start: usize) -> Result<(), Problem> {
+        match self.bytes[start..].iter().position(|&b| b == b']') {
+            Some(i) => {
+                self.pos = start + i + 1;
+                self.push(TokenKind::Quoted, start);
+                Ok(())
+            }
+            None => Err(Problem {
+                offset: start,
+                message: "unterminated quoted identifier: the `[` opened here is never closed".into(),
+                help: "close it with `]`".into(),
+            }),
+        }
+    }
+
+    /// PostgreSQL's `$tag$ … $tag$`; a `$` that does not open one (`$1`) is a word.
+    fn dollar(&mut self, start: usize) -> Result<(), Problem> {
+        let rest = &self.bytes[start + 1..];
+        let tag_len = match rest.first() {
+            Some(&b) if b.is_ascii_alphabetic() || b == b'_' || b >= 0x80 => {
+                rest.iter().position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80)).unwrap_or(rest.len())
+            }
+            _ => 0,
+        };
+        if rest.get(tag_len) != Some(&b'$') {
+            // Not a dollar quote: a parameter (`$1`) or a stray `$`.
+            self.pos += 1;
+            while self.peek(0).is_some_and(|b| b.is_ascii_digit()) {
+                self.pos += 1;
+            }
+            self.push(TokenKind::Word, start);
+            return Ok(());
+        }
+        let delimiter = &self.text[start..start + tag_len + 2];
+        let body = start + delimiter.len();
+        match self.text[body..].find(delimiter) {
+            Some(i) => {
+                self.pos = body + i + delimiter.len();
+                self.push(TokenKind::Quoted, start);
+                Ok(())
+            }
+            None => Err(Problem {
+                offset: start,
+                message: format!("unterminated dollar quote: the `{delimiter}` opened here is never closed"),
+                help: format!("end the quoted body with the same `{delimiter}`"),
+            }),
+        }
+    }
+
+    /// A keyword, identifier or number; PostgreSQL's `E'…'` escape string is read here.
+    fn word(&mut self, start: usize) -> Result<(), Problem> {
+        while self.peek(0).is_some_and(|b| is_word_byte(b) || b == b'$') {
+            self.pos += 1;
+        }
+        let word = &self.bytes[start..self.pos];
+        if self.dialect == DialectKind::Postgres && (word == b"E" || word == b"e") && self.peek(0) == Some(b'\'') {
+            let quote = self.pos;
+            self.quoted(quote, b'\'', true)?;
+            if let Some(token) = self.tokens.last_mut() {
+                token.start = start;
+            }
+            return Ok(());
+        }
+        self.push(TokenKind::Word, start);
+        Ok(())
+    }
+}
+
+/// Bytes of words: ASCII letters, digits, `_`, and every byte of a non-ASCII character
+/// (unicode letters in identifiers).
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+}
+
+/// A statement as the splitter first sees it: the text between two top-level `;`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RawStatement {
+    pub start: usize,
+    pub end: usize,
+    /// The words at parenthesis depth 0, in order.
+    words: Vec<(usize, usize)>,
+}
+
+impl RawStatement {
+    fn word<'t>(&self, text: &'t str, index: usize) -> Option<&'t str> {
+        self.words.get(index).map(|&(s, e)| &text[s..e])
+    }
+
+    fn word_is(&self, text: &str, index: usize, keyword: &str) -> bool {
+        self.word(text, index).is_some_and(|w| w.eq_ignore_ascii_case(keyword))
+    }
+
+    fn words<'t>(&'t self, text: &'t str) -> impl Iterator<Item = &'t str> + 't {
+        self.words.iter().map(move |&(s, e)| &text[s..e])
+    }
+}
+
+/// The statements of one snippet, as one dialect reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Split {
+    /// Every piece between top-level `;`, empty ones left out.
+    pub raw: Vec<RawStatement>,
+    /// The statements to run: the raw ones, or one covering them all when the splitter
+    /// is unsure. Byte ranges; the `;` excluded.
+    pub statements: Vec<(usize, usize)>,
+}
+
+/// Splits `text` for `dialect`, reporting what is certainly wrong.
+pub(crate) fn split(text: &str, dialect: DialectKind) -> Result<Split, Vec<Problem>> {
+    let (tokens, problem) = lex(text, dialect);
+    if let Some(problem) = problem {
+        return Err(vec![problem]);
+    }
+    let mut problems = Vec::new();
+    let mut raw = Vec::new();
+    let mut open: Vec<usize> = Vec::new();
+    let mut current: Option<RawStatement> = None;
+    for token in tokens.iter().filter(|t| !t.is_comment()) {
+        let punct = (token.kind == TokenKind::Punct).then(|| text.as_bytes()[token.start]);
+        if punct == Some(b';') && open.is_empty() {
+            raw.extend(current.take());
+            continue;
+        }
+        let statement =
+            current.get_or_insert_with(|| RawStatement { start: token.start, end: token.end, words: Vec::new() });
+        statement.end = token.end;
+        match punct {
+            Some(b'(') => open.push(token.start),
+            Some(b')') => {
+                let matching = open.pop();
+                if matching.is_none() {
+                    problems.push(Problem {
+                        offset: token.start,
+                        message: "this `)` has no matching `(`".into(),
+                        help: "remove it or add the missing `(`".into(),
+                    });
+                }
+            }
+            _ => {}
+        }
+        if token.kind == TokenKind::Word && open.is_empty() {
+            statement.words.push((token.start, token.end));
+        }
+    }
+    raw.extend(current);
+    if let Some(&unclosed) = open.last() {
+        problems.push(Problem {
+            offset: unclosed,
+            message: "the `(` opened here is never closed".into(),
+            help: "add the missing `)`".into(),
+        });
+    }
+    if dialect == DialectKind::MySql {
+        problems.extend(mysql_client_syntax(text, &tokens, &raw));
+    }
+    if raw.is_empty() && problems.is_empty() {
+        problems.push(Problem {
+            offset: 0,
+            message: "the snippet has no statement, only comments or whitespace".into(),
+            help: "write its SQL after the directives (e.g. `CREATE TABLE users (id BIGINT PRIMARY KEY);`), \
+                   or delete the file"
+                .into(),
+        });
+    }
+    if !problems.is_empty() {
+        problems.sort_by_key(|p| p.offset);
+        return Err(problems);
+    }
+    let statements = if raw.iter().any(|s| is_unsure(text, dialect, s)) {
+        let (first, last) = (&raw[0], &raw[raw.len() - 1]);
+        vec![(first.start, last.end)]
+    } else {
+        raw.iter().map(|s| (s.start, s.end)).collect()
+    };
+    Ok(Split { raw, statements })
+}
+
+/// Whether this piece may hold a `;` that does not end a statement, so that splitting
+/// at `;` could cut a body in two.
+fn is_unsure(text: &str, dialect: DialectKind, statement: &RawStatement) -> bool {
+    match dialect {
+        DialectKind::Postgres => statement.words.windows(2).any(|w| {
+            text[w[0].0..w[0].1].eq_ignore_ascii_case("BEGIN") && text[w[1].0..w[1].1].eq_ignore_ascii_case("ATOMIC")
+        }),
+        DialectKind::MySql | DialectKind::Sqlite => {
+            let anonymous_block = dialect == DialectKind::MySql
+                && statement.word_is(text, 0, "BEGIN")
+                && statement.word_is(text, 1, "NOT")
+                && statement.word_is(text, 2, "ATOMIC");
+            let routine_with_body = statement.word_is(text, 0, "CREATE") && {
+                let mut words = statement.words(text);
+                words.any(|w| ["TRIGGER", "PROCEDURE", "FUNCTION", "EVENT"].iter().any(|k| w.eq_ignore_ascii_case(k)))
+                    && words.any(|w| w.eq_ignore_ascii_case("BEGIN"))
+            };
+            anonymous_block || routine_with_body
+        }
+    }
+}
+
+/// Things only the mysql command-line client understands, which the server rejects.
+fn mysql_client_syntax(text: &str, tokens: &[Token], raw: &[RawStatement]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for token in tokens {
+        let is_delimiter =
+            token.kind == TokenKind::Word && text[token.start..token.end].eq_ignore_ascii_case("DELIMITER");
+        let first_on_line = || text[..token.start].rsplit('\n').next().is_some_and(|before| before.trim().is_empty());
+        if is_delimiter && first_on_line() {
+            problems.push(Problem {
+                offset: token.start,
+                message: "`DELIMITER` is a command of the mysql client, not SQL the server understands".into(),
+                help: "remove the DELIMITER lines and end statements with a plain `;`: a CREATE TRIGGER, \
+                       PROCEDURE, FUNCTION or EVENT with a BEGIN … END body is sent to the server whole, \
+                       as one statement"
+                    .into(),
+            });
+        }
+    }
+    for statement in raw {
+        if text[statement.start..].starts_with("--") {
+            problems.push(Problem {
+                offset: statement.start,
+                message: "MySQL reads `--` as the start of a comment only when a space follows it".into(),
+                help: "write `-- ` with a space after the dashes".into(),
+            });
+        }
+    }
+    problems
+}
+
+/// The pieces that lose data: `DROP` (but not of a view, function, procedure or
+/// trigger), `TRUNCATE`, and `ALTER TABLE` with a top-level `DROP` (but not `DROP
+/// DEFAULT`, `DROP NOT NULL`, `DROP IDENTITY` or `DROP EXPRESSION`).
+pub(crate) fn destructive<'s>(text: &str, split: &'s Split) -> Vec<&'s RawStatement> {
+    split.raw.iter().filter(|s| is_destructive(text, s)).collect()
+}
+
+fn is_destructive(text: &str, s: &RawStatement) -> bool {
+    if s.word_is(text, 0, "TRUNCATE") {
+        return true;
+    }
+    if s.word_is(text, 0, "DROP") {
+        let keeps_data = ["VIEW", "FUNCTION", "PROCEDURE", "TRIGGER"].iter().any(|k| s.word_is(text, 1, k))
+            || (s.word_is(text, 1, "MATERIALIZED") && s.word_is(text, 2, "VIEW"));
+        return !keeps_data;
+    }
+    let alter_table = s.word_is(text, 0, "ALTER")
+        && (s.word_is(text, 1, "TABLE")
+            || (s.word_is(text, 2, "TABLE") && (s.word_is(text, 1, "IGNORE") || s.word_is(text, 1, "ONLINE"))));
+    alter_table
+        && (0..s.words.len()).any(|i| {
+            s.word_is(text, i, "DROP")
+                && !["DEFAULT", "NOT", "IDENTITY", "EXPRESSION"].iter().any(|k| s.word_is(text, i + 1, k))
+        })
+}
+
+/// The first words of a statement, to name it in a message: `DROP TABLE users`.
+pub(crate) fn first_words(text: &str, start: usize, end: usize) -> String {
+    const MAX_WORDS: usize = 6;
+    let mut words = text[start..end].split_whitespace();
+    let mut shown: Vec<&str> = words.by_ref().take(MAX_WORDS).collect();
+    if words.next().is_some() {
+        shown.push("…");
+    }
+    shown.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use DialectKind::{MySql, Postgres, Sqlite};
+
+    fn statements(text: &str, dialect: DialectKind) -> Vec<&str> {
+        let split = split(text, dialect).unwrap_or_else(|p| panic!("{p:?}"));
+        split.statements.iter().map(|&(s, e)| &text[s..e]).collect()
+    }
+
+    fn problem(text: &str, dialect: DialectKind) -> Problem {
+        let problems = split(text, dialect).expect_err("the text should not split");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        problems.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn statements_are_split_at_semicolons_without_leading_comments() {
+        let text = "-- top\nCREATE TABLE a (x INT);\n\n/* b */ CREATE TABLE b (y INT) ;\nSELECT 1";
+        for dialect in DialectKind::ALL {
+            assert_eq!(statements(text, dialect), ["CREATE TABLE a (x INT)", "CREATE TABLE b (y INT)", "SELECT 1"]);
+        }
+    }
+
+    #[test]
+    fn empty_statements_between_semicolons_are_dropped() {
+        assert_eq!(statements("SELECT 1;;\n;SELECT 2;", Sqlite), ["SELECT 1", "SELECT 2"]);
+    }
+
+    #[test]
+    fn semicolon_inside_parentheses_does_not_split() {
+        let text =
+            "CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO a VALUES (1); INSERT INTO b VALUES (2));\nSELECT 1;";
+        assert_eq!(statements(text, Postgres).len(), 2);
+    }
+
+    #[test]
+    fn postgres_single_quoted_string_with_doubled_quote() {
+        assert_eq!(statements("SELECT 'a;''b';SELECT 2", Postgres), ["SELECT 'a;''b'", "SELECT 2"]);
+    }
+
+    #[test]
+    fn postgres_backslash_does_not_escape_in_a_plain_string() {
+        assert_eq!(statements(r"SELECT 'C:\';SELECT 2", Postgres), [r"SELECT 'C:\'", "SELECT 2"]);
+    }
+
+    #[test]
+    fn postgres_escape_string_with_backslash_quote() {
+        assert_eq!(statements(r"SELECT E'it\'s;';SELECT 2", Postgres), [r"SELECT E'it\'s;'", "SELECT 2"]);
+    }
+
+    #[test]
+    fn postgres_quoted_identifier_with_doubled_quote() {
+        assert_eq!(
+            statements(r#"CREATE TABLE "a;""b" (x INT);SELECT 2"#, Postgres),
+            [r#"CREATE TABLE "a;""b" (x INT)"#, "SELECT 2"]
+        );
+    }
+
+    #[test]
+    fn postgres_dollar_quotes_with_and_without_tag() {
+        let text = "DO $$ BEGIN PERFORM 1; END $$;\nCREATE FUNCTION f() RETURNS int AS $body$ SELECT 1; $x$ $body$ LANGUAGE sql;\nSELECT 3";
+        assert_eq!(statements(text, Postgres).len(), 3);
+    }
+
+    #[test]
+    fn postgres_positional_parameter_is_not_a_dollar_quote() {
+        assert_eq!(statements("PREPARE p AS SELECT $1;SELECT 2", Postgres), ["PREPARE p AS SELECT $1", "SELECT 2"]);
+    }
+
+    #[test]
+    fn postgres_dollar_inside_identifier_is_not_a_dollar_quote() {
+        assert_eq!(statements("SELECT a$b$ FROM t;SELECT 2", Postgres), ["SELECT a$b$ FROM t", "SELECT 2"]);
+    }
+
+    #[test]
+    fn postgres_block_comments_nest() {
+        assert_eq!(statements("/* a /* b; */ c; */ SELECT 1;SELECT 2", Postgres), ["SELECT 1", "SELECT 2"]);
+    }
+
+    #[test]
+    fn line_comment_hides_semicolon() {
+        assert_eq!(statements("SELECT 1 -- a; b\n;SELECT 2", Postgres), ["SELECT 1", "SELECT 2"]);
+    }
+
+    #[test]
+    fn mysql_strings_take_backslash_escapes_and_doubled_quotes() {
+        let text = r#"INSERT INTO t VALUES ('it\'s;', 'a''b;', "say \"hi\";", "x"";");SELECT 2"#;
+        assert_eq!(statements(text, MySql).len(), 2);
+    }
+
+    #[test]
+    fn mysql_backtick_identifier_with_doubled_backtick() {
+        assert_eq!(
+            statements("CREATE TABLE `a;``b` (x INT);SELECT 2", MySql),
+            ["CREATE TABLE `a;``b` (x INT)", "SELECT 2"]
+        );
+    }
+
+    #[test]
+    fn mysql_hash_comment() {
+        assert_eq!(statements("# a; b\nSELECT 1;SELECT 2", MySql), ["SELECT 1", "SELECT 2"]);
+    }
+
+    #[test]
+    fn mysql_dash_dash_needs_a_space_to_start_a_comment() {
+        assert_eq!(statements("SELECT 1 -- a; b\n;SELECT 2", MySql), ["SELECT 1", "SELECT 2"]);
+        assert_eq!(statements("SELECT 1--1;SELECT 2", MySql), ["SELECT 1--1", "SELECT 2"]);
+    }
+
+    #[test]
+    fn mysql_block_comments_do_not_nest() {
+        assert_eq!(statements("/* a /* b */ SELECT 1;SELECT 2", MySql), ["SELECT 1", "SELECT 2"]);
+    }
+
+    #[test]
+    fn sqlite_quotes_of_every_kind() {
+        let text = "CREATE TABLE [a;b] (\"c;\"\"d\" TEXT, `e;``f` TEXT DEFAULT 'g;''h');SELECT 2";
+        assert_eq!(statements(text, Sqlite).len(), 2);
+    }
+
+    #[test]
+    fn sqlite_backslash_does_not_escape() {
+        assert_eq!(statements(r"SELECT '\';SELECT 2", Sqlite), [r"SELECT '\'", "SELECT 2"]);
+    }
+
+    #[test]
+    fn mysql_trigger_with_begin_end_body_stays_whole() {
+        let text = "CREATE TABLE a (n INT);\nCREATE TRIGGER t AFTER INSERT ON a FOR EACH ROW BEGIN\n  UPDATE b SET n = n + 1;\n  UPDATE c SET n = n + 1;\nEND;\n";
+        assert_eq!(statements(text, MySql), [text.trim_end().trim_end_matches(';')]);
+    }
+
+    #[test]
+    fn mysql_procedure_with_definer_stays_whole() {
+        let text = "CREATE DEFINER=`root`@`%` PROCEDURE p() BEGIN SELECT 1; SELECT 2; END";
+        assert_eq!(statements(text, MySql), [text]);
+    }
+
+    #[test]
+    fn mysql_function_and_event_with_body_stay_whole() {
+        let function = "CREATE FUNCTION f() RETURNS INT DETERMINISTIC BEGIN DECLARE x INT; RETURN 1; END;";
+        let event = "CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO BEGIN DELETE FROM a; DELETE FROM b; END;";
+        assert_eq!(statements(function, MySql).len(), 1);
+        assert_eq!(statements(event, MySql).len(), 1);
+    }
+
+    #[test]
+    fn mariadb_anonymous_block_stays_whole() {
+        assert_eq!(statements("BEGIN NOT ATOMIC SELECT 1; SELECT 2; END;", MySql).len(), 1);
+    }
+
+    #[test]
+    fn mysql_trigger_without_body_is_split() {
+        let text = "CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW SET NEW.n = 1;SELECT 2";
+        assert_eq!(statements(text, MySql).len(), 2);
+    }
+
+    #[test]
+    fn sqlite_trigger_with_begin_end_body_stays_whole() {
+        let text = "CREATE TRIGGER t AFTER INSERT ON a BEGIN INSERT INTO b VALUES (1); DELETE FROM c; END;";
+        assert_eq!(statements(text, Sqlite).len(), 1);
+    }
+
+    #[test]
+    fn postgres_begin_atomic_body_stays_whole() {
+        let text = "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;\nSELECT 3;";
+        assert_eq!(statements(text, Postgres).len(), 1);
+    }
+
+    #[test]
+    fn postgres_transaction_begin_is_split() {
+        assert_eq!(statements("BEGIN;SELECT 1;COMMIT", Postgres).len(), 3);
+    }
+
+    #[test]
+    fn unterminated_string_is_reported_where_it_opens() {
+        let text = "SELECT 1;\nSELECT 'abc;\nSELECT 2;";
+        let p = problem(text, Postgres);
+        assert_eq!(p.offset, text.find('\'').unwrap());
+        assert!(p.message.contains("unterminated string literal"), "{p:?}");
+    }
+
+    #[test]
+    fn backslash_quote_is_unterminated_for_postgres_but_not_mysql() {
+        let text = r"SELECT 'it\'s';";
+        assert!(split(text, MySql).is_ok());
+        assert!(problem(text, Postgres).message.contains("unterminated string literal"));
+    }
+
+    #[test]
+    fn unterminated_quoted_identifier_is_reported() {
+        assert!(problem("SELECT \"abc FROM t;", Postgres).message.contains("unterminated quoted identifier"));
+        assert!(problem("SELECT `abc FROM t;", MySql).message.contains("unterminated quoted identifier"));
+        assert!(problem("SELECT [abc FROM t;", Sqlite).message.contains("unterminated quoted identifier"));
+    }
+
+    #[test]
+    fn unterminated_dollar_quote_names_its_tag() {
+        let p = problem("DO $body$ BEGIN END $$;", Postgres);
+        assert!(p.message.contains("`$body$`"), "{p:?}");
+    }
+
+    #[test]
+    fn unterminated_block_comment_is_reported() {
+        // Closed once, but PostgreSQL nests: the outer comment stays open.
+        assert!(problem("/* a /* b */ SELECT 1;", Postgres).message.contains("unterminated block comment"));
+        assert!(problem("SELECT 1; /* never closed", Sqlite).message.contains("unterminated block comment"));
+    }
+
+    #[test]
+    fn unbalanced_parentheses_are_reported() {
+        let text = "CREATE TABLE a (\n  x NUMERIC(10, 2;\n";
+        assert_eq!(problem(text, Sqlite).offset, text.find("(10").unwrap());
+        assert!(problem("SELECT 1);", Sqlite).message.contains("no matching `(`"));
+    }
+
+    #[test]
+    fn mysql_delimiter_line_is_reported() {
+        let text = "DELIMITER //\nCREATE PROCEDURE p() BEGIN SELECT 1; END //\nDELIMITER ;\n";
+        let problems = split(text, MySql).unwrap_err();
+        assert_eq!(problems.iter().map(|p| p.offset).collect::<Vec<_>>(), [0, text.rfind("DELIMITER").unwrap()]);
+        assert!(problems[0].help.contains("sent to the server whole"));
+    }
+
+    #[test]
+    fn mysql_dash_dash_without_space_at_statement_start_is_reported() {
+        assert!(problem("--guard: table_missing(a)\nCREATE TABLE a (x INT);", MySql)
+            .message
+            .contains("only when a space follows"));
+    }
+
+    #[test]
+    fn text_without_statement_is_reported() {
+        assert!(problem("-- only a comment\n/* and another */\n", Postgres).message.contains("no statement"));
+    }
+
+    #[test]
+    fn no_part_of_a_tricky_text_makes_lexing_splitting_or_directives_panic() {
+        let text = "-- guard: unless(SELECT ')' FROM t\n-- gaurd: column_missing(\"a\"\"b\".`c`)\n\
+                    /* a /* b */ */ CREATE TABLE \"x\"\"y\" ([a] INT, `b` TEXT DEFAULT E'\\'' || 'c''d' || $t$ ; $t$);\n\
+                    # h\nDELIMITER //\n--x\nCREATE TRIGGER t BEGIN SELECT $1; END;\nDROP TABLE données; ALTER TABLE t DROP COLUMN c\r\n";
+        let boundaries: Vec<usize> = (0..=text.len()).filter(|&i| text.is_char_boundary(i)).collect();
+        for &i in &boundaries {
+            for part in [&text[..i], &text[i..]] {
+                for dialect in DialectKind::ALL {
+                    if let Ok(split) = split(part, dialect) {
+                        for s in destructive(part, &split) {
+                            first_words(part, s.start, s.end);
+                        }
+                    }
+                    let _ = crate::directives::parse(part, &crate::lines::LineIndex::new(part), dialect);
+                }
+            }
+        }
+    }
+
+    fn destructive_words(text: &str, dialect: DialectKind) -> Vec<String> {
+        let split = split(text, dialect).unwrap();
+        destructive(text, &split).iter().map(|s| first_words(text, s.start, s.end)).collect()
+    }
+
+    #[test]
+    fn drop_and_truncate_are_destructive() {
+        let text = "DROP TABLE users;\nTRUNCATE logs;\nDROP INDEX i;\nDROP TEMPORARY TABLE t;";
+        assert_eq!(
+            destructive_words(text, MySql),
+            ["DROP TABLE users", "TRUNCATE logs", "DROP INDEX i", "DROP TEMPORARY TABLE t"]
+        );
+    }
+
+    #[test]
+    fn drop_of_view_function_procedure_or_trigger_is_not_destructive() {
+        let text = "DROP VIEW v;DROP MATERIALIZED VIEW m;DROP FUNCTION f;DROP PROCEDURE p;DROP TRIGGER t;";
+        assert!(destructive_words(text, Postgres).is_empty());
+    }
+
+    #[test]
+    fn alter_table_drop_is_destructive() {
+        let text = "ALTER TABLE users ADD COLUMN a INT, DROP COLUMN email;\nALTER TABLE t DROP CONSTRAINT k;";
+        assert_eq!(
+            destructive_words(text, Postgres),
+            ["ALTER TABLE users ADD COLUMN a …", "ALTER TABLE t DROP CONSTRAINT k"]
+        );
+    }
+
+    #[test]
+    fn alter_table_drop_default_or_not_null_is_not_destructive() {
+        let text = "ALTER TABLE t ALTER COLUMN c DROP DEFAULT;\nALTER TABLE t ALTER COLUMN c DROP NOT NULL;";
+        assert!(destructive_words(text, Postgres).is_empty());
+    }
+
+    #[test]
+    fn drop_inside_a_string_or_comment_is_not_destructive() {
+        let text = "INSERT INTO audit VALUES ('DROP TABLE users'); -- DROP TABLE x\nSELECT 1;";
+        assert!(destructive_words(text, Postgres).is_empty());
+    }
+}

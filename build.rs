@@ -1,0 +1,3 @@
+fn main() {
+    bootschema_build::embed();
+}

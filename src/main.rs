@@ -1,0 +1,112 @@
+//! `myapp`: bootschema's reference app. It syncs its own schema from `sql/` when it
+//! boots, then uses it for real: writes a user, reads settings and a view.
+//!
+//! ```text
+//! cargo run                                            # SQLite file myapp.db
+//! DATABASE_URL=postgres://postgres@127.0.0.1/test cargo run
+//! DATABASE_URL=mysql://root@127.0.0.1/test cargo run
+//! MYAPP_SCHEMA_DRY_RUN=1 cargo run                     # show the plan, change nothing
+//! ```
+
+use anyhow::Context;
+use sqlx::{MySqlPool, PgPool, SqlitePool};
+
+/// Every snippet of `sql/`, embedded by `build.rs`.
+static SNIPPETS: bootschema::SnippetSet = bootschema::include_snippets!();
+
+/// The app's pool, whichever database `DATABASE_URL` names.
+enum Db {
+    Postgres(PgPool),
+    MySql(MySqlPool),
+    Sqlite(SqlitePool),
+}
+
+/// Runs the same code on whichever pool the app has.
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            Db::Postgres($pool) => $body,
+            Db::MySql($pool) => $body,
+            Db::Sqlite($pool) => $body,
+        }
+    };
+}
+
+impl Db {
+    async fn connect(url: &str) -> anyhow::Result<Db> {
+        let kind = url.split(':').next().unwrap_or_default();
+        // Connection errors name the database kind, never the URL (it may hold a password).
+        let db = match kind {
+            "postgres" | "postgresql" => Db::Postgres(PgPool::connect(url).await.context("connecting to PostgreSQL")?),
+            "mysql" | "mariadb" => Db::MySql(MySqlPool::connect(url).await.context("connecting to MySQL")?),
+            "sqlite" => Db::Sqlite(SqlitePool::connect(url).await.context("opening the SQLite database")?),
+            other => anyhow::bail!("DATABASE_URL: unsupported scheme `{other}:` (use postgres:, mysql: or sqlite:)"),
+        };
+        Ok(db)
+    }
+
+    fn target(&self) -> bootschema::Target {
+        on_pool!(self, pool => pool.into())
+    }
+
+    /// `?` placeholders, numbered for PostgreSQL.
+    fn sql(&self, text: &str) -> String {
+        match self {
+            Db::Postgres(_) => {
+                let mut n = 0;
+                text.chars()
+                    .flat_map(|c| {
+                        if c == '?' {
+                            n += 1;
+                            format!("${n}").chars().collect::<Vec<_>>()
+                        } else {
+                            vec![c]
+                        }
+                    })
+                    .collect()
+            }
+            _ => text.to_string(),
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite:myapp.db?mode=rwc".to_string());
+    let db = Db::connect(&url).await?;
+
+    let report = bootschema::Syncer::new(&SNIPPETS).run(db.target()).await?;
+    println!("schema ({} {}): {}", report.dialect, report.server_version, report.summary());
+    for step in report.steps.iter().filter(|s| s.action != bootschema::Action::Skip) {
+        println!("  {:<8} {}  ({})", step.action.to_string(), step.path, step.reason);
+    }
+    if report.dry_run || report.disabled {
+        println!("the schema was not synced by this boot; not touching the data");
+        return Ok(());
+    }
+
+    // Use the schema for real: a write that needs the added column and both unique
+    // rules, then reads of the seeded settings and of the view.
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos();
+    let name = format!("visitor-{stamp}-{}", std::process::id());
+    let email = format!("{name}@example.com");
+    let insert = db.sql("INSERT INTO users (name, email) VALUES (?, ?)");
+    on_pool!(&db, pool => sqlx::query(sqlx::AssertSqlSafe(insert)).bind(&name).bind(&email).execute(pool).await.map(|_| ()))
+        .context("inserting a user")?;
+    let greeting = db.sql("SELECT value FROM settings WHERE name = ?");
+    let greeting: String =
+        on_pool!(&db, pool => sqlx::query_scalar(sqlx::AssertSqlSafe(greeting)).bind("greeting").fetch_one(pool).await)
+            .context("reading the seeded greeting")?;
+    let (users, with_email): (i64, i64) =
+        on_pool!(&db, pool => sqlx::query_as("SELECT users, with_email FROM user_stats").fetch_one(pool).await)
+            .context("reading the user_stats view")?;
+    println!("{greeting}: added user {name}; {users} user(s), {with_email} with an email");
+    Ok(())
+}
