@@ -200,7 +200,6 @@ async fn run_atomic<S: Session>(
             path: snippet.path.to_string(),
             line,
             statement: excerpt(statement),
-            message: db_message(&error),
             aftermath: "nothing of this snippet was kept (its transaction was rolled back); fix the \
                         statement and boot again"
                 .into(),
@@ -265,7 +264,6 @@ async fn run_statement_by_statement<S: Session>(
                         path: snippet.path.to_string(),
                         line,
                         statement: excerpt(statement),
-                        message: db_message(&e),
                         aftermath,
                         source: e,
                     });

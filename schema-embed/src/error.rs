@@ -37,10 +37,10 @@ pub enum Error {
 
     /// The plan holds edited or blocked snippets; nothing was applied.
     #[error("{0}")]
-    Refused(Refusal),
+    Refused(Box<Refusal>),
 
     /// A statement of a snippet failed.
-    #[error("{path}:{line}: statement failed: {statement}\n  database said: {message}\n  {aftermath}")]
+    #[error("{path}:{line}: statement failed: {statement}\n  database said: {}\n  {aftermath}", db_message(.source))]
     Statement {
         /// The snippet's file.
         path: String,
@@ -48,8 +48,6 @@ pub enum Error {
         line: u32,
         /// The statement's beginning, on one line.
         statement: String,
-        /// The database's message.
-        message: String,
         /// What was kept and what to do next.
         aftermath: String,
         /// The underlying driver error.

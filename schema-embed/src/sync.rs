@@ -244,7 +244,7 @@ async fn run_on<S: Session>(
         report.duration_ms = started.elapsed().as_millis() as u64;
         report.log();
         return match refusal {
-            Some(refusal) => Err(Error::Refused(refusal)),
+            Some(refusal) => Err(Error::Refused(Box::new(refusal))),
             None => Ok(report),
         };
     }
@@ -272,7 +272,7 @@ async fn locked<S: Session>(
     loop {
         let Look { mut plan, server_version, ledger_exists } = look(session, snippets, table, settings).await?;
         if let Some(refusal) = plan.refusal(settings) {
-            return Err(Error::Refused(refusal));
+            return Err(Error::Refused(Box::new(refusal)));
         }
         if plan.has_work() && !ledger_exists {
             session.create_ledger(table).await?;

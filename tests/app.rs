@@ -1,0 +1,65 @@
+//! The reference app, driven as a subprocess the way a platform boots it.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::{Kind, TestDb};
+
+fn myapp(db: &TestDb, env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_myapp"));
+    command.env("DATABASE_URL", &db.url).env("RUST_LOG", "info,sqlx=warn").env_remove("MYAPP_SCHEMA_DRY_RUN");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let output = command.output().expect("running myapp");
+    assert!(
+        output.status.success(),
+        "myapp failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+on_every_database!(
+    reference_app_syncs_its_schema_then_uses_it,
+    dry_run_variable_changes_nothing,
+    sync_off_variable_skips_the_boot_sync,
+);
+
+async fn reference_app_syncs_its_schema_then_uses_it(db: TestDb) {
+    let first = stdout(&myapp(&db, &[]));
+    assert!(first.contains(": 7 applied in "), "{first}");
+    assert!(first.contains("Hello from a self-syncing schema: added user"), "{first}");
+    assert!(first.contains("1 user(s), 1 with an email"), "{first}");
+    let second = stdout(&myapp(&db, &[]));
+    assert!(second.contains(": 7 skipped in "), "{second}");
+    assert!(second.contains("2 user(s), 2 with an email"), "{second}");
+    let kind = match db.kind {
+        Kind::Postgres => "PostgreSQL",
+        Kind::MySql => "MySQL",
+        Kind::Sqlite => "SQLite",
+    };
+    assert!(second.starts_with(&format!("schema ({kind} ")), "{second}");
+}
+
+async fn dry_run_variable_changes_nothing(db: TestDb) {
+    let before = db.catalog().await;
+    let output = myapp(&db, &[("MYAPP_SCHEMA_DRY_RUN", "1")]);
+    let out = stdout(&output);
+    assert!(out.contains("dry run, would have: 7 applied"), "{out}");
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(log.contains("would apply"), "the plan is logged: {log}");
+    assert_eq!(db.catalog().await, before, "no ledger table, no DDL");
+}
+
+async fn sync_off_variable_skips_the_boot_sync(db: TestDb) {
+    let out = stdout(&myapp(&db, &[("MYAPP_SCHEMA_SYNC", "off")]));
+    assert!(out.contains("not synced by this boot"), "{out}");
+    assert!(db.catalog().await.is_empty(), "nothing was created");
+}

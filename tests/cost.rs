@@ -1,0 +1,115 @@
+//! What a boot costs in queries: a database already in sync is read in a constant
+//! number of statements, whatever the number of snippets.
+//!
+//! Statements are counted from sqlx's own `sqlx::query` log events, captured by a
+//! thread-local subscriber on a single-threaded runtime. (SQLite runs statements on a
+//! worker thread of its own, out of that subscriber's sight, so the count covers the
+//! two network databases, where round trips are what costs.)
+
+mod common;
+
+use std::cell::RefCell;
+
+use bootschema::Action;
+use common::{syncer, Kind, SnippetDir, TestDb};
+use sqlx::mysql::MySqlPoolOptions;
+use sqlx::postgres::PgPoolOptions;
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::Layer;
+
+thread_local! {
+    /// Statements logged by sqlx on this thread, while counting is on.
+    static STATEMENTS: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
+}
+
+/// Records each `sqlx::query` event into the current thread's list, if counting.
+struct RecordStatements;
+
+impl<S: tracing::Subscriber> Layer<S> for RecordStatements {
+    fn on_event(&self, event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
+        if event.metadata().target() != "sqlx::query" {
+            return;
+        }
+        struct Summary(String);
+        impl tracing::field::Visit for Summary {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "summary" {
+                    self.0 = format!("{value:?}");
+                }
+            }
+        }
+        let mut summary = Summary(String::new());
+        event.record(&mut summary);
+        STATEMENTS.with(|s| {
+            if let Some(list) = s.borrow_mut().as_mut() {
+                list.push(summary.0);
+            }
+        });
+    }
+}
+
+/// A process-wide subscriber (tracing caches per-callsite interest globally, so a
+/// thread-local one would miss events), counting per thread.
+fn install_recorder() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let subscriber = tracing_subscriber::registry().with(RecordStatements);
+        tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber in this test binary");
+    });
+}
+
+/// `n` guarded snippets (a table each, every tenth with an index) and one seed
+/// guarded by `unless`.
+fn many_snippets(n: usize) -> SnippetDir {
+    let dir = SnippetDir::new(&[]);
+    for i in 1..=n {
+        let mut text = format!("-- guard: table_missing(t{i})\nCREATE TABLE t{i} (id INTEGER NOT NULL PRIMARY KEY, v INTEGER);\n");
+        if i % 10 == 0 {
+            text = format!(
+                "-- guard: table_missing(t{i})\n-- guard: index_missing(t{i}_v_idx)\nCREATE TABLE t{i} (id INTEGER NOT NULL PRIMARY KEY, v INTEGER);\nCREATE INDEX t{i}_v_idx ON t{i} (v);\n"
+            );
+        }
+        dir.write(&format!("{i:04}_t{i}.sql"), &text);
+    }
+    dir.write(
+        &format!("{:04}_seed.sql", n + 1),
+        "-- guard: unless(SELECT 1 FROM t1 WHERE id = 1)\nINSERT INTO t1 (id, v) VALUES (1, 1);\n",
+    );
+    dir
+}
+
+/// Statements sent by a no-op boot of `n` snippets.
+async fn no_op_boot_statements(kind: Kind, n: usize) -> Option<Vec<String>> {
+    install_recorder();
+    let db = TestDb::new(kind).await?;
+    // A warm pool of one connection, so that no connection set-up is counted.
+    let target: bootschema::Target = match kind {
+        Kind::Postgres => PgPoolOptions::new().max_connections(1).connect(&db.url).await.unwrap().into(),
+        Kind::MySql => MySqlPoolOptions::new().max_connections(1).connect(&db.url).await.unwrap().into(),
+        Kind::Sqlite => unreachable!("see the module docs"),
+    };
+    let set = many_snippets(n).snippets();
+    syncer(&set).run(target.clone()).await.unwrap();
+    STATEMENTS.with(|s| *s.borrow_mut() = Some(Vec::new()));
+    let report = syncer(&set).run(target).await.unwrap();
+    let statements = STATEMENTS.with(|s| s.borrow_mut().take()).unwrap();
+    assert_eq!(report.count(Action::Skip), n + 1);
+    Some(statements)
+}
+
+async fn no_op_boot_reads_a_constant_number_of_statements(kind: Kind) {
+    let Some(small) = no_op_boot_statements(kind, 10).await else { return };
+    let Some(large) = no_op_boot_statements(kind, 150).await else { return };
+    assert_eq!(small.len(), large.len(), "the cost of a no-op boot grows with the number of snippets: {small:?} {large:?}");
+    assert_eq!(small.len(), 3, "ledger, catalog snapshot, unless guards: one statement each: {small:?}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn postgres_no_op_boot_reads_a_constant_number_of_statements() {
+    no_op_boot_reads_a_constant_number_of_statements(Kind::Postgres).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn mysql_no_op_boot_reads_a_constant_number_of_statements() {
+    no_op_boot_reads_a_constant_number_of_statements(Kind::MySql).await;
+}
