@@ -6,14 +6,17 @@
 //! table / column / index already there?), and applies only what is needed, each
 //! snippet once, in order, under a lock, so that twenty replicas can boot at once.
 //!
-//! ```no_run
-//! // build.rs:  fn main() { bootschema_build::embed(); }
-//! static SNIPPETS: bootschema::SnippetSet = bootschema::include_snippets!();
+//! `build.rs` is one line, `fn main() { bootschema_build::embed(); }`, and the app
+//! embeds what it generated with `static SNIPPETS: bootschema::SnippetSet =
+//! bootschema::include_snippets!();`. Then, at boot:
 //!
+//! ```no_run
+//! # fn embedded() -> &'static bootschema::SnippetSet { unimplemented!() }
 //! #[tokio::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let snippets = embedded(); // &SNIPPETS
 //!     let pool = sqlx::SqlitePool::connect("sqlite:app.db?mode=rwc").await?;
-//!     let report = bootschema::sync(&SNIPPETS, &pool).await?;
+//!     let report = bootschema::sync(snippets, &pool).await?;
 //!     println!("schema: {}", report.summary());
 //!     Ok(())
 //! }

@@ -269,7 +269,8 @@ impl SnippetSet {
 
 /// Embeds the snippets that `bootschema-build` generated for this package.
 ///
-/// ```ignore
+/// ```text
+/// // build.rs: fn main() { bootschema_build::embed(); }
 /// static SNIPPETS: bootschema::SnippetSet = bootschema::include_snippets!();
 /// ```
 #[macro_export]

@@ -23,9 +23,13 @@ use crate::verify::verify;
 /// operators can change behaviour without a rebuild (see [`Settings`]).
 ///
 /// ```no_run
-/// # async fn boot(pool: sqlx::PgPool) -> Result<(), bootschema::Error> {
-/// static SNIPPETS: bootschema::SnippetSet = bootschema::include_snippets!();
-/// let report = bootschema::Syncer::new(&SNIPPETS).run(&pool).await?;
+/// # async fn boot(pool: sqlx::PgPool, snippets: &bootschema::SnippetSet) -> Result<(), bootschema::Error> {
+/// // snippets: &SNIPPETS, where static SNIPPETS: SnippetSet = bootschema::include_snippets!();
+/// let report = bootschema::Syncer::new(snippets)
+///     .lock_timeout(std::time::Duration::from_secs(10))
+///     .ledger_table("ops.schema_history")
+///     .run(&pool)
+///     .await?;
 /// println!("{}", report.summary());
 /// # Ok(()) }
 /// ```
@@ -179,9 +183,9 @@ impl<'a> Syncer<'a> {
 /// overrides: the one call an app makes at boot.
 ///
 /// ```no_run
-/// # async fn boot(pool: sqlx::SqlitePool) -> Result<(), bootschema::Error> {
-/// static SNIPPETS: bootschema::SnippetSet = bootschema::include_snippets!();
-/// bootschema::sync(&SNIPPETS, &pool).await?;
+/// # async fn boot(pool: sqlx::SqlitePool, snippets: &bootschema::SnippetSet) -> Result<(), bootschema::Error> {
+/// // snippets: &SNIPPETS, where static SNIPPETS: SnippetSet = bootschema::include_snippets!();
+/// bootschema::sync(snippets, &pool).await?;
 /// # Ok(()) }
 /// ```
 pub async fn sync(snippets: &SnippetSet, target: impl Into<Target>) -> Result<SyncReport, Error> {
