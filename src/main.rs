@@ -6,6 +6,7 @@
 //! DATABASE_URL=postgres://postgres@127.0.0.1/test cargo run
 //! DATABASE_URL=mysql://root@127.0.0.1/test cargo run
 //! MYAPP_SCHEMA_DRY_RUN=1 cargo run                     # show the plan, change nothing
+//! cargo run -- schema plan                             # the release phase: plan, apply, verify, status
 //! ```
 
 use anyhow::Context;
@@ -34,13 +35,16 @@ macro_rules! on_pool {
 
 impl Db {
     async fn connect(url: &str) -> anyhow::Result<Db> {
-        let kind = url.split(':').next().unwrap_or_default();
+        let kind = url.split_once(':').map(|(scheme, _)| scheme).unwrap_or_default();
         // Connection errors name the database kind, never the URL (it may hold a password).
         let db = match kind {
             "postgres" | "postgresql" => Db::Postgres(PgPool::connect(url).await.context("connecting to PostgreSQL")?),
             "mysql" | "mariadb" => Db::MySql(MySqlPool::connect(url).await.context("connecting to MySQL")?),
             "sqlite" => Db::Sqlite(SqlitePool::connect(url).await.context("opening the SQLite database")?),
-            other => anyhow::bail!("DATABASE_URL: unsupported scheme `{other}:` (use postgres:, mysql: or sqlite:)"),
+            other if !other.is_empty() && other.chars().all(|c| c.is_ascii_alphanumeric() || c == '+') => {
+                anyhow::bail!("DATABASE_URL: unsupported scheme `{other}:` (use postgres:, mysql: or sqlite:)")
+            }
+            _ => anyhow::bail!("DATABASE_URL is not a URL (use postgres://…, mysql://… or sqlite:…)"),
         };
         Ok(db)
     }
@@ -70,6 +74,12 @@ impl Db {
     }
 }
 
+impl From<Db> for bootschema::Target {
+    fn from(db: Db) -> bootschema::Target {
+        db.target()
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -80,9 +90,18 @@ async fn main() -> anyhow::Result<()> {
         .init();
 
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite:myapp.db?mode=rwc".to_string());
-    let db = Db::connect(&url).await?;
+    let syncer = bootschema::Syncer::new(&SNIPPETS);
 
-    let report = bootschema::Syncer::new(&SNIPPETS).run(db.target()).await?;
+    // `myapp schema plan|apply|verify|status`: the release phase runs here and exits;
+    // any other command line boots and serves.
+    let release = bootschema::release::Release::new(syncer.clone()).redact_url(&url);
+    if let Some(code) = release.run_from_args(|| Db::connect(&url)).await {
+        std::process::exit(code);
+    }
+
+    // The error names the database kind and what failed, never the URL's password.
+    let db = Db::connect(&url).await.map_err(|e| anyhow::anyhow!(bootschema::redact(&format!("{e:?}"), &url)))?;
+    let report = syncer.run(db.target()).await?;
     println!("schema ({} {}): {}", report.dialect, report.server_version, report.summary());
     for step in report.steps.iter().filter(|s| s.action != bootschema::Action::Skip) {
         println!("  {:<8} {}  ({})", step.action.to_string(), step.path, step.reason);
@@ -93,20 +112,37 @@ async fn main() -> anyhow::Result<()> {
     }
 
     // Use the schema for real: a write that needs the added column and both unique
-    // rules, then reads of the seeded settings and of the view.
+    // rules, then reads of the seeded settings and of the view, in one transaction.
+    // (Behind PgBouncer in transaction pooling mode, which cannot keep prepared
+    // statements between transactions, statements outside a transaction would fail.)
     let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos();
     let name = format!("visitor-{stamp}-{}", std::process::id());
     let email = format!("{name}@example.com");
     let insert = db.sql("INSERT INTO users (name, email) VALUES (?, ?)");
-    on_pool!(&db, pool => sqlx::query(sqlx::AssertSqlSafe(insert)).bind(&name).bind(&email).execute(pool).await.map(|_| ()))
-        .context("inserting a user")?;
-    let greeting = db.sql("SELECT value FROM settings WHERE name = ?");
-    let greeting: String =
-        on_pool!(&db, pool => sqlx::query_scalar(sqlx::AssertSqlSafe(greeting)).bind("greeting").fetch_one(pool).await)
+    let select_greeting = db.sql("SELECT value FROM settings WHERE name = ?");
+    let (greeting, users, with_email): (String, i64, i64) = on_pool!(&db, pool => {
+        let mut tx = pool.begin().await.context("beginning a transaction")?;
+        sqlx::query(sqlx::AssertSqlSafe(insert))
+            .bind(&name)
+            .bind(&email)
+            .persistent(false)
+            .execute(&mut *tx)
+            .await
+            .context("inserting a user")?;
+        let greeting: String = sqlx::query_scalar(sqlx::AssertSqlSafe(select_greeting))
+            .bind("greeting")
+            .persistent(false)
+            .fetch_one(&mut *tx)
+            .await
             .context("reading the seeded greeting")?;
-    let (users, with_email): (i64, i64) =
-        on_pool!(&db, pool => sqlx::query_as("SELECT users, with_email FROM user_stats").fetch_one(pool).await)
+        let (users, with_email): (i64, i64) = sqlx::query_as("SELECT users, with_email FROM user_stats")
+            .persistent(false)
+            .fetch_one(&mut *tx)
+            .await
             .context("reading the user_stats view")?;
+        tx.commit().await.context("committing")?;
+        (greeting, users, with_email)
+    });
     println!("{greeting}: added user {name}; {users} user(s), {with_email} with an email");
     Ok(())
 }

@@ -91,7 +91,10 @@ async fn edited_snippet_refuses_to_boot_naming_file_and_both_checksums(db: TestD
     let dir = SnippetDir::new(BASE);
     let before = dir.snippets();
     syncer(&before).run(db.target()).await.unwrap();
-    dir.write("0002_add_price.sql", "-- guard: column_missing(items.price)\nALTER TABLE items ADD COLUMN price BIGINT;\n");
+    dir.write(
+        "0002_add_price.sql",
+        "-- guard: column_missing(items.price)\nALTER TABLE items ADD COLUMN price BIGINT;\n",
+    );
     dir.write("0006_more.sql", "CREATE TABLE more_items (id INTEGER);\n");
     let after = dir.snippets();
     let err = syncer(&after).run(db.target()).await.unwrap_err();
@@ -257,7 +260,10 @@ async fn on_change_reapply_runs_again_when_the_text_changes(db: TestDb) {
     let report = syncer(&set).run(db.target()).await.unwrap();
     assert_eq!(report.steps[5].action, Action::Reapply);
     let ledger = db.ledger().await;
-    assert!(ledger[5].starts_with("6 reapplied ") && ledger[5].ends_with(&*set.for_dialect(db.target().dialect())[5].checksum));
+    assert!(
+        ledger[5].starts_with("6 reapplied ")
+            && ledger[5].ends_with(&*set.for_dialect(db.target().dialect())[5].checksum)
+    );
     assert_eq!(db.pool.count("SELECT COUNT(id) FROM item_names").await, 1, "the new view has the id column");
     let again = syncer(&set).run(db.target()).await.unwrap();
     assert_eq!(again.steps[5].action, Action::Skip);
@@ -280,7 +286,10 @@ async fn per_dialect_snippet_replaces_the_portable_one(db: TestDb) {
         Kind::MySql => "mysql",
         Kind::Sqlite => "sqlite",
     };
-    dir.write(&format!("{folder}/0002_add_price.sql"), "-- guard: column_missing(items.price)\nALTER TABLE items ADD COLUMN price DECIMAL(10, 2);\n");
+    dir.write(
+        &format!("{folder}/0002_add_price.sql"),
+        "-- guard: column_missing(items.price)\nALTER TABLE items ADD COLUMN price DECIMAL(10, 2);\n",
+    );
     let set = dir.snippets();
     let snippet = &set.for_dialect(db.target().dialect())[1];
     assert_eq!(snippet.path, format!("sql/{folder}/0002_add_price.sql"));

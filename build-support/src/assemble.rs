@@ -4,15 +4,22 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use bootschema::{DialectKind, Snippet, Statement};
+use bootschema::{DialectKind, Guard, GuardKind, GuardOrigin, Snippet, Statement};
 
 use crate::checksum::checksum;
 use crate::diagnostic::Diagnostic;
 use crate::directives;
-use crate::infer::infer;
+use crate::infer::{infer, Inferred};
 use crate::lines::LineIndex;
 use crate::scan::{self, and_list, SnippetFile};
 use crate::split::{self, Problem};
+
+/// One file's snippets, one per dialect it serves, with what the undo analysis needs
+/// and the warnings found on the way.
+pub(crate) struct Assembled {
+    pub snippets: BTreeMap<DialectKind, (Snippet, Inferred)>,
+    pub warnings: Vec<Diagnostic>,
+}
 
 /// Builds the snippet of `file` for each dialect of `serves`, or says what is wrong.
 ///
@@ -22,7 +29,7 @@ pub(crate) fn assemble(
     file: &SnippetFile,
     serves: &[DialectKind],
     env_prefix: &str,
-) -> Result<BTreeMap<DialectKind, Snippet>, Vec<Diagnostic>> {
+) -> Result<Assembled, Vec<Diagnostic>> {
     let text = scan::read(file).map_err(|d| vec![d])?;
     let lines = LineIndex::new(&text);
     // Comments are lexed as the file's dialect reads them; for a portable file any
@@ -33,11 +40,12 @@ pub(crate) fn assemble(
     let mut per_dialect: Vec<(DialectKind, Problem)> = Vec::new();
     let mut splits = BTreeMap::new();
     for &dialect in serves {
+        per_dialect.extend(unsupported_guards(&directives.guards, &text, dialect).into_iter().map(|p| (dialect, p)));
         match split::split(&text, dialect) {
             Ok(split) => {
                 if !directives.destructive {
-                    for statement in split::destructive(&text, &split) {
-                        per_dialect.push((dialect, destructive_problem(&text, statement, env_prefix)));
+                    for statement in split::destructive(&text, dialect, &split) {
+                        per_dialect.push((dialect, destructive_problem(&text, &statement, env_prefix)));
                     }
                 }
                 splits.insert(dialect, split);
@@ -56,46 +64,111 @@ pub(crate) fn assemble(
 
     let checksum = checksum(&text);
     let mut snippets = BTreeMap::new();
+    let mut warnings: Vec<(DialectKind, Problem)> = Vec::new();
     for (dialect, split) in splits {
         let inferred = infer(dialect, &text, &split.statements, &directives.guards);
+        for (index, message) in &inferred.unreadable {
+            let piece = &split.statements[*index];
+            warnings.push((dialect, unreadable_warning(&text, piece, message, !directives.guards.is_empty())));
+        }
+        if let [piece] = split.statements.as_slice() {
+            if piece.kind == split::StatementKind::Whole {
+                warnings.push((dialect, whole_warning(piece)));
+            }
+        }
         let statements = split
             .statements
             .iter()
-            .zip(inferred.statements)
-            .map(|(&(start, end), guards)| Statement {
-                line: lines.line(start),
+            .zip(&inferred.statements)
+            .map(|(piece, guards)| Statement {
+                line: lines.line(piece.start),
                 // `scan::read` refuses files whose offsets do not fit a u32.
-                start: u32::try_from(start).unwrap_or(u32::MAX),
-                end: u32::try_from(end).unwrap_or(u32::MAX),
-                guards: Cow::Owned(guards),
+                start: u32::try_from(piece.start).unwrap_or(u32::MAX),
+                end: u32::try_from(piece.end).unwrap_or(u32::MAX),
+                guards: Cow::Owned(guards.clone()),
             })
             .collect::<Vec<_>>();
-        snippets.insert(
-            dialect,
-            Snippet {
-                version: file.version,
-                version_text: Cow::Owned(file.version_text.clone()),
-                description: Cow::Owned(file.description.clone()),
-                path: Cow::Owned(file.rel.clone()),
-                checksum: Cow::Owned(checksum.clone()),
-                sql: Cow::Owned(text.clone()),
-                statements: Cow::Owned(statements),
-                guards: Cow::Owned(inferred.snippet),
-                transaction: directives.transaction,
-                destructive: directives.destructive,
-                on_change: directives.on_change,
-            },
-        );
+        let snippet = Snippet {
+            version: file.version,
+            version_text: Cow::Owned(file.version_text.clone()),
+            description: Cow::Owned(file.description.clone()),
+            path: Cow::Owned(file.rel.clone()),
+            checksum: Cow::Owned(checksum.clone()),
+            sql: Cow::Owned(text.clone()),
+            statements: Cow::Owned(statements),
+            guards: Cow::Owned(inferred.snippet.clone()),
+            transaction: directives.transaction,
+            destructive: directives.destructive,
+            on_change: directives.on_change,
+        };
+        snippets.insert(dialect, (snippet, inferred));
     }
-    Ok(snippets)
+    let mut warnings: Vec<Problem> = merge(warnings, serves);
+    warnings.sort_by_key(|p| p.offset);
+    let warnings =
+        warnings.into_iter().map(|p| Diagnostic::at(&file.rel, lines.line(p.offset), p.message, p.help)).collect();
+    Ok(Assembled { snippets, warnings })
 }
 
-fn destructive_problem(text: &str, statement: &split::RawStatement, env_prefix: &str) -> Problem {
+/// Written guards that `dialect` has no such object for.
+fn unsupported_guards(guards: &[Guard], text: &str, dialect: DialectKind) -> Vec<Problem> {
+    guards
+        .iter()
+        .filter(|g| matches!(g.kind, GuardKind::TypeMissing(_)) && dialect != DialectKind::Postgres)
+        .map(|g| {
+            let line = match g.origin {
+                GuardOrigin::Written { line } => line,
+                GuardOrigin::Inferred { .. } => 1,
+            };
+            let offset = text.split_inclusive('\n').take(line.saturating_sub(1) as usize).map(str::len).sum();
+            Problem {
+                offset,
+                message: format!("`{}` is a PostgreSQL guard: the other databases have no user-defined types", g.kind),
+                help: "move the snippet to the `postgres/` folder, or guard it with `unless(…)` on the other \
+                       dialects' own snippets"
+                    .to_owned(),
+            }
+        })
+        .collect()
+}
+
+fn unreadable_warning(text: &str, piece: &split::Piece, message: &str, written: bool) -> Problem {
+    let consequence = if written {
+        "its snippet's written guards still decide"
+    } else {
+        "no guard is inferred from it, so its snippet runs once, as the ledger decides"
+    };
+    Problem {
+        offset: piece.start,
+        message: format!(
+            "the SQL parser cannot read `{}` ({message}); {consequence}",
+            split::first_words(text, piece.start, piece.end)
+        ),
+        help: "nothing to do if the database accepts it; add `-- guard:` lines at the top if the snippet must be \
+               skipped where its objects already exist"
+            .to_owned(),
+    }
+}
+
+fn whole_warning(piece: &split::Piece) -> Problem {
+    Problem {
+        offset: piece.start,
+        message: "the snippet is sent to the database whole, as one statement: the splitter cannot tell for sure \
+                  where a `BEGIN … END` body ends"
+            .to_owned(),
+        help: "nothing to do if the database accepts it; to have its statements split and guarded, put the routine \
+               or trigger in a snippet of its own"
+            .to_owned(),
+    }
+}
+
+fn destructive_problem(text: &str, statement: &split::Destructive, env_prefix: &str) -> Problem {
     Problem {
         offset: statement.start,
         message: format!(
-            "`{}` loses data, but the snippet is not marked `-- destructive`",
-            split::first_words(text, statement.start, statement.end)
+            "`{}` loses data ({}), but the snippet is not marked `-- destructive`",
+            split::first_words(text, statement.start, statement.end),
+            statement.why
         ),
         help: format!(
             "add `-- destructive` at the top if this is intended (it will then need \

@@ -111,13 +111,29 @@ fn guard(g: &Guard) -> String {
             format!("ConstraintMissing {{ table: {}, constraint: {} }}", object(table), ident(constraint))
         }
         GuardKind::Unless(query) => format!("Unless({BORROWED}({query:?}))"),
+        GuardKind::SchemaMissing(s) => format!("SchemaMissing({})", ident(s)),
+        GuardKind::TypeMissing(t) => format!("TypeMissing({})", object(t)),
+        GuardKind::ColumnRenamed { table, from, to } => {
+            format!("ColumnRenamed {{ table: {}, from: {}, to: {} }}", object(table), ident(from), ident(to))
+        }
+        GuardKind::TableRenamed { from, to } => {
+            format!("TableRenamed {{ from: {}, to: {} }}", object(from), object(to))
+        }
+        GuardKind::IndexRenamed { from, to } => {
+            format!("IndexRenamed {{ from: {}, to: {} }}", object(from), object(to))
+        }
     };
     let origin = match g.origin {
         GuardOrigin::Written { line } => format!("Written {{ line: {line} }}"),
         GuardOrigin::Inferred { statement } => format!("Inferred {{ statement: {statement} }}"),
     };
+    let undone_by = match g.undone_by {
+        Some(version) => format!("::core::option::Option::Some({version})"),
+        None => "::core::option::Option::None".to_owned(),
+    };
     format!(
-        "::bootschema::Guard {{ kind: ::bootschema::GuardKind::{kind}, origin: ::bootschema::GuardOrigin::{origin} }}"
+        "::bootschema::Guard {{ kind: ::bootschema::GuardKind::{kind}, origin: ::bootschema::GuardOrigin::{origin}, \
+         undone_by: {undone_by} }}"
     )
 }
 
@@ -167,6 +183,7 @@ mod tests {
                     column: Ident::bare("total"),
                 },
                 origin: GuardOrigin::Written { line: 1 },
+                undone_by: Some(7),
             }]),
             transaction: TransactionMode::None,
             destructive: true,
@@ -204,7 +221,7 @@ mod tests {
             "::bootschema::Statement { line: 2, start: 31, end: 47, guards: ::std::borrow::Cow::Borrowed(&[]) },",
             r#"schema: ::core::option::Option::Some(::bootschema::Ident { value: ::std::borrow::Cow::Borrowed("billing"), quoted: false })"#,
             r#"::bootschema::Ident { value: ::std::borrow::Cow::Borrowed("My \"T\""), quoted: true }"#,
-            "origin: ::bootschema::GuardOrigin::Written { line: 1 }",
+            "origin: ::bootschema::GuardOrigin::Written { line: 1 }, undone_by: ::core::option::Option::Some(7)",
             "transaction: ::bootschema::TransactionMode::None,",
             "destructive: true,",
             "on_change: ::bootschema::OnChange::Reapply,",

@@ -210,7 +210,11 @@ fn without_comment(value: &str) -> &str {
 
 fn apply(directives: &mut Directives, key: &str, value: &str, line: u32) -> Result<(), (String, String)> {
     match key {
-        GUARD => directives.guards.push(Guard { kind: parse_guard(value)?, origin: GuardOrigin::Written { line } }),
+        GUARD => directives.guards.push(Guard {
+            kind: parse_guard(value)?,
+            origin: GuardOrigin::Written { line },
+            undone_by: None,
+        }),
         TRANSACTION => {
             directives.transaction = match without_comment(value) {
                 "none" => TransactionMode::None,
@@ -246,7 +250,7 @@ fn apply(directives: &mut Directives, key: &str, value: &str, line: u32) -> Resu
 }
 
 /// The guard kinds and how each is written.
-const GUARD_KINDS: [(&str, &str); 5] = [
+const GUARD_KINDS: [(&str, &str); 10] = [
     ("table_missing", "`-- guard: table_missing(users)` or `table_missing(billing.invoices)`"),
     ("column_missing", "`-- guard: column_missing(users.email)` or `column_missing(billing.invoices.total)`"),
     ("index_missing", "`-- guard: index_missing(users_email_idx)` or `index_missing(billing.invoices_total_idx)`"),
@@ -256,7 +260,18 @@ const GUARD_KINDS: [(&str, &str); 5] = [
          `constraint_missing(billing.invoices.invoices_total_key)`",
     ),
     ("unless", "`-- guard: unless(SELECT 1 FROM settings WHERE key = 'seeded')`"),
+    ("schema_missing", "`-- guard: schema_missing(billing)`"),
+    ("type_missing", "`-- guard: type_missing(mood)` or `type_missing(billing.currency)`"),
+    ("column_renamed", "`-- guard: column_renamed(users.name, full_name)` (table.old_column, new_column)"),
+    ("table_renamed", "`-- guard: table_renamed(people, users)` (old_table, new_table)"),
+    ("index_renamed", "`-- guard: index_renamed(users_mail_idx, users_email_idx)` (old_index, new_index)"),
 ];
+
+/// Every guard kind, for messages.
+const ALL_GUARDS: &str = "guards are `table_missing(t)`, `column_missing(t.c)`, `index_missing(i)`, \
+                          `constraint_missing(t.k)`, `schema_missing(s)`, `type_missing(t)`, \
+                          `column_renamed(t.old, new)`, `table_renamed(old, new)`, `index_renamed(old, new)` \
+                          and `unless(query)`";
 
 fn guard_help(kind: &str) -> String {
     let form = GUARD_KINDS.iter().find(|(k, _)| *k == kind).map_or("", |(_, f)| *f);
@@ -273,15 +288,13 @@ pub(crate) fn parse_guard(value: &str) -> Result<GuardKind, (String, String)> {
     if !known {
         let near =
             GUARD_KINDS.iter().map(|(k, _)| *k).min_by_key(|k| edit_distance(kind, k)).unwrap_or("table_missing");
-        let all = "guards are `table_missing(t)`, `column_missing(t.c)`, `index_missing(i)`, \
-                   `constraint_missing(t.k)` and `unless(query)`";
         return Err(if kind.is_empty() {
             (
                 format!("malformed guard `{value}`: it does not start with a guard kind"),
-                format!("{all}, e.g. {}", guard_help("table_missing")),
+                format!("{ALL_GUARDS}, e.g. {}", guard_help("table_missing")),
             )
         } else {
-            (format!("unknown guard `{kind}`"), format!("did you mean `{near}`? The {all}"))
+            (format!("unknown guard `{kind}`"), format!("did you mean `{near}`? The {ALL_GUARDS}"))
         });
     }
     let malformed = |what: &str| (format!("malformed guard `{value}`: {what}"), guard_help(kind));
@@ -302,26 +315,72 @@ pub(crate) fn parse_guard(value: &str) -> Result<GuardKind, (String, String)> {
         }
         return Ok(GuardKind::Unless(Cow::Owned(query.to_owned())));
     }
-    let (mut parts, after) = parse_names(args).map_err(|what| malformed(&what))?;
+    let (lists, after) = parse_name_lists(args).map_err(|what| malformed(&what))?;
     check_trailing(after).map_err(|what| malformed(&what))?;
-    let (min, max) = if matches!(kind, "table_missing" | "index_missing") { (1, 2) } else { (2, 3) };
-    if !(min..=max).contains(&parts.len()) {
-        let expected = match kind {
-            "table_missing" => "a table name, optionally schema-qualified",
-            "index_missing" => "an index name, optionally schema-qualified",
-            "column_missing" => "a table and a column (`table.column` or `schema.table.column`)",
-            _ => "a table and a constraint (`table.constraint` or `schema.table.constraint`)",
+    let renames = matches!(kind, "column_renamed" | "table_renamed" | "index_renamed");
+    let expected_lists = if renames { 2 } else { 1 };
+    if lists.len() != expected_lists {
+        let what = if renames {
+            "expected two names separated by `,`: the old one and the new one".to_owned()
+        } else {
+            "expected one name, without `,`".to_owned()
         };
+        return Err(malformed(&what));
+    }
+    let mut lists = lists.into_iter();
+    let mut parts = lists.next().unwrap_or_default();
+    let second = lists.next().unwrap_or_default();
+    let (min, max) = match kind {
+        "schema_missing" => (1, 1),
+        "table_missing" | "index_missing" | "type_missing" | "table_renamed" | "index_renamed" => (1, 2),
+        _ => (2, 3),
+    };
+    let expected = match kind {
+        "table_missing" => "a table name, optionally schema-qualified",
+        "index_missing" => "an index name, optionally schema-qualified",
+        "type_missing" => "a type name, optionally schema-qualified",
+        "schema_missing" => "a schema name, not qualified",
+        "column_missing" => "a table and a column (`table.column` or `schema.table.column`)",
+        "column_renamed" => "a table and its old column (`table.old` or `schema.table.old`), then the new column",
+        "table_renamed" => "an old and a new table name, each optionally schema-qualified",
+        "index_renamed" => "an old and a new index name, each optionally schema-qualified",
+        _ => "a table and a constraint (`table.constraint` or `schema.table.constraint`)",
+    };
+    if !(min..=max).contains(&parts.len()) {
         return Err(malformed(&format!("wrong number of name parts ({}): expected {expected}", parts.len())));
+    }
+    let second_ok = match kind {
+        "column_renamed" => second.len() == 1,
+        "table_renamed" | "index_renamed" => (1..=2).contains(&second.len()),
+        _ => true,
+    };
+    if !second_ok {
+        return Err(malformed(&format!(
+            "wrong number of name parts ({}) after `,`: expected {expected}",
+            second.len()
+        )));
     }
     let last = parts.pop().unwrap_or_else(|| Ident::bare(""));
     let object = |mut parts: Vec<Ident>, name: Ident| ObjectName { schema: parts.pop(), name };
+    let whole = |mut parts: Vec<Ident>| {
+        let name = parts.pop().unwrap_or_else(|| Ident::bare(""));
+        object(parts, name)
+    };
     Ok(match kind {
         "table_missing" => GuardKind::TableMissing(object(parts, last)),
         "index_missing" => GuardKind::IndexMissing(object(parts, last)),
+        "type_missing" => GuardKind::TypeMissing(object(parts, last)),
+        "schema_missing" => GuardKind::SchemaMissing(last),
+        "table_renamed" => GuardKind::TableRenamed { from: object(parts, last), to: whole(second) },
+        "index_renamed" => GuardKind::IndexRenamed { from: object(parts, last), to: whole(second) },
         "column_missing" => {
             let table = parts.pop().unwrap_or_else(|| Ident::bare(""));
             GuardKind::ColumnMissing { table: object(parts, table), column: last }
+        }
+        "column_renamed" => {
+            let table = parts.pop().unwrap_or_else(|| Ident::bare(""));
+            let to = second.into_iter().next().unwrap_or_else(|| Ident::bare(""));
+            GuardKind::ColumnRenamed { table: object(parts, table), from: last, to }
         }
         _ => {
             let table = parts.pop().unwrap_or_else(|| Ident::bare(""));
@@ -363,8 +422,10 @@ fn parens_balance(query: &str) -> bool {
     depth == 0 && quote.is_none()
 }
 
-/// Reads `a.b.c)` into its parts, returning what follows the `)`.
-fn parse_names(args: &str) -> Result<(Vec<Ident>, &str), String> {
+/// Reads `a.b.c)` or `a.b, c)` into the dotted names between commas, returning what
+/// follows the `)`.
+fn parse_name_lists(args: &str) -> Result<(Vec<Vec<Ident>>, &str), String> {
+    let mut lists = Vec::new();
     let mut parts = Vec::new();
     let mut rest = args.trim_start();
     loop {
@@ -373,8 +434,12 @@ fn parse_names(args: &str) -> Result<(Vec<Ident>, &str), String> {
         rest = after.trim_start();
         if let Some(after) = rest.strip_prefix('.') {
             rest = after.trim_start();
+        } else if let Some(after) = rest.strip_prefix(',') {
+            lists.push(std::mem::take(&mut parts));
+            rest = after.trim_start();
         } else if let Some(after) = rest.strip_prefix(')') {
-            return Ok((parts, after));
+            lists.push(parts);
+            return Ok((lists, after));
         } else if rest.is_empty() || rest.starts_with("--") {
             return Err("unbalanced parentheses: the `(` is never closed".to_owned());
         } else {

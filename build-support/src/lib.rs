@@ -48,8 +48,15 @@
 //!   dialect are an error, and a version only some dialects have is a warning.
 //! * Directives are comment lines at the top: `-- guard: table_missing(users)` (also
 //!   `column_missing(t.c)`, `index_missing(i)`, `constraint_missing(t.k)`,
-//!   `unless(query)`), `-- transaction: none`, `-- destructive`, `-- on_change: reapply`.
-//! * A `DROP`, `TRUNCATE` or `ALTER TABLE … DROP` needs `-- destructive`.
+//!   `schema_missing(s)`, `type_missing(t)`, `column_renamed(t.old, new)`,
+//!   `table_renamed(old, new)`, `index_renamed(old, new)`, `unless(query)`),
+//!   `-- transaction: none`, `-- destructive`, `-- on_change: reapply`.
+//! * Without `-- guard:` lines, each statement gets the guards its DDL makes certain,
+//!   read with [`sqlparser`](https://docs.rs/sqlparser) (`CREATE TABLE t` →
+//!   `table_missing(t)`, …); a statement the parser cannot read is a warning, never an
+//!   error.
+//! * A statement that loses data (`DROP`, `TRUNCATE`, `ALTER TABLE … DROP`, a column
+//!   type change, `DELETE` or `UPDATE` without `WHERE`) needs `-- destructive`.
 //!
 //! Errors are printed all at once, each as
 //!
@@ -128,12 +135,31 @@ pub fn embed() {
     Builder::new().emit();
 }
 
+/// The Rust source that [`Builder::emit`] writes for `set`: one expression of type
+/// `bootschema::SnippetSet`, valid in a `static` initializer.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = tempfile::tempdir()?;
+/// std::fs::create_dir(dir.path().join("sql"))?;
+/// std::fs::write(dir.path().join("sql/0001_t.sql"), "CREATE TABLE t (id INT);\n")?;
+/// let scan = bootschema_build::Builder::new().folder(dir.path().join("sql")).env_prefix("MYAPP").scan()?;
+/// let code = bootschema_build::generated_code(&scan.set);
+/// assert!(code.contains("TableMissing"));
+/// # Ok(())
+/// # }
+/// ```
+pub fn generated_code(set: &SnippetSet) -> String {
+    codegen::generate(set)
+}
+
 /// What a scan produced: the snippets of every built dialect, and the warnings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scan {
     /// The snippets, per dialect, in version order (owned values).
     pub set: SnippetSet,
-    /// Problems that do not stop the build (a version only some dialects have).
+    /// Problems that do not stop the build: a version only some dialects have, a
+    /// statement the SQL parser cannot read, a snippet sent whole.
     pub warnings: Vec<Diagnostic>,
 }
 
@@ -231,7 +257,21 @@ impl Builder {
         }
     }
 
+    /// The steps, on a thread with a large stack: the SQL parser recurses, and test
+    /// threads' stacks are small.
     fn run(&self) -> Run {
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("bootschema-build".into())
+                .stack_size(64 << 20)
+                .spawn_scoped(scope, || self.run_here())
+                .ok()
+                .and_then(|handle| handle.join().ok())
+        })
+        .unwrap_or_else(|| self.run_here())
+    }
+
+    fn run_here(&self) -> Run {
         let manifest_dir = env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
         let anchor = |path: &Path| match &manifest_dir {
             Some(dir) if path.is_relative() => dir.join(path),
@@ -260,12 +300,17 @@ impl Builder {
         let resolution = scan::resolve(&files, &dialects, &folder_rel);
         errors.extend(resolution.errors);
 
-        let mut by_file: Vec<BTreeMap<DialectKind, bootschema::Snippet>> = Vec::with_capacity(files.len());
+        let mut by_file: Vec<BTreeMap<DialectKind, (bootschema::Snippet, infer::Inferred)>> =
+            Vec::with_capacity(files.len());
+        let mut warnings = resolution.warnings;
         for (index, file) in files.iter().enumerate() {
             let serves: Vec<DialectKind> =
                 resolution.lists.iter().filter(|(_, list)| list.contains(&index)).map(|&(d, _)| d).collect();
             match assemble::assemble(file, &serves, &env_prefix) {
-                Ok(snippets) => by_file.push(snippets),
+                Ok(assembled) => {
+                    warnings.extend(assembled.warnings);
+                    by_file.push(assembled.snippets);
+                }
                 Err(found) => {
                     errors.extend(found);
                     by_file.push(BTreeMap::new());
@@ -276,10 +321,13 @@ impl Builder {
         let result = if errors.is_empty() {
             let mut lists: BTreeMap<DialectKind, Vec<bootschema::Snippet>> = BTreeMap::new();
             for (dialect, list) in &resolution.lists {
-                let snippets = list.iter().filter_map(|&i| by_file[i].remove(dialect)).collect();
+                let (mut snippets, mut inferred): (Vec<_>, Vec<_>) =
+                    list.iter().filter_map(|&i| by_file[i].remove(dialect)).unzip();
+                infer::across_snippets(&mut snippets, &mut inferred);
                 lists.insert(*dialect, snippets);
             }
             let mut take = |d: DialectKind| Cow::Owned(lists.remove(&d).unwrap_or_default());
+            warnings.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
             Ok(Scan {
                 set: SnippetSet {
                     env_prefix: Cow::Owned(env_prefix),
@@ -287,7 +335,7 @@ impl Builder {
                     mysql: take(DialectKind::MySql),
                     sqlite: take(DialectKind::Sqlite),
                 },
-                warnings: resolution.warnings,
+                warnings,
             })
         } else {
             errors.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));

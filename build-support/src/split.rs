@@ -251,37 +251,48 @@ fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
 }
 
-/// A statement as the splitter first sees it: the text between two top-level `;`.
+/// A piece of text between two top-level `;`, as the splitter first sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RawStatement {
     pub start: usize,
     pub end: usize,
-    /// The words at parenthesis depth 0, in order.
-    words: Vec<(usize, usize)>,
+    /// The tokens at parenthesis depth 0 (an opening `(` is kept, what it encloses is
+    /// not), comments left out.
+    top: Vec<Token>,
 }
 
-impl RawStatement {
-    fn word<'t>(&self, text: &'t str, index: usize) -> Option<&'t str> {
-        self.words.get(index).map(|&(s, e)| &text[s..e])
-    }
+/// How a statement is run and read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StatementKind {
+    /// An ordinary statement: read by the SQL parser, guarded where its DDL is certain.
+    Plain,
+    /// Defines code that runs later, not now: `CREATE FUNCTION`, `PROCEDURE`, `TRIGGER`,
+    /// `EVENT`, with or without a `BEGIN … END` body. Never guarded, never parsed.
+    Routine,
+    /// Code that runs now but has no certain DDL effect: PostgreSQL's `DO`, MariaDB's
+    /// `BEGIN NOT ATOMIC … END`. Never guarded, never parsed.
+    Block,
+    /// Several statements sent as one because the splitter could not be sure where
+    /// one of them ends. Never guarded, never parsed.
+    Whole,
+}
 
-    fn word_is(&self, text: &str, index: usize, keyword: &str) -> bool {
-        self.word(text, index).is_some_and(|w| w.eq_ignore_ascii_case(keyword))
-    }
-
-    fn words<'t>(&'t self, text: &'t str) -> impl Iterator<Item = &'t str> + 't {
-        self.words.iter().map(move |&(s, e)| &text[s..e])
-    }
+/// One statement to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Piece {
+    /// Byte range in the text, the final `;` excluded.
+    pub start: usize,
+    pub end: usize,
+    pub kind: StatementKind,
+    /// What the destructive check reads: the statements this one runs now, each as
+    /// its top-level tokens and its end (none for a routine, whose body runs later).
+    checked: Vec<(Vec<Token>, usize)>,
 }
 
 /// The statements of one snippet, as one dialect reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Split {
-    /// Every piece between top-level `;`, empty ones left out.
-    pub raw: Vec<RawStatement>,
-    /// The statements to run: the raw ones, or one covering them all when the splitter
-    /// is unsure. Byte ranges; the `;` excluded.
-    pub statements: Vec<(usize, usize)>,
+    pub statements: Vec<Piece>,
 }
 
 /// Splits `text` for `dialect`, reporting what is certainly wrong.
@@ -301,24 +312,19 @@ pub(crate) fn split(text: &str, dialect: DialectKind) -> Result<Split, Vec<Probl
             continue;
         }
         let statement =
-            current.get_or_insert_with(|| RawStatement { start: token.start, end: token.end, words: Vec::new() });
+            current.get_or_insert_with(|| RawStatement { start: token.start, end: token.end, top: Vec::new() });
         statement.end = token.end;
+        if open.is_empty() {
+            statement.top.push(*token);
+        }
         match punct {
             Some(b'(') => open.push(token.start),
-            Some(b')') => {
-                let matching = open.pop();
-                if matching.is_none() {
-                    problems.push(Problem {
-                        offset: token.start,
-                        message: "this `)` has no matching `(`".into(),
-                        help: "remove it or add the missing `(`".into(),
-                    });
-                }
-            }
+            Some(b')') if open.pop().is_none() => problems.push(Problem {
+                offset: token.start,
+                message: "this `)` has no matching `(`".into(),
+                help: "remove it or add the missing `(`".into(),
+            }),
             _ => {}
-        }
-        if token.kind == TokenKind::Word && open.is_empty() {
-            statement.words.push((token.start, token.end));
         }
     }
     raw.extend(current);
@@ -345,35 +351,187 @@ pub(crate) fn split(text: &str, dialect: DialectKind) -> Result<Split, Vec<Probl
         problems.sort_by_key(|p| p.offset);
         return Err(problems);
     }
-    let statements = if raw.iter().any(|s| is_unsure(text, dialect, s)) {
+    let statements = group(text, dialect, &raw).unwrap_or_else(|| {
         let (first, last) = (&raw[0], &raw[raw.len() - 1]);
-        vec![(first.start, last.end)]
-    } else {
-        raw.iter().map(|s| (s.start, s.end)).collect()
-    };
-    Ok(Split { raw, statements })
+        vec![Piece {
+            start: first.start,
+            end: last.end,
+            kind: StatementKind::Whole,
+            checked: raw.iter().map(|r| (r.top.clone(), r.end)).collect(),
+        }]
+    });
+    Ok(Split { statements })
 }
 
-/// Whether this piece may hold a `;` that does not end a statement, so that splitting
-/// at `;` could cut a body in two.
-fn is_unsure(text: &str, dialect: DialectKind, statement: &RawStatement) -> bool {
-    match dialect {
-        DialectKind::Postgres => statement.words.windows(2).any(|w| {
-            text[w[0].0..w[0].1].eq_ignore_ascii_case("BEGIN") && text[w[1].0..w[1].1].eq_ignore_ascii_case("ATOMIC")
-        }),
-        DialectKind::MySql | DialectKind::Sqlite => {
-            let anonymous_block = dialect == DialectKind::MySql
-                && statement.word_is(text, 0, "BEGIN")
-                && statement.word_is(text, 1, "NOT")
-                && statement.word_is(text, 2, "ATOMIC");
-            let routine_with_body = statement.word_is(text, 0, "CREATE") && {
-                let mut words = statement.words(text);
-                words.any(|w| ["TRIGGER", "PROCEDURE", "FUNCTION", "EVENT"].iter().any(|k| w.eq_ignore_ascii_case(k)))
-                    && words.any(|w| w.eq_ignore_ascii_case("BEGIN"))
-            };
-            anonymous_block || routine_with_body
+fn word_is(text: &str, token: Option<&Token>, keyword: &str) -> bool {
+    token.is_some_and(|t| t.kind == TokenKind::Word && text[t.start..t.end].eq_ignore_ascii_case(keyword))
+}
+
+fn punct_is(text: &str, token: Option<&Token>, c: u8) -> bool {
+    token.is_some_and(|t| t.kind == TokenKind::Punct && text.as_bytes()[t.start] == c)
+}
+
+/// Groups the raw pieces into statements: one piece each, or several for a
+/// `BEGIN … END` body. `None` when unsure where a body ends.
+fn group(text: &str, dialect: DialectKind, raw: &[RawStatement]) -> Option<Vec<Piece>> {
+    let mut statements = Vec::new();
+    let mut i = 0;
+    while i < raw.len() {
+        let piece = &raw[i];
+        let top = &piece.top;
+        let is = |k: usize, keyword: &str| word_is(text, top.get(k), keyword);
+        let routine = is(0, "CREATE")
+            && top
+                .iter()
+                .skip(1)
+                .filter(|t| t.kind == TokenKind::Word)
+                .take(5)
+                .any(|t| ["TRIGGER", "PROCEDURE", "FUNCTION", "EVENT"].iter().any(|k| word_is(text, Some(t), k)));
+        let anonymous = dialect == DialectKind::MySql && is(0, "BEGIN") && is(1, "NOT") && is(2, "ATOMIC");
+        let body_start = if anonymous {
+            Some(0)
+        } else if routine {
+            top.iter().position(|t| word_is(text, Some(t), "BEGIN")).filter(|&b| match dialect {
+                DialectKind::Postgres => word_is(text, top.get(b + 1), "ATOMIC"),
+                _ => true,
+            })
+        } else {
+            None
+        };
+        let kind = if anonymous {
+            StatementKind::Block
+        } else if routine {
+            StatementKind::Routine
+        } else if dialect == DialectKind::Postgres && is(0, "DO") {
+            StatementKind::Block
+        } else {
+            StatementKind::Plain
+        };
+        let last = match body_start {
+            Some(begin) => block_end(text, raw, i, begin)?,
+            None => {
+                // A MySQL or SQLite routine whose body is a compound statement without
+                // BEGIN (`… DO IF x THEN …; END IF`) would hold `;` too.
+                let compound = ["LOOP", "WHILE", "REPEAT", "THEN"];
+                if routine
+                    && dialect != DialectKind::Postgres
+                    && top.iter().any(|t| compound.iter().any(|k| word_is(text, Some(t), k)))
+                {
+                    return None;
+                }
+                i
+            }
+        };
+        let checked = match kind {
+            StatementKind::Plain | StatementKind::Whole => vec![(top.clone(), piece.end)],
+            StatementKind::Routine => Vec::new(),
+            StatementKind::Block if anonymous => raw[i..=last].iter().map(|r| (r.top.clone(), r.end)).collect(),
+            StatementKind::Block => do_body(text, top),
+        };
+        statements.push(Piece { start: piece.start, end: raw[last].end, kind, checked });
+        i = last + 1;
+    }
+    Some(statements)
+}
+
+/// Where the `BEGIN … END` body that opens at token `begin` of `raw[first]` ends: the
+/// index of the raw piece holding its final `END`, which must be the last token of
+/// that piece (but for a label repeating the body's own). `None` when unsure.
+///
+/// A block's `END` comes right after a `;` (it starts a piece) or right after its
+/// `BEGIN`; `CASE … END` and `CASE … END CASE` nest; `END IF`, `END LOOP`, `END WHILE`
+/// and `END REPEAT` close what opened without a `BEGIN`.
+fn block_end(text: &str, raw: &[RawStatement], first: usize, begin: usize) -> Option<usize> {
+    #[derive(PartialEq)]
+    enum Open {
+        Begin,
+        Case,
+    }
+    let label = (begin >= 2 && punct_is(text, raw[first].top.get(begin - 1), b':'))
+        .then(|| raw[first].top.get(begin - 2))
+        .flatten()
+        .map(|t| text[t.start..t.end].to_ascii_lowercase());
+    let mut stack = vec![Open::Begin];
+    for (p, piece) in raw.iter().enumerate().skip(first) {
+        let top = &piece.top;
+        let mut k = if p == first { begin + 1 } else { 0 };
+        while k < top.len() {
+            let token = Some(&top[k]);
+            if word_is(text, token, "BEGIN") {
+                stack.push(Open::Begin);
+            } else if word_is(text, token, "CASE") {
+                stack.push(Open::Case);
+            } else if word_is(text, token, "END") {
+                let next = top.get(k + 1);
+                if ["IF", "LOOP", "WHILE", "REPEAT"].iter().any(|w| word_is(text, next, w)) {
+                    k += 2;
+                    continue;
+                }
+                let end_case = word_is(text, next, "CASE");
+                match stack.last()? {
+                    Open::Case => {
+                        stack.pop();
+                    }
+                    Open::Begin
+                        if !end_case && (k == 0 && p > first || word_is(text, top.get(k.wrapping_sub(1)), "BEGIN")) =>
+                    {
+                        stack.pop();
+                    }
+                    Open::Begin => return None,
+                }
+                if end_case {
+                    k += 1;
+                }
+                if stack.is_empty() {
+                    let rest = &top[k + 1..];
+                    let labelled = rest.len() == 1
+                        && label.as_deref().is_some_and(|l| text[rest[0].start..rest[0].end].eq_ignore_ascii_case(l));
+                    return (rest.is_empty() || labelled).then_some(p);
+                }
+            }
+            k += 1;
         }
     }
+    None
+}
+
+/// The statements of a `DO` block's dollar-quoted body, for the destructive check.
+fn do_body(text: &str, top: &[Token]) -> Vec<(Vec<Token>, usize)> {
+    let Some(body) = top.iter().find(|t| t.kind == TokenKind::Quoted && text[t.start..].starts_with('$')) else {
+        return Vec::new();
+    };
+    let quoted = &text[body.start..body.end];
+    let delimiter_len = quoted[1..].find('$').map_or(0, |i| i + 2);
+    if quoted.len() < 2 * delimiter_len {
+        return Vec::new();
+    }
+    let inner_start = body.start + delimiter_len;
+    let inner = &text[inner_start..body.end - delimiter_len];
+    let (tokens, _) = lex(inner, DialectKind::Postgres);
+    let mut parts: Vec<(Vec<Token>, usize)> = vec![(Vec::new(), inner_start)];
+    let mut depth = 0usize;
+    for mut t in tokens.into_iter().filter(|t| !t.is_comment()) {
+        let punct = (t.kind == TokenKind::Punct).then(|| inner.as_bytes()[t.start]);
+        t.start += inner_start;
+        t.end += inner_start;
+        if punct == Some(b';') && depth == 0 {
+            parts.push((Vec::new(), t.end));
+            continue;
+        }
+        if let Some((tokens, end)) = parts.last_mut() {
+            *end = t.end;
+            if depth == 0 {
+                tokens.push(t);
+            }
+        }
+        match punct {
+            Some(b'(') => depth += 1,
+            Some(b')') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    parts.retain(|(tokens, _)| !tokens.is_empty());
+    parts
 }
 
 /// Things only the mysql command-line client understands, which the server rejects.
@@ -406,30 +564,113 @@ fn mysql_client_syntax(text: &str, tokens: &[Token], raw: &[RawStatement]) -> Ve
     problems
 }
 
-/// The pieces that lose data: `DROP` (but not of a view, function, procedure or
-/// trigger), `TRUNCATE`, and `ALTER TABLE` with a top-level `DROP` (but not `DROP
-/// DEFAULT`, `DROP NOT NULL`, `DROP IDENTITY` or `DROP EXPRESSION`).
-pub(crate) fn destructive<'s>(text: &str, split: &'s Split) -> Vec<&'s RawStatement> {
-    split.raw.iter().filter(|s| is_destructive(text, s)).collect()
+/// A statement that loses data: where it starts and ends, and what it does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Destructive {
+    pub start: usize,
+    pub end: usize,
+    /// Why it loses data, e.g. `it deletes every row: there is no WHERE`.
+    pub why: &'static str,
 }
 
-fn is_destructive(text: &str, s: &RawStatement) -> bool {
-    if s.word_is(text, 0, "TRUNCATE") {
-        return true;
+/// The statements that lose data, in the statements run now (not in the bodies of
+/// functions or triggers):
+///
+/// * `DROP` (but not of a view, function, procedure, trigger or event), `TRUNCATE`;
+/// * `ALTER TABLE` with a top-level `DROP` (but not `DROP DEFAULT`, `DROP NOT NULL`,
+///   `DROP IDENTITY` or `DROP EXPRESSION`);
+/// * `ALTER TABLE` changing a column's type (`ALTER [COLUMN] c [SET DATA] TYPE`,
+///   MySQL's `MODIFY` and `CHANGE`);
+/// * `DELETE` and `UPDATE` without a top-level `WHERE`.
+pub(crate) fn destructive(text: &str, dialect: DialectKind, split: &Split) -> Vec<Destructive> {
+    let mut found = Vec::new();
+    for piece in &split.statements {
+        for (tokens, end) in &piece.checked {
+            let verb_at = match piece.kind {
+                StatementKind::Block => tokens.iter().enumerate().position(|(k, t)| {
+                    let before = k.checked_sub(1).and_then(|b| tokens.get(b));
+                    ["DROP", "TRUNCATE", "ALTER", "DELETE", "UPDATE"].iter().any(|v| word_is(text, Some(t), v))
+                        && (k == 0
+                            || ["THEN", "ELSE", "DO", "BEGIN", "ATOMIC", "LOOP", "REPEAT"]
+                                .iter()
+                                .any(|w| word_is(text, before, w)))
+                }),
+                _ if word_is(text, tokens.first(), "WITH") => tokens.iter().position(|t| {
+                    ["DELETE", "UPDATE", "INSERT", "SELECT", "MERGE"].iter().any(|v| word_is(text, Some(t), v))
+                }),
+                _ => Some(0),
+            };
+            let Some(verb_at) = verb_at else { continue };
+            let statement = &tokens[verb_at..];
+            if let (Some(why), Some(first)) = (destructive_reason(text, dialect, statement), statement.first()) {
+                found.push(Destructive { start: first.start, end: *end, why });
+            }
+        }
     }
-    if s.word_is(text, 0, "DROP") {
-        let keeps_data = ["VIEW", "FUNCTION", "PROCEDURE", "TRIGGER"].iter().any(|k| s.word_is(text, 1, k))
-            || (s.word_is(text, 1, "MATERIALIZED") && s.word_is(text, 2, "VIEW"));
-        return !keeps_data;
+    found
+}
+
+fn destructive_reason(text: &str, dialect: DialectKind, t: &[Token]) -> Option<&'static str> {
+    let is = |k: usize, keyword: &str| word_is(text, t.get(k), keyword);
+    let has_where = || t.iter().any(|token| word_is(text, Some(token), "WHERE"));
+    if is(0, "TRUNCATE") {
+        return Some("it empties the table");
     }
-    let alter_table = s.word_is(text, 0, "ALTER")
-        && (s.word_is(text, 1, "TABLE")
-            || (s.word_is(text, 2, "TABLE") && (s.word_is(text, 1, "IGNORE") || s.word_is(text, 1, "ONLINE"))));
-    alter_table
-        && (0..s.words.len()).any(|i| {
-            s.word_is(text, i, "DROP")
-                && !["DEFAULT", "NOT", "IDENTITY", "EXPRESSION"].iter().any(|k| s.word_is(text, i + 1, k))
-        })
+    if is(0, "DROP") {
+        let keeps_data = ["VIEW", "FUNCTION", "PROCEDURE", "TRIGGER", "EVENT"].iter().any(|k| is(1, k))
+            || (is(1, "MATERIALIZED") && is(2, "VIEW"));
+        return (!keeps_data).then_some(if is(1, "INDEX") {
+            "it drops an index"
+        } else {
+            "it drops the object with its data"
+        });
+    }
+    if is(0, "DELETE") && !has_where() {
+        return Some("it deletes every row: there is no WHERE");
+    }
+    if is(0, "UPDATE") && !has_where() {
+        return Some("it changes every row: there is no WHERE");
+    }
+    let table_at = if is(0, "ALTER") && is(1, "TABLE") {
+        2
+    } else if is(0, "ALTER") && is(2, "TABLE") && (is(1, "IGNORE") || is(1, "ONLINE")) {
+        3
+    } else {
+        return None;
+    };
+    let dropping = (0..t.len())
+        .any(|k| is(k, "DROP") && !["DEFAULT", "NOT", "IDENTITY", "EXPRESSION"].iter().any(|w| is(k + 1, w)));
+    if dropping {
+        return Some("it drops a column, constraint or index");
+    }
+    let retyping = (2..t.len()).any(|k| {
+        is(k, "TYPE")
+            && ((is(k - 2, "SET") && is(k - 1, "DATA"))
+                || (is(k - 2, "ALTER") && !is(k - 1, "COLUMN"))
+                || (k >= 3 && is(k - 3, "ALTER") && is(k - 2, "COLUMN")))
+    });
+    if retyping {
+        return Some("it changes a column's type");
+    }
+    if dialect == DialectKind::MySql {
+        // MODIFY and CHANGE where an operation starts: right after the table's name,
+        // or after a top-level `,`.
+        let mut name_end = table_at;
+        while ["IF", "EXISTS", "ONLY"].iter().any(|w| is(name_end, w)) {
+            name_end += 1;
+        }
+        name_end += 1;
+        while punct_is(text, t.get(name_end), b'.') {
+            name_end += 2;
+        }
+        let redefines = (0..t.len()).any(|k| {
+            (is(k, "MODIFY") || is(k, "CHANGE")) && (k == name_end || punct_is(text, t.get(k.wrapping_sub(1)), b','))
+        });
+        if redefines {
+            return Some("MODIFY / CHANGE redefine a column, its type included");
+        }
+    }
+    None
 }
 
 /// The first words of a statement, to name it in a message: `DROP TABLE users`.
@@ -450,7 +691,7 @@ mod tests {
 
     fn statements(text: &str, dialect: DialectKind) -> Vec<&str> {
         let split = split(text, dialect).unwrap_or_else(|p| panic!("{p:?}"));
-        split.statements.iter().map(|&(s, e)| &text[s..e]).collect()
+        split.statements.iter().map(|p| &text[p.start..p.end]).collect()
     }
 
     fn problem(text: &str, dialect: DialectKind) -> Problem {
@@ -570,28 +811,62 @@ mod tests {
     }
 
     #[test]
-    fn mysql_trigger_with_begin_end_body_stays_whole() {
-        let text = "CREATE TABLE a (n INT);\nCREATE TRIGGER t AFTER INSERT ON a FOR EACH ROW BEGIN\n  UPDATE b SET n = n + 1;\n  UPDATE c SET n = n + 1;\nEND;\n";
-        assert_eq!(statements(text, MySql), [text.trim_end().trim_end_matches(';')]);
+    fn mysql_trigger_with_begin_end_body_is_one_statement_between_others() {
+        let trigger = "CREATE TRIGGER t AFTER INSERT ON a FOR EACH ROW BEGIN\n  UPDATE b SET n = n + 1;\n  UPDATE c SET n = n + 1;\nEND";
+        let text = format!("CREATE TABLE a (n INT);\n{trigger};\nCREATE INDEX a_n ON a (n);\n");
+        assert_eq!(statements(&text, MySql), ["CREATE TABLE a (n INT)", trigger, "CREATE INDEX a_n ON a (n)"]);
+        assert_eq!(split(&text, MySql).unwrap().statements[1].kind, StatementKind::Routine);
     }
 
     #[test]
-    fn mysql_procedure_with_definer_stays_whole() {
+    fn mysql_procedure_with_definer_is_one_statement() {
         let text = "CREATE DEFINER=`root`@`%` PROCEDURE p() BEGIN SELECT 1; SELECT 2; END";
         assert_eq!(statements(text, MySql), [text]);
     }
 
     #[test]
-    fn mysql_function_and_event_with_body_stay_whole() {
-        let function = "CREATE FUNCTION f() RETURNS INT DETERMINISTIC BEGIN DECLARE x INT; RETURN 1; END;";
-        let event = "CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO BEGIN DELETE FROM a; DELETE FROM b; END;";
-        assert_eq!(statements(function, MySql).len(), 1);
-        assert_eq!(statements(event, MySql).len(), 1);
+    fn mysql_function_and_event_with_body_are_one_statement_each() {
+        let function = "CREATE FUNCTION f() RETURNS INT DETERMINISTIC BEGIN DECLARE x INT; RETURN 1; END";
+        let event = "CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO BEGIN DELETE FROM a; DELETE FROM b; END";
+        assert_eq!(statements(&format!("{function};\n{event};\nSELECT 1;"), MySql), [function, event, "SELECT 1"]);
     }
 
     #[test]
-    fn mariadb_anonymous_block_stays_whole() {
-        assert_eq!(statements("BEGIN NOT ATOMIC SELECT 1; SELECT 2; END;", MySql).len(), 1);
+    fn mysql_nested_blocks_if_case_and_loops_are_one_statement() {
+        let body = "CREATE PROCEDURE p(IN x INT)\nlbl: BEGIN\n  DECLARE i INT DEFAULT 0;\n  IF x > 0 THEN\n    BEGIN\n      SELECT CASE WHEN x > 1 THEN 'a' ELSE 'b' END;\n    END;\n  ELSEIF x < 0 THEN SELECT 2;\n  END IF;\n  CASE x WHEN 1 THEN SELECT 1; ELSE BEGIN END; END CASE;\n  WHILE i < 3 DO SET i = i + 1; END WHILE;\n  REPEAT SET i = i - 1; UNTIL i = 0 END REPEAT;\n  l2: LOOP LEAVE l2; END LOOP l2;\nEND lbl";
+        let text = format!("{body};\nSELECT 9;");
+        assert_eq!(statements(&text, MySql), [body, "SELECT 9"]);
+    }
+
+    #[test]
+    fn mariadb_anonymous_block_is_one_block_statement() {
+        let text = "BEGIN NOT ATOMIC SELECT 1; SELECT 2; END;\nSELECT 3;";
+        let split = split(text, MySql).unwrap();
+        assert_eq!(
+            split.statements.iter().map(|p| p.kind).collect::<Vec<_>>(),
+            [StatementKind::Block, StatementKind::Plain]
+        );
+    }
+
+    #[test]
+    fn routine_body_whose_end_is_unclear_keeps_the_snippet_whole() {
+        // `end` used as a name makes the END count unreliable: never split wrongly.
+        let text = "CREATE TABLE a (n INT);\nCREATE TRIGGER t AFTER INSERT ON a FOR EACH ROW BEGIN UPDATE b SET end = 1; END;\nSELECT 2;";
+        let split = split(text, MySql).unwrap();
+        assert_eq!(split.statements.len(), 1);
+        assert_eq!(split.statements[0].kind, StatementKind::Whole);
+    }
+
+    #[test]
+    fn unclosed_routine_body_keeps_the_snippet_whole() {
+        let text = "CREATE TABLE a (n INT);\nCREATE PROCEDURE p() BEGIN SELECT 1; SELECT 2;";
+        assert_eq!(statements(text, MySql), [text.trim_end_matches(';')]);
+    }
+
+    #[test]
+    fn routine_with_a_compound_body_without_begin_keeps_the_snippet_whole() {
+        let text = "CREATE PROCEDURE p() WHILE 1 = 0 DO SELECT 1; END WHILE;\nSELECT 2;";
+        assert_eq!(split(text, MySql).unwrap().statements[0].kind, StatementKind::Whole);
     }
 
     #[test]
@@ -601,15 +876,22 @@ mod tests {
     }
 
     #[test]
-    fn sqlite_trigger_with_begin_end_body_stays_whole() {
-        let text = "CREATE TRIGGER t AFTER INSERT ON a BEGIN INSERT INTO b VALUES (1); DELETE FROM c; END;";
-        assert_eq!(statements(text, Sqlite).len(), 1);
+    fn sqlite_trigger_with_begin_end_body_is_one_statement() {
+        let trigger = "CREATE TRIGGER t AFTER INSERT ON a WHEN NEW.x > 0 BEGIN INSERT INTO b VALUES (CASE WHEN NEW.x > 1 THEN 1 ELSE 0 END); DELETE FROM c; END";
+        let text = format!("CREATE TABLE a (x INT);\n{trigger};\nCREATE INDEX a_x ON a (x);");
+        assert_eq!(statements(&text, Sqlite), ["CREATE TABLE a (x INT)", trigger, "CREATE INDEX a_x ON a (x)"]);
     }
 
     #[test]
-    fn postgres_begin_atomic_body_stays_whole() {
-        let text = "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;\nSELECT 3;";
-        assert_eq!(statements(text, Postgres).len(), 1);
+    fn postgres_begin_atomic_body_is_one_statement() {
+        let function = "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END";
+        assert_eq!(statements(&format!("{function};\nSELECT 3;"), Postgres), [function, "SELECT 3"]);
+    }
+
+    #[test]
+    fn postgres_do_block_is_a_block_statement() {
+        let text = "DO $$ BEGIN PERFORM 1; END $$;\nSELECT 2;";
+        assert_eq!(split(text, Postgres).unwrap().statements[0].kind, StatementKind::Block);
     }
 
     #[test]
@@ -689,7 +971,7 @@ mod tests {
             for part in [&text[..i], &text[i..]] {
                 for dialect in DialectKind::ALL {
                     if let Ok(split) = split(part, dialect) {
-                        for s in destructive(part, &split) {
+                        for s in destructive(part, dialect, &split) {
                             first_words(part, s.start, s.end);
                         }
                     }
@@ -701,7 +983,7 @@ mod tests {
 
     fn destructive_words(text: &str, dialect: DialectKind) -> Vec<String> {
         let split = split(text, dialect).unwrap();
-        destructive(text, &split).iter().map(|s| first_words(text, s.start, s.end)).collect()
+        destructive(text, dialect, &split).iter().map(|s| first_words(text, s.start, s.end)).collect()
     }
 
     #[test]
@@ -738,5 +1020,40 @@ mod tests {
     fn drop_inside_a_string_or_comment_is_not_destructive() {
         let text = "INSERT INTO audit VALUES ('DROP TABLE users'); -- DROP TABLE x\nSELECT 1;";
         assert!(destructive_words(text, Postgres).is_empty());
+    }
+
+    #[test]
+    fn delete_and_update_without_where_are_destructive() {
+        let text = "DELETE FROM logs;\nUPDATE users SET active = true;\nDELETE FROM logs WHERE at < now();\nUPDATE users SET a = (SELECT 1 FROM t WHERE t.id = users.id);";
+        assert_eq!(
+            destructive_words(text, Postgres),
+            ["DELETE FROM logs", "UPDATE users SET active = true", "UPDATE users SET a = (SELECT …"]
+        );
+    }
+
+    #[test]
+    fn with_delete_without_where_is_destructive() {
+        assert_eq!(
+            destructive_words("WITH x AS (SELECT 1 WHERE true) DELETE FROM t USING x;", Postgres),
+            ["DELETE FROM t USING x"]
+        );
+    }
+
+    #[test]
+    fn column_type_changes_are_destructive() {
+        let pg = "ALTER TABLE t ALTER COLUMN c TYPE bigint;\nALTER TABLE t ALTER c SET DATA TYPE text;\nALTER TABLE t ALTER COLUMN type SET DEFAULT 'x';";
+        assert_eq!(destructive_words(pg, Postgres).len(), 2);
+        let my = "ALTER TABLE t MODIFY COLUMN c BIGINT;\nALTER TABLE t ADD COLUMN x INT, CHANGE a b INT;\nALTER TABLE db.t MODIFY c INT;\nALTER TABLE t ADD COLUMN `change` INT;";
+        assert_eq!(destructive_words(my, MySql).len(), 3);
+    }
+
+    #[test]
+    fn bodies_of_triggers_and_functions_are_not_checked_but_blocks_are() {
+        let trigger = "CREATE TRIGGER t AFTER INSERT ON a FOR EACH ROW BEGIN DELETE FROM b; END;";
+        assert!(destructive_words(trigger, MySql).is_empty());
+        let block = "BEGIN NOT ATOMIC IF 1 THEN DROP TABLE x; END IF; END;";
+        assert_eq!(destructive_words(block, MySql), ["DROP TABLE x"]);
+        let pg_do = "DO $$ BEGIN IF true THEN TRUNCATE audit; END IF; END $$;";
+        assert_eq!(destructive_words(pg_do, Postgres), ["TRUNCATE audit"]);
     }
 }

@@ -147,7 +147,7 @@ fn portable_snippet_keeps_one_text_split_per_dialect() {
         "CREATE TABLE a (n INT);\nCREATE TRIGGER t AFTER INSERT ON a BEGIN\n  UPDATE a SET n = 1;\nEND;\n",
     );
     let scan = sql.scan();
-    assert_eq!(scan.set.sqlite[0].statements.len(), 1, "SQLite keeps the trigger body whole");
+    assert_eq!(scan.set.sqlite[0].statements.len(), 2, "SQLite keeps the trigger body in one statement");
     assert_eq!(scan.set.postgres[0].statements.len(), 3, "PostgreSQL has no BEGIN … END triggers: split at every `;`");
     assert_eq!(scan.set.sqlite[0].sql, scan.set.postgres[0].sql);
 }

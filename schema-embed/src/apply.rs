@@ -16,8 +16,22 @@ use crate::snippet::{GuardKind, Snippet, TransactionMode};
 pub(crate) enum Applied {
     /// Every step ran.
     Done,
-    /// A `transaction: none` snippet had to release the lock (SQLite): plan again.
+    /// A `transaction: none` snippet had to release the lock (PostgreSQL, SQLite): plan
+    /// again.
     Replan,
+    /// A statement waited longer than the DDL lock timeout for a table lock. Its snippet
+    /// was rolled back (or, where statements commit one by one, stopped after its
+    /// recorded progress); the caller releases everything, backs off and tries again.
+    LockTimedOut(LockWait),
+}
+
+/// The statement that timed out waiting for a table lock.
+pub(crate) struct LockWait {
+    pub version: u64,
+    pub path: String,
+    pub line: u32,
+    pub statement: String,
+    pub message: String,
 }
 
 /// Applies every step of `plan` that changes the database, in order, filling in each
@@ -46,18 +60,22 @@ pub(crate) async fn apply<S: Session>(
                     .map_err(Error::db(format!("recording {} as adopted", snippet.path)))?;
             }
             _ if S::ATOMIC_DDL && snippet.transaction == TransactionMode::Wrapped => {
-                run_atomic(session, step, snippet, table, settings).await?;
+                if let Some(wait) = run_atomic(session, step, snippet, table).await? {
+                    return Ok(Applied::LockTimedOut(wait));
+                }
             }
             _ => {
                 replan = S::LOCK_IS_TRANSACTION;
                 if replan {
                     session.unlock().await?;
                 }
-                let ran = run_statement_by_statement(session, step, snippet, table, settings).await;
+                let ran = run_statement_by_statement(session, step, snippet, table).await;
                 if replan {
                     session.lock(table, settings).await?;
                 }
-                ran?;
+                if let Some(wait) = ran? {
+                    return Ok(Applied::LockTimedOut(wait));
+                }
             }
         }
         step.duration_ms = started.elapsed().as_millis() as u64;
@@ -80,7 +98,11 @@ pub(crate) async fn apply<S: Session>(
 /// Evaluates again the `unless` guards that could not run at planning time (they read
 /// a table that an earlier snippet of this sync creates). Returns whether every guard
 /// of the step now reports present.
-async fn recheck_unknown_guards<S: Session>(session: &mut S, step: &mut Step, snippet: &Snippet) -> Result<bool, Error> {
+async fn recheck_unknown_guards<S: Session>(
+    session: &mut S,
+    step: &mut Step,
+    snippet: &Snippet,
+) -> Result<bool, Error> {
     if !step.guards.iter().any(|g| matches!(g.status, GuardStatus::Unknown(_))) {
         return Ok(false);
     }
@@ -125,87 +147,85 @@ fn final_state(step: &Step) -> LedgerState {
     }
 }
 
-/// The pause before attempt `attempt` (1-based) after a lock timeout: 200 ms, doubling.
-fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(200u64.saturating_mul(1 << attempt.min(6)))
+/// The pause before attempt `attempt` (2-based: the first retry) after a lock
+/// timeout: 200 ms, doubling.
+pub(crate) fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(100u64.saturating_mul(1 << attempt.min(7)))
+}
+
+/// Drops the invalid indexes that a failed `CREATE INDEX CONCURRENTLY` left behind,
+/// so that the snippet can build them again.
+async fn drop_invalid_indexes<S: Session>(session: &mut S, step: &Step, snippet: &Snippet) -> Result<(), sqlx::Error> {
+    for (schema, index) in &step.invalid_indexes {
+        tracing::warn!(
+            target: "bootschema", path = %snippet.path, index = %index,
+            "dropping the invalid index {schema}.{index} left by a failed build, to build it again"
+        );
+        let concurrently = if snippet.transaction == TransactionMode::None { "CONCURRENTLY " } else { "" };
+        session
+            .execute(&format!("DROP INDEX {concurrently}IF EXISTS {}.{}", S::quote(schema), S::quote(index)))
+            .await?;
+    }
+    Ok(())
+}
+
+fn lock_wait(snippet: &Snippet, index: usize, error: &sqlx::Error) -> LockWait {
+    LockWait {
+        version: snippet.version,
+        path: snippet.path.to_string(),
+        line: snippet.statements[index].line,
+        statement: snippet.statement_sql(index).to_string(),
+        message: db_message(error),
+    }
 }
 
 /// PostgreSQL and SQLite: the snippet's statements and its ledger row in one
-/// transaction; a failure leaves nothing behind. Lock timeouts retry the whole snippet.
+/// transaction (a savepoint of the lock's transaction); a failure leaves nothing behind.
 async fn run_atomic<S: Session>(
     session: &mut S,
     step: &mut Step,
     snippet: &Snippet,
     table: &LedgerTable,
-    settings: &Settings,
-) -> Result<(), Error> {
+) -> Result<Option<LockWait>, Error> {
     let started = Instant::now();
-    let mut attempt = 1;
-    loop {
-        session.begin().await.map_err(Error::db(format!("beginning the transaction of {}", snippet.path)))?;
-        let mut ran = 0;
-        let mut failure = None;
-        for i in 0..snippet.statements.len() {
-            if step.statements_skipped.contains(&(i as u32)) {
-                continue;
-            }
-            match session.execute(snippet.statement_sql(i)).await {
-                Ok(()) => ran += 1,
-                Err(e) => {
-                    failure = Some((i, e));
-                    break;
-                }
-            }
+    session.begin().await.map_err(Error::db(format!("beginning the transaction of {}", snippet.path)))?;
+    let mut ran = 0;
+    let mut failure = drop_invalid_indexes(session, step, snippet).await.err().map(|e| (0, e));
+    for i in 0..snippet.statements.len() {
+        if failure.is_some() {
+            break;
         }
-        if failure.is_none() {
-            let row = ledger_row(snippet, final_state(step), Vec::new(), started.elapsed().as_millis() as i64);
-            match session.write_ledger(table, &row).await {
-                Ok(()) => {}
-                Err(e) => {
-                    let _ = session.rollback().await;
-                    return Err(Error::db(format!("recording {} in the ledger (rolled back)", snippet.path))(e));
-                }
-            }
-            session.commit().await.map_err(Error::db(format!("committing {}", snippet.path)))?;
-            step.statements_run = ran;
-            return Ok(());
+        if step.statements_skipped.contains(&(i as u32)) {
+            continue;
         }
-        let (i, error) = failure.expect("checked above");
-        session.rollback().await.map_err(Error::db(format!("rolling back {}", snippet.path)))?;
-        let statement = snippet.statement_sql(i);
-        let line = snippet.statements[i].line;
-        if S::is_lock_timeout(&error) {
-            if attempt < settings.ddl_attempts {
-                let pause = backoff(attempt);
-                tracing::warn!(
-                    target: "bootschema",
-                    path = %snippet.path, line, attempt, pause_ms = pause.as_millis() as u64,
-                    "lock timeout on `{}`; retrying", excerpt(statement)
-                );
-                tokio::time::sleep(pause).await;
-                attempt += 1;
-                continue;
-            }
-            let holders = session.describe_lock_wait(statement).await;
-            return Err(Error::DdlLockTimeout {
-                path: snippet.path.to_string(),
-                line,
-                attempts: attempt,
-                timeout: settings.ddl_lock_timeout,
-                detail: format!("`{}`: {}{holders}", excerpt(statement), db_message(&error)),
-                variable: settings.var("LOCK_TIMEOUT"),
-            });
+        match session.execute(snippet.statement_sql(i)).await {
+            Ok(()) => ran += 1,
+            Err(e) => failure = Some((i, e)),
         }
-        return Err(Error::Statement {
-            path: snippet.path.to_string(),
-            line,
-            statement: excerpt(statement),
-            aftermath: "nothing of this snippet was kept (its transaction was rolled back); fix the \
-                        statement and boot again"
-                .into(),
-            source: error,
-        });
     }
+    let Some((i, error)) = failure else {
+        let row = ledger_row(snippet, final_state(step), Vec::new(), started.elapsed().as_millis() as i64);
+        if let Err(e) = session.write_ledger(table, &row).await {
+            let _ = session.rollback().await;
+            return Err(Error::db(format!("recording {} in the ledger (rolled back)", snippet.path))(e));
+        }
+        session.commit().await.map_err(Error::db(format!("committing {}", snippet.path)))?;
+        step.statements_run = ran;
+        return Ok(None);
+    };
+    session.rollback().await.map_err(Error::db(format!("rolling back {}", snippet.path)))?;
+    if S::is_lock_timeout(&error) {
+        return Ok(Some(lock_wait(snippet, i, &error)));
+    }
+    Err(Error::Statement {
+        path: snippet.path.to_string(),
+        line: snippet.statements[i].line,
+        statement: excerpt(snippet.statement_sql(i)),
+        aftermath: "nothing of this snippet was kept (its transaction was rolled back); fix the statement and \
+                    boot again"
+            .into(),
+        source: error,
+    })
 }
 
 /// MySQL, and `transaction: none` everywhere: statements run one by one, each
@@ -216,67 +236,48 @@ async fn run_statement_by_statement<S: Session>(
     step: &mut Step,
     snippet: &Snippet,
     table: &LedgerTable,
-    settings: &Settings,
-) -> Result<(), Error> {
+) -> Result<Option<LockWait>, Error> {
     let started = Instant::now();
+    drop_invalid_indexes(session, step, snippet)
+        .await
+        .map_err(Error::db(format!("dropping an invalid index before {}", snippet.path)))?;
     let mut progress = step.progress.clone();
     let pending: Vec<usize> =
         (0..snippet.statements.len()).filter(|i| !step.statements_skipped.contains(&(*i as u32))).collect();
     for (n, &i) in pending.iter().enumerate() {
         let statement = snippet.statement_sql(i);
-        let line = snippet.statements[i].line;
-        let mut attempt = 1;
-        loop {
-            match session.execute(statement).await {
-                Ok(()) => break,
-                Err(e) if S::is_lock_timeout(&e) && attempt < settings.ddl_attempts => {
-                    let pause = backoff(attempt);
-                    tracing::warn!(
-                        target: "bootschema",
-                        path = %snippet.path, line, attempt, pause_ms = pause.as_millis() as u64,
-                        "lock timeout on `{}`; retrying", excerpt(statement)
-                    );
-                    tokio::time::sleep(pause).await;
-                    attempt += 1;
-                }
-                Err(e) if S::is_lock_timeout(&e) => {
-                    let holders = session.describe_lock_wait(statement).await;
-                    return Err(Error::DdlLockTimeout {
-                        path: snippet.path.to_string(),
-                        line,
-                        attempts: attempt,
-                        timeout: settings.ddl_lock_timeout,
-                        detail: format!("`{}`: {}{holders}", excerpt(statement), db_message(&e)),
-                        variable: settings.var("LOCK_TIMEOUT"),
-                    });
-                }
-                Err(e) => {
-                    let aftermath = if progress.is_empty() {
-                        "no statement of this snippet had completed; fix the statement and boot again".to_string()
-                    } else {
-                        format!(
-                            "{} earlier statement(s) of this snippet completed and are recorded; fix this \
-                             statement and boot again: the snippet resumes after them",
-                            progress.len()
-                        )
-                    };
-                    return Err(Error::Statement {
-                        path: snippet.path.to_string(),
-                        line,
-                        statement: excerpt(statement),
-                        aftermath,
-                        source: e,
-                    });
-                }
+        if let Err(e) = session.execute(statement).await {
+            if S::is_lock_timeout(&e) {
+                return Ok(Some(lock_wait(snippet, i, &e)));
             }
+            let aftermath = if progress.is_empty() {
+                "no statement of this snippet had completed; fix the statement and boot again".to_string()
+            } else {
+                format!(
+                    "{} earlier statement(s) of this snippet completed and are recorded; fix this statement and \
+                     boot again: the snippet resumes after them",
+                    progress.len()
+                )
+            };
+            return Err(Error::Statement {
+                path: snippet.path.to_string(),
+                line: snippet.statements[i].line,
+                statement: excerpt(statement),
+                aftermath,
+                source: e,
+            });
         }
         step.statements_run += 1;
         progress.push(statement_fingerprint(statement));
         if n + 1 < pending.len() {
             let row = ledger_row(snippet, LedgerState::Partial, progress.clone(), started.elapsed().as_millis() as i64);
-            session.write_ledger(table, &row).await.map_err(Error::db(format!("recording progress of {}", snippet.path)))?;
+            session
+                .write_ledger(table, &row)
+                .await
+                .map_err(Error::db(format!("recording progress of {}", snippet.path)))?;
         }
     }
     let row = ledger_row(snippet, final_state(step), Vec::new(), started.elapsed().as_millis() as i64);
-    session.write_ledger(table, &row).await.map_err(Error::db(format!("recording {} in the ledger", snippet.path)))
+    session.write_ledger(table, &row).await.map_err(Error::db(format!("recording {} in the ledger", snippet.path)))?;
+    Ok(None)
 }

@@ -45,6 +45,12 @@ pub struct CatalogSnapshot {
     pub indexes: HashMap<(String, String), bool>,
     /// `(schema, table, constraint)`.
     pub constraints: HashSet<(String, String, String)>,
+    /// Schemas that exist, among those named by `schema_missing` guards (PostgreSQL
+    /// schemas, MySQL databases, SQLite attached databases).
+    pub schemas: HashSet<String>,
+    /// `(schema, type)`: user-defined types (PostgreSQL enums, composites, ranges,
+    /// domains; not the row types of tables).
+    pub types: HashSet<(String, String)>,
 }
 
 /// The names a snapshot must cover, so that dialects can restrict their catalog query.
@@ -56,6 +62,10 @@ pub struct Scope {
     pub tables: BTreeSet<String>,
     /// Indexes named by index guards (normalised).
     pub indexes: BTreeSet<String>,
+    /// Schemas whose existence `schema_missing` guards ask about (normalised).
+    pub namespaces: BTreeSet<String>,
+    /// Types named by `type_missing` guards (normalised).
+    pub types: BTreeSet<String>,
 }
 
 /// How a dialect compares identifiers: PostgreSQL folds bare names to lower case and
@@ -85,17 +95,35 @@ impl Scope {
             }
             scope.tables.insert(normalise(dialect, &name.name));
         };
+        let add_index = |scope: &mut Scope, name: &ObjectName| {
+            if let Some(schema) = &name.schema {
+                scope.schemas.insert(normalise(dialect, schema));
+            }
+            scope.indexes.insert(normalise(dialect, &name.name));
+        };
         for guard in snippets.into_iter().flat_map(Snippet::all_guards) {
             match &guard.kind {
                 GuardKind::TableMissing(t) => add_table(&mut scope, t),
-                GuardKind::ColumnMissing { table, .. } | GuardKind::ConstraintMissing { table, .. } => {
-                    add_table(&mut scope, table)
+                GuardKind::ColumnMissing { table, .. }
+                | GuardKind::ConstraintMissing { table, .. }
+                | GuardKind::ColumnRenamed { table, .. } => add_table(&mut scope, table),
+                GuardKind::TableRenamed { from, to } => {
+                    add_table(&mut scope, from);
+                    add_table(&mut scope, to);
                 }
-                GuardKind::IndexMissing(i) => {
-                    if let Some(schema) = &i.schema {
+                GuardKind::IndexMissing(i) => add_index(&mut scope, i),
+                GuardKind::IndexRenamed { from, to } => {
+                    add_index(&mut scope, from);
+                    add_index(&mut scope, to);
+                }
+                GuardKind::SchemaMissing(s) => {
+                    scope.namespaces.insert(normalise(dialect, s));
+                }
+                GuardKind::TypeMissing(t) => {
+                    if let Some(schema) = &t.schema {
                         scope.schemas.insert(normalise(dialect, schema));
                     }
-                    scope.indexes.insert(normalise(dialect, &i.name));
+                    scope.types.insert(normalise(dialect, &t.name));
                 }
                 GuardKind::Unless(_) => {}
             }
@@ -115,6 +143,20 @@ pub(crate) fn unless_query(query: &str) -> &str {
 impl CatalogSnapshot {
     /// Evaluates one guard against this snapshot and the `unless` probes.
     pub fn status(&self, dialect: DialectKind, guard: &Guard, probes: &Probes) -> GuardStatus {
+        self.status_expected(dialect, guard, probes, false)
+    }
+
+    /// [`CatalogSnapshot::status`] against a catalog the planner expects rather than
+    /// read: when `assumed` (earlier snippets of the sync will have run, and created
+    /// things the planner cannot see, such as the columns of a new table), a rename is
+    /// needed while its new name is missing, whether or not its old name is seen.
+    pub(crate) fn status_expected(
+        &self,
+        dialect: DialectKind,
+        guard: &Guard,
+        probes: &Probes,
+        assumed: bool,
+    ) -> GuardStatus {
         let present = |yes: bool| if yes { GuardStatus::Present } else { GuardStatus::Missing };
         match &guard.kind {
             GuardKind::TableMissing(t) => present(self.resolve_table(dialect, t).is_some()),
@@ -128,13 +170,47 @@ impl CatalogSnapshot {
                     .map(|(s, t)| self.constraints.contains(&(s, t, normalise(dialect, constraint))))
                     .unwrap_or(false),
             ),
-            GuardKind::IndexMissing(index) => {
-                let name = normalise(dialect, &index.name);
-                let valid = self
-                    .schemas_for(dialect, index)
+            GuardKind::IndexMissing(index) => present(self.resolve_index(dialect, index) == Some(true)),
+            GuardKind::SchemaMissing(schema) => present(self.schemas.contains(&normalise(dialect, schema))),
+            GuardKind::TypeMissing(t) => {
+                let name = normalise(dialect, &t.name);
+                present(self.schemas_for(dialect, t).into_iter().any(|s| self.types.contains(&(s, name.clone()))))
+            }
+            // A rename is needed while the old name is there and the new one is not.
+            GuardKind::ColumnRenamed { table, from, to } => {
+                let needed = match self.resolve_table(dialect, table) {
+                    Some((s, t)) => {
+                        let has = |c: &Ident| self.columns.contains(&(s.clone(), t.clone(), normalise(dialect, c)));
+                        (assumed || has(from)) && !has(to)
+                    }
+                    None => assumed,
+                };
+                present(!needed)
+            }
+            GuardKind::TableRenamed { from, to } => {
+                let schema = match self.resolve_table(dialect, from) {
+                    Some((schema, _)) => Some(schema),
+                    None if assumed => Some(self.home(dialect, &from.schema)),
+                    None => None,
+                };
+                let needed = schema.is_some_and(|schema| {
+                    let in_schema = to.schema.as_ref().map_or(schema, |s| normalise(dialect, s));
+                    !self.tables.contains(&(in_schema, normalise(dialect, &to.name)))
+                });
+                present(!needed)
+            }
+            GuardKind::IndexRenamed { from, to } => {
+                let name = normalise(dialect, &from.name);
+                let found = self
+                    .schemas_for(dialect, from)
                     .into_iter()
-                    .find_map(|s| self.indexes.get(&(s, name.clone())).copied());
-                present(valid == Some(true))
+                    .find(|s| self.indexes.contains_key(&(s.clone(), name.clone())))
+                    .or_else(|| assumed.then(|| self.home(dialect, &from.schema)));
+                let needed = found.is_some_and(|schema| {
+                    let in_schema = to.schema.as_ref().map_or(schema, |s| normalise(dialect, s));
+                    !self.indexes.contains_key(&(in_schema, normalise(dialect, &to.name)))
+                });
+                present(!needed)
             }
             GuardKind::Unless(query) => match probes.get(unless_query(query)) {
                 Some(Ok(found)) => present(*found),
@@ -142,6 +218,22 @@ impl CatalogSnapshot {
                 None => GuardStatus::Unknown("the query was not evaluated".into()),
             },
         }
+    }
+
+    /// `(schema, index)` of an index that exists but is invalid, if `name` is one.
+    pub(crate) fn invalid_index(&self, dialect: DialectKind, name: &ObjectName) -> Option<(String, String)> {
+        let index = normalise(dialect, &name.name);
+        self.schemas_for(dialect, name)
+            .into_iter()
+            .find(|s| self.indexes.contains_key(&(s.clone(), index.clone())))
+            .filter(|s| self.indexes.get(&(s.clone(), index.clone())) == Some(&false))
+            .map(|s| (s, index))
+    }
+
+    /// Whether the index a name refers to is valid; `None` when there is none.
+    fn resolve_index(&self, dialect: DialectKind, index: &ObjectName) -> Option<bool> {
+        let name = normalise(dialect, &index.name);
+        self.schemas_for(dialect, index).into_iter().find_map(|s| self.indexes.get(&(s, name.clone())).copied())
     }
 
     fn schemas_for(&self, dialect: DialectKind, name: &ObjectName) -> Vec<String> {
@@ -155,10 +247,141 @@ impl CatalogSnapshot {
     /// the search path that has such a table.
     fn resolve_table(&self, dialect: DialectKind, name: &ObjectName) -> Option<(String, String)> {
         let table = normalise(dialect, &name.name);
-        self.schemas_for(dialect, name)
-            .into_iter()
-            .map(|s| (s, table.clone()))
-            .find(|key| self.tables.contains(key))
+        self.schemas_for(dialect, name).into_iter().map(|s| (s, table.clone())).find(|key| self.tables.contains(key))
+    }
+}
+
+/// What the planner expects the catalog to be once earlier snippets of the same sync
+/// have run: a guard is evaluated against the catalog its snippet will meet, not the
+/// one read before the sync (a rename of a table that an earlier snippet creates is
+/// needed, though the table is not there yet).
+impl CatalogSnapshot {
+    /// The first schema of the search path: where an unqualified name is created.
+    fn home(&self, dialect: DialectKind, schema: &Option<Ident>) -> String {
+        match schema {
+            Some(s) => normalise(dialect, s),
+            None => self.search_path.first().cloned().unwrap_or_default(),
+        }
+    }
+
+    /// Where a table is, or would be created.
+    fn place_table(&self, dialect: DialectKind, name: &ObjectName) -> (String, String) {
+        self.resolve_table(dialect, name)
+            .unwrap_or_else(|| (self.home(dialect, &name.schema), normalise(dialect, &name.name)))
+    }
+
+    /// Records the effect that `guard`'s statement is certain to have, once it ran.
+    pub(crate) fn assume_ran(&mut self, dialect: DialectKind, guard: &Guard) {
+        match &guard.kind {
+            GuardKind::TableMissing(t) => {
+                let key = self.place_table(dialect, t);
+                self.tables.insert(key);
+            }
+            GuardKind::ColumnMissing { table, column } => {
+                let (s, t) = self.place_table(dialect, table);
+                self.columns.insert((s.clone(), t.clone(), normalise(dialect, column)));
+                self.tables.insert((s, t));
+            }
+            GuardKind::ConstraintMissing { table, constraint } => {
+                let (s, t) = self.place_table(dialect, table);
+                self.constraints.insert((s, t, normalise(dialect, constraint)));
+            }
+            GuardKind::IndexMissing(i) => {
+                let key = (self.home(dialect, &i.schema), normalise(dialect, &i.name));
+                self.indexes.insert(key, true);
+            }
+            GuardKind::SchemaMissing(s) => {
+                self.schemas.insert(normalise(dialect, s));
+            }
+            GuardKind::TypeMissing(t) => {
+                let key = (self.home(dialect, &t.schema), normalise(dialect, &t.name));
+                self.types.insert(key);
+            }
+            GuardKind::ColumnRenamed { table, from, to } => {
+                let (s, t) = self.place_table(dialect, table);
+                self.columns.remove(&(s.clone(), t.clone(), normalise(dialect, from)));
+                self.columns.insert((s, t, normalise(dialect, to)));
+            }
+            GuardKind::TableRenamed { from, to } => {
+                let (s, old) = self.place_table(dialect, from);
+                let new_schema = to.schema.as_ref().map_or_else(|| s.clone(), |x| normalise(dialect, x));
+                let new = normalise(dialect, &to.name);
+                self.tables.remove(&(s.clone(), old.clone()));
+                self.tables.insert((new_schema.clone(), new.clone()));
+                let moved: Vec<_> = self.columns.iter().filter(|(cs, ct, _)| *cs == s && *ct == old).cloned().collect();
+                for (cs, ct, c) in moved {
+                    self.columns.remove(&(cs, ct, c.clone()));
+                    self.columns.insert((new_schema.clone(), new.clone(), c));
+                }
+            }
+            GuardKind::IndexRenamed { from, to } => {
+                let old = normalise(dialect, &from.name);
+                if let Some(s) = self
+                    .schemas_for(dialect, from)
+                    .into_iter()
+                    .find(|s| self.indexes.contains_key(&(s.clone(), old.clone())))
+                {
+                    let valid = self.indexes.remove(&(s.clone(), old)).unwrap_or(true);
+                    let new_schema = to.schema.as_ref().map_or(s, |x| normalise(dialect, x));
+                    self.indexes.insert((new_schema, normalise(dialect, &to.name)), valid);
+                }
+            }
+            GuardKind::Unless(_) => {}
+        }
+    }
+
+    /// Records that a snippet which removes `guard`'s object (its `undone_by`) ran.
+    pub(crate) fn assume_undone(&mut self, dialect: DialectKind, guard: &Guard) {
+        match &guard.kind {
+            GuardKind::TableMissing(t) => {
+                if let Some(key) = self.resolve_table(dialect, t) {
+                    self.tables.remove(&key);
+                }
+            }
+            GuardKind::ColumnMissing { table, column } => {
+                if let Some((s, t)) = self.resolve_table(dialect, table) {
+                    self.columns.remove(&(s, t, normalise(dialect, column)));
+                }
+            }
+            GuardKind::ConstraintMissing { table, constraint } => {
+                if let Some((s, t)) = self.resolve_table(dialect, table) {
+                    self.constraints.remove(&(s, t, normalise(dialect, constraint)));
+                }
+            }
+            GuardKind::IndexMissing(i) => {
+                let name = normalise(dialect, &i.name);
+                for s in self.schemas_for(dialect, i) {
+                    self.indexes.remove(&(s, name.clone()));
+                }
+            }
+            GuardKind::SchemaMissing(s) => {
+                self.schemas.remove(&normalise(dialect, s));
+            }
+            GuardKind::TypeMissing(t) => {
+                let name = normalise(dialect, &t.name);
+                for s in self.schemas_for(dialect, t) {
+                    self.types.remove(&(s, name.clone()));
+                }
+            }
+            // What a rename created goes away: the new name.
+            GuardKind::ColumnRenamed { table, to, .. } => {
+                if let Some((s, t)) = self.resolve_table(dialect, table) {
+                    self.columns.remove(&(s, t, normalise(dialect, to)));
+                }
+            }
+            GuardKind::TableRenamed { to, .. } => {
+                if let Some(key) = self.resolve_table(dialect, to) {
+                    self.tables.remove(&key);
+                }
+            }
+            GuardKind::IndexRenamed { to, .. } => {
+                let name = normalise(dialect, &to.name);
+                for s in self.schemas_for(dialect, to) {
+                    self.indexes.remove(&(s, name.clone()));
+                }
+            }
+            GuardKind::Unless(_) => {}
+        }
     }
 }
 
@@ -168,7 +391,7 @@ mod tests {
     use crate::snippet::GuardOrigin;
 
     fn guard(kind: GuardKind) -> Guard {
-        Guard { kind, origin: GuardOrigin::Written { line: 1 } }
+        Guard { kind, origin: GuardOrigin::Written { line: 1 }, undone_by: None }
     }
 
     fn name(schema: Option<&str>, n: &str) -> ObjectName {
@@ -203,7 +426,10 @@ mod tests {
         let s = snapshot();
         let p = Probes::new();
         let pg = DialectKind::Postgres;
-        assert_eq!(s.status(pg, &guard(GuardKind::IndexMissing(name(None, "users_email_idx"))), &p), GuardStatus::Present);
+        assert_eq!(
+            s.status(pg, &guard(GuardKind::IndexMissing(name(None, "users_email_idx"))), &p),
+            GuardStatus::Present
+        );
         assert_eq!(s.status(pg, &guard(GuardKind::IndexMissing(name(None, "broken_idx"))), &p), GuardStatus::Missing);
     }
 
@@ -229,5 +455,45 @@ mod tests {
         let status = s.status(DialectKind::Sqlite, &guard(GuardKind::Unless("SELECT 1;".into())), &p);
         assert!(matches!(status, GuardStatus::Unknown(ref e) if e == "no such table"));
         assert!(status.is_missing());
+    }
+
+    #[test]
+    fn a_rename_is_needed_while_the_old_name_is_there_and_the_new_one_is_not() {
+        let mut s = snapshot();
+        let p = Probes::new();
+        let sq = DialectKind::Sqlite;
+        let rename = |from: &str, to: &str| {
+            guard(GuardKind::ColumnRenamed {
+                table: name(None, "users"),
+                from: Ident::bare(from.to_string()),
+                to: Ident::bare(to.to_string()),
+            })
+        };
+        assert_eq!(s.status(sq, &rename("email", "mail"), &p), GuardStatus::Missing);
+        assert_eq!(s.status(sq, &rename("nothing", "mail"), &p), GuardStatus::Present);
+        s.columns.insert(("public".into(), "users".into(), "mail".into()));
+        assert_eq!(s.status(sq, &rename("email", "mail"), &p), GuardStatus::Present, "both there: cannot rename");
+        let table =
+            |from: &str, to: &str| guard(GuardKind::TableRenamed { from: name(None, from), to: name(None, to) });
+        assert_eq!(s.status(sq, &table("users", "people"), &p), GuardStatus::Missing);
+        s.tables.insert(("public".into(), "people".into()));
+        assert_eq!(s.status(sq, &table("users", "people"), &p), GuardStatus::Present);
+        assert_eq!(s.status(sq, &table("gone", "people"), &p), GuardStatus::Present);
+    }
+
+    #[test]
+    fn schemas_and_types_are_looked_up() {
+        let mut s = snapshot();
+        let p = Probes::new();
+        let pg = DialectKind::Postgres;
+        s.schemas.insert("billing".into());
+        s.types.insert(("public".into(), "mood".into()));
+        assert_eq!(s.status(pg, &guard(GuardKind::SchemaMissing(Ident::bare("billing"))), &p), GuardStatus::Present);
+        assert_eq!(s.status(pg, &guard(GuardKind::SchemaMissing(Ident::bare("audit"))), &p), GuardStatus::Missing);
+        assert_eq!(s.status(pg, &guard(GuardKind::TypeMissing(name(None, "mood"))), &p), GuardStatus::Present);
+        assert_eq!(
+            s.status(pg, &guard(GuardKind::TypeMissing(name(Some("billing"), "mood"))), &p),
+            GuardStatus::Missing
+        );
     }
 }

@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 use crate::error::Error;
 
 /// How a ledger row came to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[derive(serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LedgerState {
     /// The snippet ran.

@@ -75,6 +75,9 @@ mod sync;
 #[cfg(feature = "runtime")]
 mod verify;
 
+#[cfg(feature = "release")]
+pub mod release;
+
 #[cfg(feature = "runtime")]
 pub use catalog::{CatalogSnapshot, GuardStatus};
 #[cfg(feature = "runtime")]
@@ -86,7 +89,9 @@ pub use error::Error;
 #[cfg(feature = "runtime")]
 pub use ledger::{LedgerRow, LedgerState};
 #[cfg(feature = "runtime")]
-pub use plan::{Action, GuardReport, Orphan, Plan, Refusal, Step};
+pub use plan::{Action, GuardReport, Orphan, Plan, Refusal, StatementPlan, Step};
+#[cfg(feature = "release")]
+pub use release::redact;
 #[cfg(feature = "runtime")]
 pub use report::SyncReport;
 #[cfg(feature = "runtime")]

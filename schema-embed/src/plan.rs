@@ -6,7 +6,7 @@ use std::fmt;
 use crate::catalog::{CatalogSnapshot, GuardStatus, Probes};
 use crate::config::Settings;
 use crate::ledger::{Ledger, LedgerState};
-use crate::snippet::{DialectKind, Guard, GuardOrigin, OnChange, Snippet};
+use crate::snippet::{DialectKind, Guard, GuardKind, GuardOrigin, OnChange, Snippet};
 
 /// What is done with one snippet. See the table in the crate docs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -63,6 +63,9 @@ pub struct GuardReport {
     pub line: Option<u32>,
     /// For inferred guards, the 0-based index of the statement they guard.
     pub statement: Option<u32>,
+    /// The version of the snippet that drops or renames away the guard's object, if
+    /// any: once it has run, *missing* is expected, not drift.
+    pub undone_by: Option<u64>,
     /// Present, missing, or unknown (with the query's error).
     #[serde(flatten)]
     pub status: GuardStatus,
@@ -94,6 +97,8 @@ pub struct Step {
     pub statements_skipped: Vec<u32>,
     /// How many statements the snippet has.
     pub statements_total: u32,
+    /// Every statement, with whether it runs and why.
+    pub statements: Vec<StatementPlan>,
     /// How many statements ran (after a sync).
     pub statements_run: u32,
     /// How long the step took, in milliseconds (after a sync).
@@ -102,6 +107,27 @@ pub struct Step {
     pub(crate) index: usize,
     #[serde(skip)]
     pub(crate) progress: Vec<String>,
+    /// `(schema, index)` of indexes a guard waits for that exist but are invalid (a
+    /// failed `CREATE INDEX CONCURRENTLY`): dropped before the snippet runs again.
+    #[serde(skip)]
+    pub(crate) invalid_indexes: Vec<(String, String)>,
+}
+
+/// One statement of a step: whether it runs, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StatementPlan {
+    /// The statement's 0-based index in its snippet.
+    pub index: u32,
+    /// The 1-based line of the file where it starts.
+    pub line: u32,
+    /// The statement's start, on one line, cut after 120 characters.
+    pub sql: String,
+    /// Whether it runs (for a step that runs SQL).
+    pub run: bool,
+    /// Why it runs or not, in a few words.
+    pub reason: String,
+    /// The statement's own guards and their status (inferred from its DDL).
+    pub guards: Vec<GuardReport>,
 }
 
 /// A ledger row whose snippet is no longer embedded (a file removed after it was applied).
@@ -193,11 +219,26 @@ pub(crate) fn plan(
     probes: &Probes,
     settings: &Settings,
 ) -> Plan {
-    let steps = snippets
-        .iter()
-        .enumerate()
-        .map(|(index, snippet)| plan_step(dialect, index, snippet, ledger, snapshot, probes, settings))
-        .collect();
+    // Each snippet is planned against the catalog it will meet: the snapshot, plus
+    // what the earlier snippets of this sync that run are certain to create, rename
+    // and remove.
+    let mut expected = snapshot.clone();
+    let mut assumed = false;
+    let mut steps = Vec::with_capacity(snippets.len());
+    for (index, snippet) in snippets.iter().enumerate() {
+        let step = plan_step(dialect, index, snippet, ledger, (&expected, assumed), probes, settings);
+        if step.action.runs_sql() {
+            assumed = true;
+            for guard in snippet.all_guards() {
+                expected.assume_ran(dialect, guard);
+            }
+            let undone = snippets.iter().flat_map(Snippet::all_guards).filter(|g| g.undone_by == Some(snippet.version));
+            for guard in undone.collect::<Vec<_>>() {
+                expected.assume_undone(dialect, guard);
+            }
+        }
+        steps.push(step);
+    }
     let orphans = ledger
         .rows
         .values()
@@ -212,13 +253,16 @@ fn plan_step(
     index: usize,
     snippet: &Snippet,
     ledger: &Ledger,
-    snapshot: &CatalogSnapshot,
+    (snapshot, assumed): (&CatalogSnapshot, bool),
     probes: &Probes,
     settings: &Settings,
 ) -> Step {
     let guards: Vec<(&Guard, GuardStatus)> =
-        snippet.all_guards().map(|g| (g, snapshot.status(dialect, g, probes))).collect();
+        snippet.all_guards().map(|g| (g, snapshot.status_expected(dialect, g, probes, assumed))).collect();
     let row = ledger.rows.get(&snippet.version);
+    // A guard whose object a later snippet (already recorded) or this one removes on
+    // purpose reports missing without anything having drifted.
+    let undone = |g: &Guard| g.undone_by.is_some_and(|v| v == snippet.version || ledger.rows.contains_key(&v));
     let any_missing = guards.iter().any(|(_, status)| status.is_missing());
     // A snippet is guarded when its own guards decide it, or when every statement has
     // guards of its own; anything else runs exactly once, by the ledger alone.
@@ -227,15 +271,24 @@ fn plan_step(
 
     let mut progress = Vec::new();
     let (action, reason) = match row {
+        // A re-runnable snippet starts again from the top: its statement that was
+        // cut off may have completed without being recorded.
+        Some(_) if row.is_some_and(|r| r.state == LedgerState::Partial) && snippet.on_change == OnChange::Reapply => {
+            (Action::Apply, "stopped half-way before; on_change: reapply, so it runs again from the start".into())
+        }
         Some(row) if row.state == LedgerState::Partial => {
             progress = row.progress.clone();
             (Action::Apply, format!("stopped half-way before; {} statement(s) done, resuming", row.progress.len()))
         }
-        Some(row) if row.checksum == snippet.checksum => match guards.iter().find(|(_, s)| s.is_missing()) {
-            Some((guard, _)) => (Action::Drift, format!("recorded, but {} reports missing", guard.kind)),
-            None => (Action::Skip, format!("recorded ({})", row.state.as_str())),
-        },
-        Some(_) if snippet.on_change == OnChange::Reapply => (Action::Reapply, "text changed; on_change: reapply".into()),
+        Some(row) if row.checksum == snippet.checksum => {
+            match guards.iter().find(|(g, s)| s.is_missing() && !undone(g)) {
+                Some((guard, _)) => (Action::Drift, format!("recorded, but {} reports missing", guard.kind)),
+                None => (Action::Skip, format!("recorded ({})", row.state.as_str())),
+            }
+        }
+        Some(_) if snippet.on_change == OnChange::Reapply => {
+            (Action::Reapply, "text changed; on_change: reapply".into())
+        }
         Some(_) => (Action::Edited, "text changed after it was applied".into()),
         None if !guarded => (Action::Apply, "not recorded; no guard, runs once".into()),
         None if any_missing => {
@@ -253,20 +306,47 @@ fn plan_step(
 
     // Statements that will not run: completed by an earlier partial run, or guarded on
     // their own with every such guard present.
-    let statements_skipped = if action.runs_sql() {
-        (0..snippet.statements.len())
-            .filter(|&i| {
-                let statement = &snippet.statements[i];
-                let done = progress.contains(&crate::ledger::statement_fingerprint(snippet.statement_sql(i)));
-                let present = !statement.guards.is_empty()
-                    && statement.guards.iter().all(|g| !snapshot.status(dialect, g, probes).is_missing());
-                done || (action == Action::Apply && present)
-            })
-            .map(|i| i as u32)
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let mut statements = Vec::with_capacity(snippet.statements.len());
+    let mut statements_skipped = Vec::new();
+    for (i, statement) in snippet.statements.iter().enumerate() {
+        let index = i as u32;
+        let reports: Vec<GuardReport> = guards
+            .iter()
+            .filter(|(g, _)| matches!(g.origin, GuardOrigin::Inferred { statement } if statement == index))
+            .map(|(g, status)| guard_report(g, status.clone()))
+            .collect();
+        let done =
+            action.runs_sql() && progress.contains(&crate::ledger::statement_fingerprint(snippet.statement_sql(i)));
+        let present = !statement.guards.is_empty() && reports.iter().all(|r| !r.status.is_missing());
+        let (run, reason) = if !action.runs_sql() {
+            (false, format!("the snippet is not run ({action})"))
+        } else if done {
+            (false, "completed in an earlier run that stopped half-way".to_owned())
+        } else if action == Action::Apply && present {
+            (false, "every guard of the statement reports present".to_owned())
+        } else if reports.is_empty() {
+            (true, "runs with its snippet".to_owned())
+        } else {
+            let missing: Vec<&str> =
+                reports.iter().filter(|r| r.status.is_missing()).map(|r| r.guard.as_str()).collect();
+            if missing.is_empty() {
+                (true, "runs with its snippet".to_owned())
+            } else {
+                (true, format!("missing: {}", missing.join(", ")))
+            }
+        };
+        if action.runs_sql() && !run {
+            statements_skipped.push(index);
+        }
+        statements.push(StatementPlan {
+            index,
+            line: statement.line,
+            sql: crate::error::excerpt(snippet.statement_sql(i)),
+            run,
+            reason,
+            guards: reports,
+        });
+    }
 
     Step {
         version: snippet.version,
@@ -277,26 +357,40 @@ fn plan_step(
         checksum: snippet.checksum.to_string(),
         recorded_checksum: row.map(|r| r.checksum.clone()),
         destructive: snippet.destructive,
-        guards: guards
-            .into_iter()
-            .map(|(g, status)| GuardReport {
-                guard: g.kind.to_string(),
-                line: match g.origin {
-                    GuardOrigin::Written { line } => Some(line),
-                    GuardOrigin::Inferred { .. } => None,
-                },
-                statement: match g.origin {
-                    GuardOrigin::Inferred { statement } => Some(statement),
-                    GuardOrigin::Written { .. } => None,
-                },
-                status,
-            })
-            .collect(),
+        guards: guards.into_iter().map(|(g, status)| guard_report(g, status)).collect(),
         statements_skipped,
         statements_total: snippet.statements.len() as u32,
+        statements,
         statements_run: 0,
         duration_ms: 0,
         index,
         progress,
+        invalid_indexes: if action.runs_sql() {
+            snippet
+                .all_guards()
+                .filter_map(|g| match &g.kind {
+                    GuardKind::IndexMissing(name) => snapshot.invalid_index(dialect, name),
+                    _ => None,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+fn guard_report(g: &Guard, status: GuardStatus) -> GuardReport {
+    GuardReport {
+        guard: g.kind.to_string(),
+        line: match g.origin {
+            GuardOrigin::Written { line } => Some(line),
+            GuardOrigin::Inferred { .. } => None,
+        },
+        statement: match g.origin {
+            GuardOrigin::Inferred { statement } => Some(statement),
+            GuardOrigin::Written { .. } => None,
+        },
+        undone_by: g.undone_by,
+        status,
     }
 }

@@ -88,12 +88,24 @@ impl SyncReport {
                     target: "bootschema", version = step.version, path = %step.path, action = %step.action,
                     "{}", step.reason
                 ),
-                Action::Skip => tracing::debug!(target: "bootschema", version = step.version, path = %step.path, "skip"),
+                Action::Skip => {
+                    tracing::debug!(target: "bootschema", version = step.version, path = %step.path, "skip")
+                }
                 action if self.dry_run => tracing::info!(
                     target: "bootschema", version = step.version, path = %step.path, action = %action,
                     "would {action}: {}", step.reason
                 ),
                 _ => {}
+            }
+            if step.action.runs_sql() {
+                for statement in step.statements.iter().filter(|s| !s.run) {
+                    tracing::info!(
+                        target: "bootschema", version = step.version, path = %step.path, line = statement.line,
+                        "{} statement {} (`{}`): {}",
+                        if self.dry_run { "would skip" } else { "skipped" },
+                        statement.index + 1, statement.sql, statement.reason
+                    );
+                }
             }
         }
         for orphan in &self.orphans {

@@ -139,6 +139,57 @@ pub enum GuardKind {
     },
     /// `unless(query)`: present when the query returns a row.
     Unless(Cow<'static, str>),
+    /// `schema_missing(s)`: a schema (MySQL: a database; SQLite: an attached database)
+    /// named `s`.
+    SchemaMissing(Ident),
+    /// `type_missing(t)`: a user-defined type (enum, composite, range, domain) named
+    /// `t`; PostgreSQL only.
+    TypeMissing(ObjectName),
+    /// `column_renamed(t.old, new)`: *missing* (the rename is needed) while table `t`
+    /// has a column `old` and no column `new`; *present* otherwise.
+    ColumnRenamed {
+        /// The table.
+        table: ObjectName,
+        /// The column's name before the rename.
+        from: Ident,
+        /// The column's name after it.
+        to: Ident,
+    },
+    /// `table_renamed(old, new)`: *missing* while a table (or view) `old` exists and
+    /// `new` does not; *present* otherwise. An unqualified `new` is looked up in the
+    /// schema where `old` was found.
+    TableRenamed {
+        /// The name before the rename.
+        from: ObjectName,
+        /// The name after it.
+        to: ObjectName,
+    },
+    /// `index_renamed(old, new)`: *missing* while an index `old` exists and `new` does
+    /// not; *present* otherwise.
+    IndexRenamed {
+        /// The name before the rename.
+        from: ObjectName,
+        /// The name after it.
+        to: ObjectName,
+    },
+}
+
+impl GuardKind {
+    /// The name the guard is written with (`table_missing`, `column_renamed`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            GuardKind::TableMissing(_) => "table_missing",
+            GuardKind::ColumnMissing { .. } => "column_missing",
+            GuardKind::IndexMissing(_) => "index_missing",
+            GuardKind::ConstraintMissing { .. } => "constraint_missing",
+            GuardKind::Unless(_) => "unless",
+            GuardKind::SchemaMissing(_) => "schema_missing",
+            GuardKind::TypeMissing(_) => "type_missing",
+            GuardKind::ColumnRenamed { .. } => "column_renamed",
+            GuardKind::TableRenamed { .. } => "table_renamed",
+            GuardKind::IndexRenamed { .. } => "index_renamed",
+        }
+    }
 }
 
 impl fmt::Display for GuardKind {
@@ -151,6 +202,11 @@ impl fmt::Display for GuardKind {
                 write!(f, "constraint_missing({table}.{constraint})")
             }
             GuardKind::Unless(q) => write!(f, "unless({q})"),
+            GuardKind::SchemaMissing(s) => write!(f, "schema_missing({s})"),
+            GuardKind::TypeMissing(t) => write!(f, "type_missing({t})"),
+            GuardKind::ColumnRenamed { table, from, to } => write!(f, "column_renamed({table}.{from}, {to})"),
+            GuardKind::TableRenamed { from, to } => write!(f, "table_renamed({from}, {to})"),
+            GuardKind::IndexRenamed { from, to } => write!(f, "index_renamed({from}, {to})"),
         }
     }
 }
@@ -178,6 +234,12 @@ pub struct Guard {
     pub kind: GuardKind,
     /// Where the guard comes from.
     pub origin: GuardOrigin,
+    /// The version of the snippet that drops or renames away the object this guard
+    /// looks at: a later snippet, or this guard's own snippet when one of its later
+    /// statements does. Found at build time. Once that snippet has run, the object is
+    /// meant to be gone, so the guard's *missing* is no drift and no failed
+    /// verification.
+    pub undone_by: Option<u64>,
 }
 
 /// One statement of a snippet, as a byte range into [`Snippet::sql`] so that a portable

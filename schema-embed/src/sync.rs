@@ -5,11 +5,11 @@ use std::time::{Duration, Instant};
 
 use tracing::Instrument;
 
-use crate::apply::{apply, Applied};
+use crate::apply::{apply, backoff, Applied};
 use crate::catalog::{unless_query, Probes, Scope};
 use crate::config::Settings;
 use crate::dialect::{Session, Target};
-use crate::error::Error;
+use crate::error::{excerpt, Error};
 use crate::ledger::LedgerTable;
 use crate::plan::{plan, Plan, Step};
 use crate::report::SyncReport;
@@ -35,15 +35,21 @@ use crate::verify::verify;
 /// ```
 #[derive(Debug, Clone)]
 pub struct Syncer<'a> {
-    snippets: &'a SnippetSet,
-    settings: Settings,
-    read_environment: bool,
+    pub(crate) snippets: &'a SnippetSet,
+    pub(crate) settings: Settings,
+    pub(crate) read_environment: bool,
+    read_sync_variable: bool,
 }
 
 impl<'a> Syncer<'a> {
     /// A syncer with the default settings and the snippet set's environment prefix.
     pub fn new(snippets: &'a SnippetSet) -> Syncer<'a> {
-        Syncer { snippets, settings: Settings::new(&snippets.env_prefix), read_environment: true }
+        Syncer {
+            snippets,
+            settings: Settings::new(&snippets.env_prefix),
+            read_environment: true,
+            read_sync_variable: true,
+        }
     }
 
     /// Overrides the environment prefix (`MYAPP` reads `MYAPP_SCHEMA_DRY_RUN`, …).
@@ -67,6 +73,16 @@ impl<'a> Syncer<'a> {
     /// Turns the sync on or off (`<PREFIX>_SCHEMA_SYNC=off`).
     pub fn enabled(mut self, yes: bool) -> Self {
         self.settings.enabled = yes;
+        self
+    }
+
+    /// Leaves `<PREFIX>_SCHEMA_SYNC` unread, so that only [`Syncer::enabled`] decides.
+    ///
+    /// That variable turns off the *boot-time* sync, typically because a release phase
+    /// syncs instead; the release-phase command (`myapp schema apply`) uses this so that
+    /// it applies whatever the variable says. The other variables still apply.
+    pub fn ignore_sync_variable(mut self) -> Self {
+        self.read_sync_variable = false;
         self
     }
 
@@ -100,7 +116,13 @@ impl<'a> Syncer<'a> {
     /// The settings a run would use, the environment applied.
     pub fn settings(&self) -> Result<Settings, Error> {
         if self.read_environment {
-            self.settings.clone().with_env(|name| std::env::var(name).ok())
+            let sync_variable = self.settings.var("SYNC");
+            self.settings.clone().with_env(|name| {
+                if !self.read_sync_variable && name == sync_variable {
+                    return None;
+                }
+                std::env::var(name).ok()
+            })
         } else {
             Ok(self.settings.clone())
         }
@@ -211,6 +233,7 @@ async fn look<S: Session>(
     table: &LedgerTable,
     settings: &Settings,
 ) -> Result<Look, Error> {
+    session.begin_look().await?;
     let ledger = session.read_ledger(table).await?;
     let snapshot = session.snapshot(&Scope::of(S::KIND, snippets)).await?;
     let mut queries: Vec<String> = snippets
@@ -224,6 +247,7 @@ async fn look<S: Session>(
     queries.sort();
     queries.dedup();
     let answers = session.probe(&queries).await?;
+    session.end_look().await?;
     let probes: Probes = queries.into_iter().zip(answers).collect();
     Ok(Look {
         plan: plan(S::KIND, snippets, &ledger, &snapshot, &probes, settings),
@@ -273,6 +297,7 @@ async fn locked<S: Session>(
     settings: &Settings,
 ) -> Result<(Plan, String), Error> {
     let mut executed: BTreeMap<u64, Step> = BTreeMap::new();
+    let mut attempts: BTreeMap<u64, u32> = BTreeMap::new();
     loop {
         let Look { mut plan, server_version, ledger_exists } = look(session, snippets, table, settings).await?;
         if let Some(refusal) = plan.refusal(settings) {
@@ -285,14 +310,43 @@ async fn locked<S: Session>(
         for step in plan.steps.iter().filter(|s| s.action.changes_database()) {
             executed.insert(step.version, step.clone());
         }
-        if let Applied::Done = applied {
-            for step in plan.steps.iter_mut() {
-                if let Some(done) = executed.remove(&step.version) {
-                    *step = done;
+        match applied {
+            Applied::Done => {
+                for step in plan.steps.iter_mut() {
+                    if let Some(done) = executed.remove(&step.version) {
+                        *step = done;
+                    }
                 }
+                verify(session, &plan, snippets).await?;
+                return Ok((plan, server_version));
             }
-            verify(session, &plan, snippets).await?;
-            return Ok((plan, server_version));
+            Applied::Replan => {}
+            Applied::LockTimedOut(wait) => {
+                let attempt = attempts.entry(wait.version).or_insert(1);
+                if *attempt >= settings.ddl_attempts {
+                    let holders = session.describe_lock_wait(&wait.statement).await;
+                    return Err(Error::DdlLockTimeout {
+                        path: wait.path,
+                        line: wait.line,
+                        attempts: *attempt,
+                        timeout: settings.ddl_lock_timeout,
+                        detail: format!("`{}`: {}{holders}", excerpt(&wait.statement), wait.message),
+                        variable: settings.var("LOCK_TIMEOUT"),
+                    });
+                }
+                *attempt += 1;
+                let pause = backoff(*attempt);
+                tracing::warn!(
+                    target: "bootschema", path = %wait.path, line = wait.line, attempt = *attempt,
+                    pause_ms = pause.as_millis() as u64,
+                    "lock timeout on `{}`; releasing every lock, retrying after a pause", excerpt(&wait.statement)
+                );
+                // Commit what is done and release every table lock while waiting, so
+                // that the app's own queries are never held up by this sync.
+                session.unlock().await?;
+                tokio::time::sleep(pause).await;
+                session.lock(table, settings).await?;
+            }
         }
     }
 }

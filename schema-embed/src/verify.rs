@@ -8,17 +8,16 @@ use crate::snippet::{GuardKind, Snippet};
 
 /// Checks the guards of every snippet that ran in this sync against a fresh snapshot.
 ///
-/// A snippet followed (in this sync) by a destructive one is not checked: the later
-/// snippet may legitimately have dropped what the earlier one created.
+/// A guard whose object a snippet drops or renames away on purpose (its
+/// [`undone_by`](crate::Guard::undone_by), found at build time) is not checked: after a
+/// complete sync every embedded snippet has run, that one included.
 pub(crate) async fn verify<S: Session>(session: &mut S, plan: &Plan, snippets: &[Snippet]) -> Result<(), Error> {
-    let ran: Vec<usize> = plan.steps.iter().filter(|s| s.action.runs_sql()).map(|s| s.index).collect();
-    let last_destructive = ran.iter().copied().filter(|&i| snippets[i].destructive).max();
-    let checked: Vec<&Snippet> = ran
+    let checked: Vec<&Snippet> = plan
+        .steps
         .iter()
-        .copied()
-        .filter(|&i| last_destructive.is_none_or(|d| i >= d))
-        .map(|i| &snippets[i])
-        .filter(|s| s.all_guards().next().is_some())
+        .filter(|s| s.action.runs_sql())
+        .map(|s| &snippets[s.index])
+        .filter(|s| s.all_guards().any(|g| g.undone_by.is_none()))
         .collect();
     if checked.is_empty() {
         return Ok(());
@@ -27,6 +26,7 @@ pub(crate) async fn verify<S: Session>(session: &mut S, plan: &Plan, snippets: &
     let queries: Vec<String> = checked
         .iter()
         .flat_map(|s| s.all_guards())
+        .filter(|g| g.undone_by.is_none())
         .filter_map(|g| match &g.kind {
             GuardKind::Unless(q) => Some(unless_query(q).to_string()),
             _ => None,
@@ -35,7 +35,7 @@ pub(crate) async fn verify<S: Session>(session: &mut S, plan: &Plan, snippets: &
     let answers = session.probe(&queries).await?;
     let probes: Probes = queries.into_iter().zip(answers).collect();
     for snippet in checked {
-        for guard in snippet.all_guards() {
+        for guard in snippet.all_guards().filter(|g| g.undone_by.is_none()) {
             if snapshot.status(S::KIND, guard, &probes).is_missing() {
                 return Err(Error::GuardStillMissing { path: snippet.path.to_string(), guard: guard.kind.to_string() });
             }

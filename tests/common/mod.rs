@@ -2,6 +2,8 @@
 //! folders, and catalog dumps to compare.
 #![allow(dead_code)]
 
+pub mod faults;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -124,7 +126,8 @@ impl TestDb {
         let name = unique_name();
         let db = match kind {
             Kind::Postgres => {
-                let mut admin = sqlx::PgConnection::connect(&server).await.expect("connecting to the PostgreSQL server");
+                let mut admin =
+                    sqlx::PgConnection::connect(&server).await.expect("connecting to the PostgreSQL server");
                 sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).execute(&mut admin).await.unwrap();
                 admin.close().await.ok();
                 let url = replace_database(&server, &name);
@@ -215,14 +218,18 @@ impl Drop for TestDb {
                 match kind {
                     Kind::Postgres => {
                         if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
-                            let _ = sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
-                                .execute(&mut c)
-                                .await;
+                            let _ = sqlx::raw_sql(AssertSqlSafe(format!(
+                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                            )))
+                            .execute(&mut c)
+                            .await;
                         }
                     }
                     Kind::MySql => {
                         if let Ok(mut c) = sqlx::MySqlConnection::connect(&admin).await {
-                            let _ = sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`"))).execute(&mut c).await;
+                            let _ = sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`")))
+                                .execute(&mut c)
+                                .await;
                         }
                     }
                     Kind::Sqlite => {}
@@ -273,7 +280,8 @@ impl SnippetDir {
 
 /// Scans a folder as `bootschema-build` does at build time, with the test prefix `BSTEST`.
 pub fn scan(folder: &Path) -> SnippetSet {
-    match bootschema_build::Builder::new().folder(folder).base_dir(folder.parent().unwrap()).env_prefix("BSTEST").scan() {
+    match bootschema_build::Builder::new().folder(folder).base_dir(folder.parent().unwrap()).env_prefix("BSTEST").scan()
+    {
         Ok(scan) => scan.set,
         Err(e) => panic!("the test's snippets do not build:\n{e}"),
     }

@@ -99,6 +99,17 @@ pub(crate) trait Session: Send {
         }
     }
 
+    /// Starts a look (ledger, snapshot, probes) outside the lock, so that all of it
+    /// reads one consistent state of the database.
+    async fn begin_look(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// Ends the look started by [`Session::begin_look`].
+    async fn end_look(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
+
     /// Reads the ledger; a missing table reads as an empty ledger that does not exist.
     async fn read_ledger(&mut self, table: &LedgerTable) -> Result<Ledger, Error>;
 
@@ -157,8 +168,7 @@ pub(crate) fn quote_with(ident: &str, quote: char) -> String {
 
 /// `SELECT EXISTS (q0) AS g0, EXISTS (q1) AS g1, …`: every `unless` query in one round trip.
 pub(crate) fn batch_probe_sql(queries: &[String]) -> String {
-    let parts: Vec<String> =
-        queries.iter().enumerate().map(|(i, q)| format!("EXISTS ({q}) AS g{i}")).collect();
+    let parts: Vec<String> = queries.iter().enumerate().map(|(i, q)| format!("EXISTS ({q}) AS g{i}")).collect();
     format!("SELECT {}", parts.join(", "))
 }
 
@@ -191,4 +201,69 @@ pub(crate) fn ledger_row(
         progress: crate::ledger::decode_progress(&progress),
         duration_ms,
     })
+}
+
+/// The table a statement locks, as far as its first words tell: enough to name the
+/// blocked table when a statement times out waiting for a lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TargetTable {
+    /// The name as written (`billing.invoices`, `"Items"`).
+    pub display: String,
+    /// The table's own name as the catalog stores it (quotes removed; bare names
+    /// lower-cased).
+    pub name: String,
+}
+
+pub(crate) fn target_table(sql: &str) -> Option<TargetTable> {
+    let words: Vec<&str> =
+        sql.split(|c: char| c.is_whitespace() || c == '(' || c == ';').filter(|w| !w.is_empty()).collect();
+    let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
+    let is = |i: usize, w: &str| upper.get(i).is_some_and(|u| u == w);
+    let skip = |mut i: usize, fillers: &[&str]| {
+        while upper.get(i).is_some_and(|u| fillers.contains(&u.as_str())) {
+            i += 1;
+        }
+        i
+    };
+    let fillers = ["ONLY", "IF", "NOT", "EXISTS", "TABLE", "IGNORE", "ONLINE"];
+    let at = if is(0, "ALTER") || is(0, "LOCK") || is(0, "TRUNCATE") || (is(0, "DROP") && is(1, "TABLE")) {
+        Some(skip(1, &fillers))
+    } else if is(0, "CREATE") && upper.iter().any(|u| u == "INDEX" || u == "TRIGGER") {
+        upper.iter().position(|u| u == "ON").map(|on| skip(on + 1, &fillers))
+    } else if is(0, "INSERT") || is(0, "REPLACE") || is(0, "DELETE") {
+        upper.iter().position(|u| u == "INTO" || u == "FROM").map(|i| i + 1)
+    } else if is(0, "UPDATE") || is(0, "RENAME") {
+        Some(skip(1, &fillers))
+    } else {
+        None
+    }?;
+    let display = words.get(at)?.trim_end_matches(',').to_string();
+    let last = display.rsplit('.').next()?;
+    let name = match last.chars().next()? {
+        '"' | '`' | '[' => last[1..last.len().saturating_sub(1)].to_string(),
+        _ => last.to_lowercase(),
+    };
+    (!name.is_empty()).then_some(TargetTable { display, name })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::target_table;
+
+    #[test]
+    fn the_locked_table_is_read_from_the_statement() {
+        let name = |sql: &str| target_table(sql).map(|t| (t.display, t.name));
+        assert_eq!(
+            name("ALTER TABLE ONLY public.Items ADD COLUMN x INT"),
+            Some(("public.Items".into(), "items".into()))
+        );
+        assert_eq!(
+            name("CREATE UNIQUE INDEX CONCURRENTLY i ON \"Items\" (x)"),
+            Some(("\"Items\"".into(), "Items".into()))
+        );
+        assert_eq!(name("create index on items(x)"), Some(("items".into(), "items".into())));
+        assert_eq!(name("INSERT INTO settings (a) VALUES (1)"), Some(("settings".into(), "settings".into())));
+        assert_eq!(name("DROP TABLE IF EXISTS old"), Some(("old".into(), "old".into())));
+        assert_eq!(name("SELECT 1"), None);
+    }
 }

@@ -113,13 +113,24 @@ impl Session for MySqlSession {
     }
 
     async fn snapshot(&mut self, scope: &Scope) -> Result<CatalogSnapshot, Error> {
-        let sql = snapshot_sql(scope.schemas.len());
+        let mut sql = snapshot_sql(scope.schemas.len());
+        if !scope.namespaces.is_empty() {
+            // The databases `schema_missing` guards ask about.
+            sql.push_str(&format!(
+                "\n UNION ALL\n SELECT 'schema', CONVERT(SCHEMA_NAME USING utf8mb4), '', '' \
+                 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN ({})",
+                vec!["?"; scope.namespaces.len()].join(", ")
+            ));
+        }
         // Each `IN (...)` list is bound once per part of the UNION.
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for _ in 0..4 {
             for schema in &scope.schemas {
                 query = query.bind(schema.clone());
             }
+        }
+        for schema in &scope.namespaces {
+            query = query.bind(schema.clone());
         }
         let rows = query.fetch_all(&mut *self.conn).await.map_err(Error::db("reading the MySQL catalog"))?;
         let mut snapshot = CatalogSnapshot::default();
@@ -142,6 +153,9 @@ impl Session for MySqlSession {
                 }
                 "index" => {
                     snapshot.indexes.insert((key(1), key(3)), true);
+                }
+                "schema" => {
+                    snapshot.schemas.insert(key(1));
                 }
                 _ => {
                     snapshot.constraints.insert((key(1), key(2), key(3)));
@@ -275,6 +289,23 @@ impl Session for MySqlSession {
             .execute(&mut *self.conn)
             .await
             .map(|_| ())
+    }
+
+    async fn describe_lock_wait(&mut self, statement: &str) -> String {
+        let Some(table) = super::target_table(statement) else { return String::new() };
+        // Open transactions are what hold metadata locks; name the oldest ones.
+        let open: Vec<i64> = sqlx::query_scalar(
+            "SELECT CAST(trx_mysql_thread_id AS SIGNED) FROM information_schema.INNODB_TRX \
+             WHERE trx_mysql_thread_id <> CONNECTION_ID() ORDER BY trx_started LIMIT 5",
+        )
+        .fetch_all(&mut *self.conn)
+        .await
+        .unwrap_or_default();
+        if open.is_empty() {
+            format!("; table {} was locked by another session", table.display)
+        } else {
+            format!("; table {} is locked; open transactions on connection ids {open:?}", table.display)
+        }
     }
 
     fn is_lock_timeout(error: &sqlx::Error) -> bool {

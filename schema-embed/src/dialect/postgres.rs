@@ -1,4 +1,14 @@
-//! PostgreSQL: transactional DDL, a session advisory lock, `pg_catalog` snapshot.
+//! PostgreSQL: the lock is a transaction holding `pg_advisory_xact_lock`, each snippet a
+//! savepoint inside it; `pg_catalog` snapshot.
+//!
+//! Why a transaction-level lock rather than a session one: behind PgBouncer in
+//! transaction pooling mode (common on Heroku-style platforms) a session advisory lock
+//! stays on whichever server connection took it, and the unlock may reach another one,
+//! so the lock leaks or is never taken. A transaction is pinned to one server
+//! connection from `BEGIN` to `COMMIT`, so a lock that lives and dies with it works
+//! through any pooler, and a crashed or killed replica can never leave it behind. Every
+//! query also runs unprepared (`persistent(false)`), since transaction pooling cannot
+//! keep named prepared statements either.
 
 use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, Postgres, Row};
@@ -13,22 +23,52 @@ use crate::snippet::DialectKind;
 /// A PostgreSQL connection borrowed for one sync.
 pub(crate) struct PgSession {
     conn: PoolConnection<Postgres>,
-    /// The advisory lock key while the lock is held, and the `lock_timeout` to restore.
-    held: Option<(i64, String)>,
+    /// Whether the lock's transaction is open.
+    held: bool,
+    /// Whether a look's read-only transaction is open.
+    looking: bool,
 }
 
 impl PgSession {
     pub(crate) async fn open(pool: &sqlx::PgPool) -> Result<PgSession, Error> {
         let conn = pool.acquire().await.map_err(Error::db("connecting to PostgreSQL"))?;
-        Ok(PgSession { conn, held: None })
+        Ok(PgSession { conn, held: false, looking: false })
+    }
+}
+
+impl PgSession {
+    /// Inside the lock's transaction, a failed query would abort the whole transaction:
+    /// reads that may fail (a ledger not created yet, an `unless` query over a table an
+    /// earlier snippet creates) run inside a savepoint of their own.
+    async fn open_read(&mut self) -> Result<(), Error> {
+        if self.held {
+            self.execute("SAVEPOINT bootschema_read").await.map_err(Error::db("opening a savepoint"))?;
+        }
+        Ok(())
+    }
+
+    async fn close_read(&mut self, succeeded: bool) -> Result<(), Error> {
+        if self.looking && !succeeded {
+            // Outside the lock, the failure aborted the look's transaction: start again.
+            return self.execute(&format!("ROLLBACK; {LOOK}")).await.map_err(Error::db("restarting the look"));
+        }
+        if !self.held {
+            return Ok(());
+        }
+        let sql = if succeeded {
+            "RELEASE SAVEPOINT bootschema_read"
+        } else {
+            "ROLLBACK TO SAVEPOINT bootschema_read; RELEASE SAVEPOINT bootschema_read"
+        };
+        self.execute(sql).await.map_err(Error::db("closing a savepoint"))
     }
 }
 
 impl Drop for PgSession {
     fn drop(&mut self) {
-        if self.held.is_some() {
-            // The session lock and settings would go back to the pool with the
-            // connection: close it instead, which releases them.
+        if self.held || self.looking {
+            // The open transaction would go back to the pool with the connection:
+            // close it instead, which rolls it back and releases the lock.
             self.conn.close_on_drop();
         }
     }
@@ -45,6 +85,11 @@ fn lock_key(table: &LedgerTable) -> i64 {
 fn is_code(error: &sqlx::Error, code: &str) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.code().as_deref() == Some(code))
 }
+
+/// A look outside the lock reads inside one read-only transaction: the ledger and the
+/// catalog are seen at the same instant, and behind PgBouncer in transaction pooling
+/// mode the unprepared statements stay on one server connection.
+const LOOK: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
 const SNAPSHOT: &str = r#"
 WITH sp AS (
@@ -75,22 +120,47 @@ UNION ALL
 SELECT 'constraint', ns.nspname, t.relname::text, k.conname::text, true, 0
 FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid JOIN ns ON ns.oid = t.relnamespace
 WHERE t.relname = ANY($2)
+UNION ALL
+SELECT 'schema', ns.nspname, '', '', true, 0 FROM ns WHERE ns.nspname = ANY($1)
+UNION ALL
+SELECT 'type', ns.nspname, '', y.typname::text, true, 0
+FROM pg_type y JOIN ns ON ns.oid = y.typnamespace LEFT JOIN pg_class r ON r.oid = y.typrelid
+WHERE y.typname = ANY($4) AND (y.typrelid = 0 OR r.relkind = 'c')
 "#;
 
 impl Session for PgSession {
     const KIND: DialectKind = DialectKind::Postgres;
     const ATOMIC_DDL: bool = true;
-    const LOCK_IS_TRANSACTION: bool = false;
+    const LOCK_IS_TRANSACTION: bool = true;
 
     fn quote(ident: &str) -> String {
         quote_with(ident, '"')
     }
 
+    async fn begin_look(&mut self) -> Result<(), Error> {
+        if !self.held {
+            self.execute(LOOK).await.map_err(Error::db("starting a read-only transaction"))?;
+            self.looking = true;
+        }
+        Ok(())
+    }
+
+    async fn end_look(&mut self) -> Result<(), Error> {
+        if self.looking {
+            self.execute("COMMIT").await.map_err(Error::db("ending a read-only transaction"))?;
+            self.looking = false;
+        }
+        Ok(())
+    }
+
     async fn read_ledger(&mut self, table: &LedgerTable) -> Result<Ledger, Error> {
         let sql = ledger_select(&Self::ledger_name(table));
+        self.open_read().await?;
         let rows = sqlx::query_as::<_, (i64, String, String, String, String, String, i64)>(AssertSqlSafe(sql))
+            .persistent(false)
             .fetch_all(&mut *self.conn)
             .await;
+        self.close_read(rows.is_ok()).await?;
         match rows {
             Ok(rows) => {
                 let mut ledger = Ledger { exists: true, ..Ledger::default() };
@@ -109,9 +179,11 @@ impl Session for PgSession {
     async fn snapshot(&mut self, scope: &Scope) -> Result<CatalogSnapshot, Error> {
         let list = |set: &std::collections::BTreeSet<String>| set.iter().cloned().collect::<Vec<String>>();
         let rows = sqlx::query(SNAPSHOT)
-            .bind(list(&scope.schemas))
+            .bind(scope.schemas.union(&scope.namespaces).cloned().collect::<Vec<String>>())
             .bind(list(&scope.tables))
             .bind(list(&scope.indexes))
+            .bind(list(&scope.types))
+            .persistent(false)
             .fetch_all(&mut *self.conn)
             .await
             .map_err(Error::db("reading the PostgreSQL catalog"))?;
@@ -135,6 +207,12 @@ impl Session for PgSession {
                 "index" => {
                     snapshot.indexes.insert((schema, object), valid);
                 }
+                "schema" => {
+                    snapshot.schemas.insert(schema);
+                }
+                "type" => {
+                    snapshot.types.insert((schema, object));
+                }
                 _ => {
                     snapshot.constraints.insert((schema, table, object));
                 }
@@ -149,7 +227,10 @@ impl Session for PgSession {
         if queries.is_empty() {
             return Ok(Vec::new());
         }
-        let batch = sqlx::query(AssertSqlSafe(batch_probe_sql(queries))).fetch_one(&mut *self.conn).await;
+        self.open_read().await?;
+        let batch =
+            sqlx::query(AssertSqlSafe(batch_probe_sql(queries))).persistent(false).fetch_one(&mut *self.conn).await;
+        self.close_read(batch.is_ok()).await?;
         if let Ok(row) = batch {
             return Ok((0..queries.len()).map(|i| Ok(row.get::<bool, _>(i))).collect());
         }
@@ -157,9 +238,12 @@ impl Session for PgSession {
         // on its own so that every guard gets its own answer.
         let mut out = Vec::with_capacity(queries.len());
         for q in queries {
+            self.open_read().await?;
             let one = sqlx::query_scalar::<_, bool>(AssertSqlSafe(batch_probe_sql(std::slice::from_ref(q))))
+                .persistent(false)
                 .fetch_one(&mut *self.conn)
                 .await;
+            self.close_read(one.is_ok()).await?;
             out.push(one.map_err(|e| crate::error::db_message(&e)));
         }
         Ok(out)
@@ -167,57 +251,72 @@ impl Session for PgSession {
 
     async fn lock(&mut self, table: &LedgerTable, settings: &Settings) -> Result<(), Error> {
         let key = lock_key(table);
-        let previous: String = sqlx::query_scalar("SELECT current_setting('lock_timeout')")
-            .fetch_one(&mut *self.conn)
-            .await
-            .map_err(Error::db("reading lock_timeout"))?;
-        sqlx::query("SELECT set_config('lock_timeout', $1, false)")
-            .bind(format!("{}ms", settings.lock_wait.as_millis().max(1)))
-            .execute(&mut *self.conn)
-            .await
-            .map_err(Error::db("setting lock_timeout"))?;
-        // From here on the connection carries session state: mark it so that every
-        // path, errors included, releases or discards it.
-        self.held = Some((key, previous));
-        let locked = sqlx::query("SELECT pg_advisory_lock($1)").bind(key).execute(&mut *self.conn).await;
-        match locked {
-            Ok(_) => {}
-            Err(e) if is_code(&e, "55P03") => {
+        let ms = |d: std::time::Duration| d.as_millis().max(1);
+        // One round trip; `SET LOCAL` ends with the transaction, so nothing needs
+        // restoring on the app's connection.
+        let sql = format!(
+            "BEGIN; SET LOCAL lock_timeout = '{}ms'; SELECT pg_advisory_xact_lock({key}); \
+             SET LOCAL lock_timeout = '{}ms'",
+            ms(settings.lock_wait),
+            ms(settings.ddl_lock_timeout)
+        );
+        self.held = true;
+        match self.execute(&sql).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let _ = self.execute("ROLLBACK").await;
+                self.held = false;
+                if !is_code(&e, "55P03") {
+                    return Err(Error::db("taking the schema lock (pg_advisory_xact_lock)")(e));
+                }
                 let holders: Vec<i32> = sqlx::query_scalar(
                     "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted \
                      AND classid = ($1 >> 32)::int8::oid AND objid = ($1 & 4294967295)::oid AND objsubid = 1",
                 )
                 .bind(key)
+                .persistent(false)
                 .fetch_all(&mut *self.conn)
                 .await
                 .unwrap_or_default();
-                let _ = self.unlock().await;
-                return Err(Error::LockTimeout {
+                Err(Error::LockTimeout {
                     waited: settings.lock_wait,
                     holder: format!("advisory lock {key}, held by backend pid {holders:?}"),
                     variable: settings.var("LOCK_TIMEOUT"),
-                });
+                })
             }
-            Err(e) => return Err(Error::db("taking the schema lock (pg_advisory_lock)")(e)),
         }
-        sqlx::query("SELECT set_config('lock_timeout', $1, false)")
-            .bind(format!("{}ms", settings.ddl_lock_timeout.as_millis().max(1)))
-            .execute(&mut *self.conn)
-            .await
-            .map_err(Error::db("setting lock_timeout"))?;
-        Ok(())
     }
 
     async fn unlock(&mut self) -> Result<(), Error> {
-        let Some((key, previous)) = self.held.clone() else { return Ok(()) };
-        sqlx::query("SELECT pg_advisory_unlock($1), set_config('lock_timeout', $2, false)")
-            .bind(key)
-            .bind(previous)
-            .execute(&mut *self.conn)
-            .await
-            .map_err(Error::db("releasing the schema lock"))?;
-        self.held = None;
+        if !self.held {
+            return Ok(());
+        }
+        self.execute("COMMIT").await.map_err(Error::db("committing the sync"))?;
+        self.held = false;
         Ok(())
+    }
+
+    async fn describe_lock_wait(&mut self, statement: &str) -> String {
+        let Some(table) = super::target_table(statement) else { return String::new() };
+        let holders: Vec<(i32, String, Option<String>)> = sqlx::query_as(
+            "SELECT l.pid, l.mode, a.state FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
+             LEFT JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE c.relname = $1 AND l.granted AND l.pid <> pg_backend_pid() ORDER BY l.pid",
+        )
+        .bind(&table.name)
+        .persistent(false)
+        .fetch_all(&mut *self.conn)
+        .await
+        .unwrap_or_default();
+        let holders: Vec<String> = holders
+            .iter()
+            .map(|(pid, mode, state)| format!("pid {pid} ({mode}, {})", state.as_deref().unwrap_or("?")))
+            .collect();
+        if holders.is_empty() {
+            format!("; table {} was locked by another session", table.display)
+        } else {
+            format!("; table {} is locked by {}", table.display, holders.join(", "))
+        }
     }
 
     async fn create_ledger(&mut self, table: &LedgerTable) -> Result<(), Error> {
@@ -243,15 +342,15 @@ impl Session for PgSession {
     }
 
     async fn begin(&mut self) -> Result<(), sqlx::Error> {
-        self.execute("BEGIN").await
+        self.execute("SAVEPOINT bootschema_snippet").await
     }
 
     async fn commit(&mut self) -> Result<(), sqlx::Error> {
-        self.execute("COMMIT").await
+        self.execute("RELEASE SAVEPOINT bootschema_snippet").await
     }
 
     async fn rollback(&mut self) -> Result<(), sqlx::Error> {
-        self.execute("ROLLBACK").await
+        self.execute("ROLLBACK TO SAVEPOINT bootschema_snippet; RELEASE SAVEPOINT bootschema_snippet").await
     }
 
     async fn execute(&mut self, sql: &str) -> Result<(), sqlx::Error> {
@@ -275,6 +374,7 @@ impl Session for PgSession {
             .bind(row.state.as_str())
             .bind(encode_progress(&row.progress))
             .bind(row.duration_ms)
+            .persistent(false)
             .execute(&mut *self.conn)
             .await
             .map(|_| ())

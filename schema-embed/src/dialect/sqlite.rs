@@ -59,54 +59,60 @@ fn snapshot_sql(schemas: &[String]) -> String {
             )
         })
         .collect();
-    format!("SELECT 'version' AS kind, sqlite_version(), '', ''\nUNION ALL\n{}", parts.join("\nUNION ALL\n"))
+    format!(
+        "SELECT 'version' AS kind, sqlite_version(), '', ''\nUNION ALL\n\
+         SELECT 'schema', name, '', '' FROM pragma_database_list\nUNION ALL\n{}",
+        parts.join("\nUNION ALL\n")
+    )
 }
 
 /// The names after `CONSTRAINT` in a `CREATE TABLE` statement: SQLite keeps named
 /// constraints only in the table's SQL.
 pub(crate) fn constraint_names(sql: &str) -> Vec<String> {
     let mut names = Vec::new();
-    let bytes = sql.as_bytes();
-    let mut i = 0;
-    let mut quote: Option<u8> = None;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if let Some(q) = quote {
-            if b == q {
-                quote = None;
-            }
-            i += 1;
+    let mut rest = sql;
+    let mut previous_is_word = false;
+    while let Some(c) = rest.chars().next() {
+        // Skip quoted text whole: a keyword inside a string or a quoted name is not one.
+        let close = match c {
+            '\'' => Some('\''),
+            '"' => Some('"'),
+            '`' => Some('`'),
+            '[' => Some(']'),
+            _ => None,
+        };
+        if let Some(close) = close {
+            rest = match rest[1..].find(close) {
+                Some(end) => &rest[1 + end + 1..],
+                None => "",
+            };
+            previous_is_word = false;
             continue;
         }
-        if b == b'\'' {
-            quote = Some(b'\'');
-            i += 1;
-            continue;
-        }
-        let word_start = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
-        if word_start && sql[i..].len() >= 10 && sql[i..i + 10].eq_ignore_ascii_case("constraint") {
-            let rest = &sql[i + 10..];
-            if rest.starts_with(|c: char| c.is_whitespace()) {
-                let rest = rest.trim_start();
-                let name = match rest.chars().next() {
-                    Some(open @ ('"' | '`' | '[')) => {
-                        let close = if open == '[' { ']' } else { open };
-                        rest[1..].find(close).map(|end| rest[1..1 + end].to_string())
-                    }
-                    Some(_) => {
-                        let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')).unwrap_or(rest.len());
-                        Some(rest[..end].to_string())
-                    }
-                    None => None,
-                };
-                if let Some(name) = name.filter(|n| !n.is_empty()) {
-                    names.push(name);
+        let is_keyword = !previous_is_word
+            && rest.get(..10).is_some_and(|w| w.eq_ignore_ascii_case("constraint"))
+            && rest[10..].starts_with(char::is_whitespace);
+        if is_keyword {
+            let after = rest[10..].trim_start();
+            let name = match after.chars().next() {
+                Some(open @ ('"' | '`' | '[')) => {
+                    let close = if open == '[' { ']' } else { open };
+                    after[1..].find(close).map(|end| after[1..1 + end].replace("\"\"", "\""))
                 }
-            }
-            i += 10;
+                Some(_) => {
+                    let end =
+                        after.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')).unwrap_or(after.len());
+                    Some(after[..end].to_string())
+                }
+                None => None,
+            };
+            names.extend(name.filter(|n| !n.is_empty()));
+            rest = &rest[10..];
+            previous_is_word = false;
             continue;
         }
-        i += 1;
+        previous_is_word = c.is_alphanumeric() || c == '_';
+        rest = &rest[c.len_utf8()..];
     }
     names
 }
@@ -164,6 +170,9 @@ impl Session for SqliteSession {
                 "index" => {
                     snapshot.indexes.insert((key(1), key(3)), true);
                 }
+                "schema" => {
+                    snapshot.schemas.insert(key(1));
+                }
                 _ => {
                     let sql: String = row.get(3);
                     for name in constraint_names(&sql) {
@@ -200,21 +209,39 @@ impl Session for SqliteSession {
             .map_err(Error::db("reading busy_timeout"))?;
         let wait_ms = settings.lock_wait.as_millis().clamp(1, i32::MAX as u128);
         self.execute(&format!("PRAGMA busy_timeout = {wait_ms}")).await.map_err(Error::db("setting busy_timeout"))?;
-        match self.execute("BEGIN IMMEDIATE").await {
-            Ok(()) => {
-                self.held = Some(previous);
-                Ok(())
-            }
-            Err(e) => {
-                let _ = self.execute(&format!("PRAGMA busy_timeout = {previous}")).await;
-                if is_busy(&e) {
-                    Err(Error::LockTimeout {
-                        waited: settings.lock_wait,
-                        holder: "another connection holds the database's write lock".into(),
-                        variable: settings.var("LOCK_TIMEOUT"),
-                    })
-                } else {
-                    Err(Error::db("taking the schema lock (BEGIN IMMEDIATE)")(e))
+        // SQLite locks the whole file, so this wait is also the DDL's wait for "table"
+        // locks: like a DDL lock timeout elsewhere, it is retried with backoff.
+        let started = std::time::Instant::now();
+        let mut attempt = 1;
+        loop {
+            match self.execute("BEGIN IMMEDIATE").await {
+                Ok(()) => {
+                    self.held = Some(previous);
+                    return Ok(());
+                }
+                Err(e) if is_busy(&e) && attempt < settings.ddl_attempts => {
+                    attempt += 1;
+                    let pause = crate::apply::backoff(attempt);
+                    tracing::warn!(
+                        target: "bootschema", attempt, pause_ms = pause.as_millis() as u64,
+                        "the SQLite database is locked by another connection; retrying after a pause"
+                    );
+                    tokio::time::sleep(pause).await;
+                }
+                Err(e) => {
+                    let _ = self.execute(&format!("PRAGMA busy_timeout = {previous}")).await;
+                    return Err(if is_busy(&e) {
+                        Error::LockTimeout {
+                            waited: started.elapsed(),
+                            holder: format!(
+                                "the database file is locked by another connection (SQLite locks the whole file); \
+                                 {attempt} attempts"
+                            ),
+                            variable: settings.var("LOCK_TIMEOUT"),
+                        }
+                    } else {
+                        Error::db("taking the schema lock (BEGIN IMMEDIATE)")(e)
+                    });
                 }
             }
         }
@@ -296,5 +323,11 @@ mod tests {
         let sql = "CREATE TABLE t (id INTEGER, email TEXT, CONSTRAINT t_email_key UNIQUE (email), \
                    constraint \"Chk\" CHECK (id > 0), note TEXT DEFAULT 'CONSTRAINT fake')";
         assert_eq!(constraint_names(sql), vec!["t_email_key", "Chk"]);
+    }
+
+    #[test]
+    fn quoted_names_and_non_ascii_text_are_skipped_safely() {
+        let sql = "CREATE TABLE \"ü'; constraint x\" (\"çà\" INT, CONSTRAINT \"k ü\" UNIQUE (\"çà\"))";
+        assert_eq!(constraint_names(sql), vec!["k ü"]);
     }
 }

@@ -1,0 +1,2 @@
+﻿-- guard: index_missing(i)
+CREATE INDEX i ON t (id);

@@ -1,0 +1,238 @@
+//! The command line of the `schema` subcommand: which command, which options.
+
+use std::ffi::OsString;
+use std::fmt;
+
+/// One of the four release-phase commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Command {
+    /// The full plan, snippet by snippet; changes nothing.
+    Plan,
+    /// Syncs the schema (the same code as the boot-time sync) and prints the report.
+    Apply,
+    /// The plan, and exit status 2 unless the database is in sync.
+    Verify,
+    /// A short view: counts and the last recorded snippet; changes nothing.
+    Status,
+}
+
+impl Command {
+    fn parse(word: &str) -> Option<Command> {
+        Some(match word {
+            "plan" => Command::Plan,
+            "apply" => Command::Apply,
+            "verify" => Command::Verify,
+            "status" => Command::Status,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Command::Plan => "plan",
+            Command::Apply => "apply",
+            Command::Verify => "verify",
+            Command::Status => "status",
+        })
+    }
+}
+
+/// What the command line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Invocation {
+    /// Run a command.
+    Run(Args),
+    /// `--help` (or `help`): print the usage, for `command` when one was named.
+    Help(Option<Command>),
+}
+
+/// A command and its options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Args {
+    pub command: Command,
+    /// `--json`: one machine-readable document on stdout.
+    pub json: bool,
+    /// `--yes`: consent to destructive snippets given at a terminal (`apply` only).
+    pub yes: bool,
+}
+
+/// A command line that cannot be run; the message says what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UsageError(pub String);
+
+/// Parses the arguments that follow `schema` (`["apply", "--json"]`).
+pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, UsageError> {
+    use lexopt::Arg;
+
+    let mut parser = lexopt::Parser::from_args(args);
+    let mut command = None;
+    let mut json = false;
+    let mut yes = false;
+    let mut help = false;
+    let error = |e: lexopt::Error| UsageError(e.to_string());
+    while let Some(arg) = parser.next().map_err(error)? {
+        match arg {
+            Arg::Long("json") => json = true,
+            Arg::Long("yes") | Arg::Short('y') => yes = true,
+            Arg::Long("help") | Arg::Short('h') => help = true,
+            Arg::Value(word) if command.is_none() => {
+                let word = word.to_string_lossy();
+                if word == "help" {
+                    help = true;
+                    continue;
+                }
+                command = Some(Command::parse(&word).ok_or_else(|| {
+                    UsageError(format!("unknown command `{word}`: expected plan, apply, verify or status"))
+                })?);
+            }
+            Arg::Value(word) => {
+                return Err(UsageError(format!("unexpected argument `{}`", word.to_string_lossy())));
+            }
+            other => return Err(error(other.unexpected())),
+        }
+    }
+    if help {
+        return Ok(Invocation::Help(command));
+    }
+    let Some(command) = command else {
+        return Err(UsageError("a command is missing: plan, apply, verify or status".into()));
+    };
+    if yes && command != Command::Apply {
+        return Err(UsageError(format!("--yes only applies to `apply`, not to `{command}`")));
+    }
+    Ok(Invocation::Run(Args { command, json, yes }))
+}
+
+/// The variables that steer the commands, one aligned line each.
+fn environment(prefix: &str) -> String {
+    let rows = [
+        (format!("{prefix}_ENV"), "the environment's name, shown with the target"),
+        (format!("{prefix}_SCHEMA_ALLOW_DESTRUCTIVE=1"), "allow snippets marked `-- destructive`"),
+        (format!("{prefix}_SCHEMA_SYNC=off"), "turns off the boot-time sync only; `apply` still applies"),
+        (format!("{prefix}_SCHEMA_DRY_RUN=1"), "`apply` plans and applies nothing"),
+        (format!("{prefix}_SCHEMA_LOCK_TIMEOUT=5s"), "how long to wait for the schema lock and table locks"),
+        ("NO_COLOR".to_string(), "plain output on a terminal too"),
+    ];
+    let width = rows.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    rows.iter().map(|(name, what)| format!("  {name:<width$}   {what}\n")).collect()
+}
+
+/// The usage text, for the program `program` (`myapp`) and the variables' `prefix` (`MYAPP`).
+pub(crate) fn usage(program: &str, prefix: &str, command: Option<Command>) -> String {
+    let general = format!(
+        "Usage: {program} schema <COMMAND> [--json]
+
+Syncs the database schema from the SQL snippets embedded in {program}, with the same
+code as the boot-time sync. Run it as the release step of a deploy.
+
+Commands:
+  status   a short view: how many snippets are in sync or pending, the last one recorded
+  plan     every snippet and what a sync would do with it; changes nothing
+  verify   the plan; exit status 2 when anything is pending, edited, drifted or blocked
+  apply    sync the schema now and print what was done
+
+Options:
+  --json      print one JSON document on stdout (its shape is in the README)
+  -y, --yes   apply: at a terminal, consent to destructive snippets without asking
+  -h, --help  print this help
+
+Exit status: 0 success, 1 an error, 2 `verify` found the database out of sync.
+
+Environment:
+{}",
+        environment(prefix)
+    );
+    let detail = match command {
+        None => return general,
+        Some(Command::Status) => format!(
+            "Usage: {program} schema status [--json]
+
+A short view of the database: how many snippets are up to date, pending (apply, adopt,
+reapply), edited, drifted or blocked, and the last one recorded in the ledger. Reads
+the ledger and the catalog; changes nothing. Exit status 0 once they could be read."
+        ),
+        Some(Command::Plan) => format!(
+            "Usage: {program} schema plan [--json]
+
+Every embedded snippet and what a sync would do with it (skip, apply, adopt, reapply,
+or the edited / drift / blocked states that need a person), with its guards, the
+statements that would run and the destructive ones. Takes no lock and changes
+nothing. Exit status 0 once the plan could be read, whatever it holds."
+        ),
+        Some(Command::Verify) => format!(
+            "Usage: {program} schema verify [--json]
+
+The plan, as `plan` prints it, for CI and pre-deploy checks. Exit status 0 when every
+snippet is up to date, 2 when anything is pending (apply, adopt, reapply), edited,
+drifted or blocked, 1 on an error. Changes nothing."
+        ),
+        Some(Command::Apply) => format!(
+            "Usage: {program} schema apply [--json] [--yes]
+
+Syncs the schema with the same code as the boot-time sync: under the lock, each
+pending snippet once, in order, then prints the report. Applies even when
+{prefix}_SCHEMA_SYNC=off (that variable turns off the boot-time sync only).
+
+Destructive snippets: at a terminal, `apply` shows them and asks before running them;
+--yes answers for you. Without a terminal (a release phase, CI) it never waits for
+input, and destructive snippets run only with {prefix}_SCHEMA_ALLOW_DESTRUCTIVE=1.
+A variable set to a false value wins over the answer and over --yes.
+
+Exit status 0 when the schema is in sync (drift is reported, not fixed), 1 on an error
+or a refusal (edited or blocked snippets: nothing is applied)."
+        ),
+    };
+    format!("{detail}\n\nRun `{program} schema --help` for every command.\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_words(words: &[&str]) -> Result<Invocation, UsageError> {
+        parse(words.iter().map(OsString::from))
+    }
+
+    #[test]
+    fn a_command_with_its_options() {
+        assert_eq!(
+            parse_words(&["apply", "--json", "--yes"]),
+            Ok(Invocation::Run(Args { command: Command::Apply, json: true, yes: true }))
+        );
+        assert_eq!(
+            parse_words(&["--json", "status"]),
+            Ok(Invocation::Run(Args { command: Command::Status, json: true, yes: false }))
+        );
+    }
+
+    #[test]
+    fn help_in_any_position_wins() {
+        assert_eq!(parse_words(&["--help"]), Ok(Invocation::Help(None)));
+        assert_eq!(parse_words(&["help"]), Ok(Invocation::Help(None)));
+        assert_eq!(parse_words(&["verify", "-h"]), Ok(Invocation::Help(Some(Command::Verify))));
+        assert_eq!(parse_words(&["-h", "verify", "--json"]), Ok(Invocation::Help(Some(Command::Verify))));
+    }
+
+    #[test]
+    fn usage_errors_say_what_is_wrong() {
+        assert!(parse_words(&[]).unwrap_err().0.contains("a command is missing"));
+        assert_eq!(parse_words(&["apply", "--bogus"]).unwrap_err().0, "invalid option '--bogus'");
+        assert!(parse_words(&["migrate"]).unwrap_err().0.contains("unknown command `migrate`"));
+        assert!(parse_words(&["plan", "extra"]).unwrap_err().0.contains("unexpected argument `extra`"));
+        assert!(parse_words(&["plan", "--yes"]).unwrap_err().0.contains("--yes only applies to `apply`"));
+        assert!(parse_words(&["plan", "--json=1"]).unwrap_err().0.contains("json"));
+    }
+
+    #[test]
+    fn usage_names_the_program_and_its_variables() {
+        let text = usage("myapp", "MYAPP", None);
+        assert!(text.starts_with("Usage: myapp schema <COMMAND>"), "{text}");
+        for word in ["status", "plan", "verify", "apply", "--json", "--yes", "MYAPP_SCHEMA_SYNC=off", "NO_COLOR"] {
+            assert!(text.contains(word), "{word} in {text}");
+        }
+        assert!(usage("myapp", "MYAPP", Some(Command::Apply)).contains("MYAPP_SCHEMA_ALLOW_DESTRUCTIVE=1"));
+    }
+}

@@ -1,0 +1,504 @@
+//! The release phase: the app's own binary as its schema tool.
+//!
+//! `myapp schema plan | apply | verify | status [--json]` is handled by one call in the
+//! app's `main`, before it starts serving; any other command line is left to the app.
+//! The commands run the same code as the boot-time sync ([`Syncer::plan`],
+//! [`Syncer::run`]); this module only parses arguments and prints.
+//!
+//! ```no_run
+//! # fn embedded() -> &'static bootschema::SnippetSet { unimplemented!() }
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let snippets = embedded(); // &SNIPPETS, from bootschema::include_snippets!()
+//!     let url = std::env::var("DATABASE_URL")?;
+//!     let connect = || sqlx::PgPool::connect(&url);
+//!     // `myapp schema …` runs here and exits; anything else goes on.
+//!     let release = bootschema::release::Release::new(bootschema::Syncer::new(snippets)).redact_url(&url);
+//!     if let Some(code) = release.run_from_args(connect).await {
+//!         std::process::exit(code);
+//!     }
+//!     let pool = connect().await?;
+//!     bootschema::sync(snippets, &pool).await?;
+//!     // … serve
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Exit status: 0 success, 1 an error (a usage error, a failed connection, a refusal,
+//! a failed statement), 2 `verify` found anything pending, edited, drifted or blocked.
+//!
+//! `<PREFIX>_SCHEMA_SYNC=off` turns off the boot-time sync only: `schema apply` applies
+//! regardless ([`Syncer::ignore_sync_variable`]). The other variables keep their
+//! meaning (`DRY_RUN=1` makes `apply` a dry run; `ALLOW_DESTRUCTIVE` gates destructive
+//! snippets).
+//!
+//! Destructive snippets: at a terminal (stdin is one), `apply` lists them and asks; the
+//! answer, or `--yes`, allows them for that run. Without a terminal it never waits for
+//! input and only `<PREFIX>_SCHEMA_ALLOW_DESTRUCTIVE=1` allows them (`--yes` is ignored
+//! there, so that a pipeline cannot skip the review by adding a flag). A variable set
+//! to a false value wins over both, as the environment always does.
+//!
+//! Nothing printed holds a password or token of the connection string given to
+//! [`Release::redact_url`], nor anything that looks like one (see [`redact`]).
+
+mod args;
+mod document;
+mod redact;
+mod render;
+mod target;
+
+use std::ffi::OsString;
+use std::future::Future;
+use std::io::{BufRead, IsTerminal, Write};
+use std::time::Instant;
+
+pub use args::Command;
+pub use redact::{redact, MASK};
+
+use args::{Args, Invocation, UsageError};
+use document::{Document, Outcome};
+use redact::Redactor;
+use render::{Line, Mode};
+use target::TargetInfo;
+
+use crate::dialect::Target;
+use crate::error::Error;
+use crate::plan::{Action, Step};
+use crate::report::SyncReport;
+use crate::snippet::Snippet;
+use crate::sync::Syncer;
+
+/// Exit status of a command that succeeded.
+pub const EXIT_OK: i32 = 0;
+/// Exit status of a command that failed: usage, connection, refusal, a failed statement.
+pub const EXIT_ERROR: i32 = 1;
+/// Exit status of `verify` when the database is not in sync.
+pub const EXIT_NOT_IN_SYNC: i32 = 2;
+
+/// The `schema` subcommand of an app: its syncer, and the secrets to keep out of the
+/// output.
+#[derive(Debug, Clone)]
+pub struct Release<'a> {
+    syncer: Syncer<'a>,
+    redactor: Redactor,
+    program: Option<String>,
+}
+
+impl<'a> Release<'a> {
+    /// The subcommand for the app's syncer: use the one the app boots with, so that
+    /// both use the same ledger table, prefix and timeouts.
+    ///
+    /// The syncer is turned on and told to ignore `<PREFIX>_SCHEMA_SYNC` (which turns
+    /// off the boot-time sync only).
+    pub fn new(syncer: Syncer<'a>) -> Release<'a> {
+        Release { syncer: syncer.enabled(true).ignore_sync_variable(), redactor: Redactor::default(), program: None }
+    }
+
+    /// The connection string the app connects with: its password and tokens never
+    /// appear in the output, errors included, even where a driver would repeat them.
+    /// May be called for several strings.
+    pub fn redact_url(mut self, url: &str) -> Release<'a> {
+        self.redactor = self.redactor.with_url(url);
+        self
+    }
+
+    /// Handles `<program> schema …` when that is the process's command line, printing
+    /// to stdout and stderr, and returns the exit status; returns `None` (having read
+    /// and printed nothing, and without calling `connect`) for any other command line.
+    ///
+    /// `connect` opens the app's pool; it is called only once the arguments are valid.
+    pub async fn run_from_args<F, Fut, T, E>(mut self, connect: F) -> Option<i32>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        T: Into<Target>,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let mut args = std::env::args_os();
+        let program = args.next();
+        if args.next().as_deref() != Some("schema".as_ref()) {
+            return None;
+        }
+        if let Some(name) = program.as_deref().map(std::path::Path::new).and_then(|p| p.file_name()) {
+            self.program = Some(name.to_string_lossy().into_owned());
+        }
+        Some(self.run(args, connect, &mut Console::stdio()).await)
+    }
+
+    /// Runs the command named by `args` (the words after `schema`: `["apply", "--json"]`)
+    /// and returns its exit status. For apps that name the subcommand differently, and
+    /// for tests.
+    pub async fn run<I, F, Fut, T, E>(&self, args: I, connect: F, console: &mut Console<'_>) -> i32
+    where
+        I: IntoIterator<Item = OsString>,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        T: Into<Target>,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let started = Instant::now();
+        let prefix = self.syncer.settings.env_prefix.clone();
+        let program = self.program.clone().unwrap_or_else(|| prefix.to_ascii_lowercase());
+        let args = match args::parse(args) {
+            Ok(Invocation::Run(args)) => args,
+            Ok(Invocation::Help(command)) => {
+                console.out_text(&args::usage(&program, &prefix, command));
+                return EXIT_OK;
+            }
+            Err(UsageError(message)) => {
+                let usage = args::usage(&program, &prefix, None);
+                console.err_line(&self.error_line(&message), &self.redactor);
+                console.err_text(&format!("\n{usage}"));
+                return EXIT_ERROR;
+            }
+        };
+        let mut run = Run {
+            release: self,
+            args,
+            program,
+            target: TargetInfo { environment: self.environment(&prefix), ..TargetInfo::default() },
+            started,
+        };
+        if let Err(e) = self.syncer.settings() {
+            return run.failed(console, None, "failed", e.to_string());
+        }
+        let target: Target = match connect().await {
+            Ok(target) => target.into(),
+            Err(e) => {
+                let message = format!("cannot connect to the database: {}", error_chain(&*e.into()));
+                return run.failed(console, None, "failed", message);
+            }
+        };
+        run.target = TargetInfo::of(&target, run.target.environment.take());
+        match run.args.command {
+            Command::Apply => run.apply(console, target).await,
+            _ => run.look(console, target).await,
+        }
+    }
+
+    /// `<PREFIX>_ENV`, unless the syncer ignores the environment.
+    fn environment(&self, prefix: &str) -> Option<String> {
+        if !self.syncer.read_environment {
+            return None;
+        }
+        std::env::var(format!("{prefix}_ENV")).ok().filter(|v| !v.trim().is_empty())
+    }
+
+    fn error_line(&self, message: &str) -> Line {
+        Line::new().styled(render::RED.bold(), "error:").plain(format!(" {message}"))
+    }
+}
+
+/// One command being run.
+struct Run<'r, 'a> {
+    release: &'r Release<'a>,
+    args: Args,
+    program: String,
+    target: TargetInfo,
+    started: Instant,
+}
+
+impl Run<'_, '_> {
+    fn snippets(&self, report: &SyncReport) -> &[Snippet] {
+        self.release.syncer.snippets.for_dialect(report.dialect)
+    }
+
+    fn redactor(&self) -> &Redactor {
+        &self.release.redactor
+    }
+
+    /// `plan`, `verify`, `status`: read the plan, print it, change nothing.
+    async fn look(&mut self, console: &mut Console<'_>, target: Target) -> i32 {
+        let report = match self.release.syncer.plan(target).await {
+            Ok(report) => report,
+            Err(e) => return self.failed(console, None, "failed", e.to_string()),
+        };
+        self.target.server_version = Some(report.server_version.clone());
+        let clean = render::is_clean(&report);
+        let code = if self.args.command == Command::Verify && !clean { EXIT_NOT_IN_SYNC } else { EXIT_OK };
+        let outcome = Outcome { status: if clean { "clean" } else { "pending" }, exit_code: code, error: None };
+        if self.args.json {
+            return self.json(console, Some(&report), false, outcome);
+        }
+        let mut lines = vec![render::header(&self.args.command.to_string(), &self.target)];
+        if self.args.command == Command::Status {
+            lines.extend(self.status_lines(&report));
+        } else {
+            lines.extend(render::steps(&report, self.snippets(&report), Mode::Plan));
+            lines.push(render::summary(&report, Mode::Plan));
+            lines.extend(self.next_step(&report));
+        }
+        console.out_lines(&lines, self.redactor());
+        code
+    }
+
+    /// The short view of `status`.
+    fn status_lines(&self, report: &SyncReport) -> Vec<Line> {
+        let mut lines = vec![Line::new().plain("  ").styled(
+            if render::is_clean(report) { render::GREEN.bold() } else { render::YELLOW.bold() },
+            format!("{} snippet(s): {}", report.steps.len(), render::counts(report, Mode::Plan)),
+        )];
+        let last = match render::last_applied(report, false) {
+            Some(step) => {
+                let version = render::snippet_of(step, self.snippets(report))
+                    .map_or_else(|| step.version.to_string(), |s| s.version_text.to_string());
+                format!("{version} {} ({})", step.description, step.path)
+            }
+            None => "none: the ledger is empty".to_string(),
+        };
+        lines.push(Line::new().plain("  last applied: ").plain(last));
+        if !report.orphans.is_empty() {
+            lines.push(
+                Line::new().plain("  ").styled(
+                    render::YELLOW,
+                    format!("{} ledger row(s) without an embedded snippet", report.orphans.len()),
+                ),
+            );
+        }
+        lines.push(Line::new().styled(render::DIM, format!("  read in {} ms", report.duration_ms)));
+        lines.extend(self.next_step(report).map(|line| Line::new().plain("  ").styled_line(line)));
+        lines
+    }
+
+    /// What to run next, when the plan is not clean.
+    fn next_step(&self, report: &SyncReport) -> Option<Line> {
+        let program = &self.program;
+        let needs_person =
+            report.steps.iter().any(|s| matches!(s.action, Action::Edited | Action::Blocked | Action::Drift));
+        let text = if needs_person && self.args.command == Command::Status {
+            format!("edited, drifted or blocked snippets need a person: `{program} schema plan` says why")
+        } else if needs_person {
+            "edited, drifted or blocked snippets need a person: see their reasons above".to_string()
+        } else if report.steps.iter().any(|s| s.action.changes_database()) {
+            format!("run `{program} schema apply` to sync")
+        } else {
+            return None;
+        };
+        let style = if self.args.command == Command::Verify { render::RED.bold() } else { render::DIM };
+        Some(Line::new().styled(style, text))
+    }
+
+    /// `apply`: plan, ask at a terminal before destructive snippets, sync, report.
+    async fn apply(&mut self, console: &mut Console<'_>, target: Target) -> i32 {
+        let plan = match self.release.syncer.plan(target.clone()).await {
+            Ok(plan) => plan,
+            Err(e) => return self.failed(console, None, "failed", e.to_string()),
+        };
+        self.target.server_version = Some(plan.server_version.clone());
+        let mut syncer = self.release.syncer.clone();
+        let destructive: Vec<&Step> = plan
+            .steps
+            .iter()
+            .filter(|s| s.destructive && (s.action.runs_sql() || s.action == Action::Blocked))
+            .collect();
+        if !destructive.is_empty() && console.input.is_some() {
+            if !self.args.yes && !self.confirm(console, &destructive) {
+                return self.failed(
+                    console,
+                    Some(&plan),
+                    "declined",
+                    "declined at the prompt; nothing was applied".into(),
+                );
+            }
+            syncer = syncer.allow_destructive(true);
+        }
+        match syncer.run(target).await {
+            Ok(report) => {
+                let outcome = Outcome {
+                    status: if report.dry_run { "dry_run" } else { "applied" },
+                    exit_code: EXIT_OK,
+                    error: None,
+                };
+                if self.args.json {
+                    return self.json(console, Some(&report), true, outcome);
+                }
+                let mode = if report.dry_run { Mode::Plan } else { Mode::Result };
+                let mut lines = vec![render::header("apply", &self.target)];
+                lines.extend(render::steps(&report, self.snippets(&report), mode));
+                lines.push(render::summary(&report, mode));
+                if report.dry_run {
+                    let variable = self.release.syncer.settings.var("DRY_RUN");
+                    lines.push(
+                        Line::new().styled(render::YELLOW.bold(), format!("{variable} is set: nothing was applied")),
+                    );
+                }
+                console.out_lines(&lines, self.redactor());
+                EXIT_OK
+            }
+            Err(e) => {
+                let status = if matches!(e, Error::Refused(_)) { "refused" } else { "failed" };
+                let mut message = e.to_string();
+                if status == "refused" && self.args.yes && console.input.is_none() && !destructive.is_empty() {
+                    message.push_str(&format!(
+                        "\n  (--yes is consent given at a terminal; without one, set {}=1)",
+                        self.release.syncer.settings.var("ALLOW_DESTRUCTIVE")
+                    ));
+                }
+                self.failed(console, Some(&plan), status, message)
+            }
+        }
+    }
+
+    /// Lists the destructive snippets on stderr and asks; `true` only for `y` / `yes`.
+    fn confirm(&self, console: &mut Console<'_>, destructive: &[&Step]) -> bool {
+        let target: String = self.target.describe().into_iter().map(|(_, t)| t).collect::<Vec<_>>().join(" · ");
+        let mut lines = vec![Line::new()
+            .styled(render::RED.bold(), format!("{} destructive snippet(s)", destructive.len()))
+            .plain(format!(" would run on {target}:"))];
+        for step in destructive {
+            lines.push(Line::new().plain(format!("  {} {}  ({})", step.version, step.description, step.path)));
+        }
+        console.err_lines(&lines, self.redactor());
+        console.err_text("Apply them? Type `yes` to continue: ");
+        let answer = console.read_line().unwrap_or_default();
+        matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+    }
+
+    /// Prints a failure: the plan when there is one, then the (redacted) error.
+    fn failed(&self, console: &mut Console<'_>, plan: Option<&SyncReport>, status: &'static str, error: String) -> i32 {
+        let error = self.redactor().redact(&error);
+        let error_line = self.release.error_line(&error);
+        if self.args.json {
+            console.err_line(&error_line, self.redactor());
+            let outcome = Outcome { status, exit_code: EXIT_ERROR, error: Some(error) };
+            return self.json(console, plan, false, outcome);
+        }
+        let mut lines = vec![render::header(&self.args.command.to_string(), &self.target)];
+        if let Some(plan) = plan {
+            lines.extend(render::steps(plan, self.snippets(plan), Mode::Plan));
+            lines.push(render::summary(plan, Mode::Plan));
+        }
+        console.out_lines(&lines, self.redactor());
+        console.err_line(&error_line, self.redactor());
+        EXIT_ERROR
+    }
+
+    fn json(&self, console: &mut Console<'_>, report: Option<&SyncReport>, is_result: bool, outcome: Outcome) -> i32 {
+        let code = outcome.exit_code;
+        let document = Document {
+            command: self.args.command,
+            target: &self.target,
+            report: report.map(|r| (r, self.snippets(r))),
+            is_result,
+            outcome,
+            duration_ms: self.started.elapsed().as_millis() as u64,
+        };
+        let text = serde_json::to_string_pretty(&document.to_value(self.redactor())).unwrap_or_default();
+        console.out_text(&format!("{text}\n"));
+        code
+    }
+}
+
+/// An error and its sources on one line, each source left out when the message before
+/// already says it (drivers often repeat their cause in their own message).
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let message = cause.to_string();
+        if !text.contains(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Where a command writes, and whether a person can answer its questions.
+///
+/// [`Console::stdio`] is the process's own: colour when the stream is a terminal and
+/// `NO_COLOR` is unset, questions when stdin is a terminal. [`Console::new`] writes to
+/// any pair of writers, plain, with nobody to ask (as in a release phase).
+pub struct Console<'io> {
+    out: Box<dyn Write + 'io>,
+    err: Box<dyn Write + 'io>,
+    out_colour: bool,
+    err_colour: bool,
+    input: Option<Box<dyn BufRead + 'io>>,
+}
+
+impl std::fmt::Debug for Console<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Console")
+            .field("out_colour", &self.out_colour)
+            .field("err_colour", &self.err_colour)
+            .field("interactive", &self.input.is_some())
+            .finish()
+    }
+}
+
+impl<'io> Console<'io> {
+    /// Plain output to `out` and `err`, and no terminal to ask.
+    pub fn new(out: impl Write + 'io, err: impl Write + 'io) -> Console<'io> {
+        Console { out: Box::new(out), err: Box::new(err), out_colour: false, err_colour: false, input: None }
+    }
+
+    /// A person answers the questions (`apply` before destructive snippets) from `input`,
+    /// as at a terminal.
+    pub fn answers(mut self, input: impl BufRead + 'io) -> Console<'io> {
+        self.input = Some(Box::new(input));
+        self
+    }
+
+    /// Colours the output (both streams) or not.
+    pub fn colour(mut self, yes: bool) -> Console<'io> {
+        self.out_colour = yes;
+        self.err_colour = yes;
+        self
+    }
+}
+
+impl Console<'static> {
+    /// The process's stdout, stderr and, when it is a terminal, stdin.
+    pub fn stdio() -> Console<'static> {
+        let colour_allowed = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            && std::env::var_os("TERM").is_none_or(|t| t != "dumb");
+        let stdin = std::io::stdin();
+        Console {
+            out_colour: colour_allowed && std::io::stdout().is_terminal(),
+            err_colour: colour_allowed && std::io::stderr().is_terminal(),
+            input: if stdin.is_terminal() { Some(Box::new(stdin.lock())) } else { None },
+            out: Box::new(std::io::stdout()),
+            err: Box::new(std::io::stderr()),
+        }
+    }
+}
+
+impl Console<'_> {
+    // Write errors (a closed pipe) are ignored: the exit status still tells.
+    fn out_lines(&mut self, lines: &[Line], redactor: &Redactor) {
+        for line in lines {
+            let _ = writeln!(self.out, "{}", line.render(self.out_colour, |t| redactor.redact(t)));
+        }
+        let _ = self.out.flush();
+    }
+
+    fn err_lines(&mut self, lines: &[Line], redactor: &Redactor) {
+        for line in lines {
+            let _ = writeln!(self.err, "{}", line.render(self.err_colour, |t| redactor.redact(t)));
+        }
+        let _ = self.err.flush();
+    }
+
+    fn err_line(&mut self, line: &Line, redactor: &Redactor) {
+        self.err_lines(std::slice::from_ref(line), redactor);
+    }
+
+    /// Text of the program's own (usage, JSON already redacted).
+    fn out_text(&mut self, text: &str) {
+        let _ = self.out.write_all(text.as_bytes());
+        let _ = self.out.flush();
+    }
+
+    fn err_text(&mut self, text: &str) {
+        let _ = self.err.write_all(text.as_bytes());
+        let _ = self.err.flush();
+    }
+
+    fn read_line(&mut self) -> Option<String> {
+        let mut line = String::new();
+        self.input.as_mut()?.read_line(&mut line).ok()?;
+        Some(line)
+    }
+}

@@ -1,0 +1,98 @@
+//! What the output says of the database it talks to: enough to recognise production,
+//! never a secret.
+
+use crate::dialect::Target;
+use crate::snippet::DialectKind;
+
+/// The database a command runs against, as printed in the header and the JSON.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct TargetInfo {
+    /// `postgres`, `mysql` or `sqlite`; unknown when the connection failed.
+    pub database: Option<DialectKind>,
+    /// The server's version, once read.
+    pub server_version: Option<String>,
+    /// The host (or socket path); none for SQLite.
+    pub host: Option<String>,
+    /// The port; none for SQLite and sockets.
+    pub port: Option<u16>,
+    /// The database's name; for SQLite, its file.
+    pub database_name: Option<String>,
+    /// The value of `<PREFIX>_ENV` (`production`), when set.
+    pub environment: Option<String>,
+}
+
+impl TargetInfo {
+    /// Describes the pool's target from its connect options (which carry no password
+    /// getter: nothing here can leak one).
+    pub(crate) fn of(target: &Target, environment: Option<String>) -> TargetInfo {
+        let (host, port, database_name) = match target {
+            #[cfg(feature = "postgres")]
+            Target::Postgres(pool) => {
+                let options = pool.connect_options();
+                match options.get_socket() {
+                    Some(socket) => {
+                        (Some(socket.display().to_string()), None, options.get_database().map(str::to_string))
+                    }
+                    None => (
+                        Some(options.get_host().to_string()),
+                        Some(options.get_port()),
+                        options.get_database().map(str::to_string),
+                    ),
+                }
+            }
+            #[cfg(feature = "mysql")]
+            Target::MySql(pool) => {
+                let options = pool.connect_options();
+                match options.get_socket() {
+                    Some(socket) => {
+                        (Some(socket.display().to_string()), None, options.get_database().map(str::to_string))
+                    }
+                    None => (
+                        Some(options.get_host().to_string()),
+                        Some(options.get_port()),
+                        options.get_database().map(str::to_string),
+                    ),
+                }
+            }
+            #[cfg(feature = "sqlite")]
+            Target::Sqlite(pool) => (None, None, Some(pool.connect_options().get_filename().display().to_string())),
+        };
+        TargetInfo { database: Some(target.dialect()), server_version: None, host, port, database_name, environment }
+    }
+
+    /// `PostgreSQL 16.4 · 127.0.0.1:5432 · database app · environment production`.
+    pub(crate) fn describe(&self) -> Vec<(TargetPart, String)> {
+        let mut parts = Vec::new();
+        match (&self.database, &self.server_version) {
+            (Some(kind), Some(version)) if !version.is_empty() => {
+                parts.push((TargetPart::Kind, format!("{kind} {version}")))
+            }
+            (Some(kind), _) => parts.push((TargetPart::Kind, kind.to_string())),
+            (None, _) => parts.push((TargetPart::Kind, "database not reached".to_string())),
+        }
+        match (&self.host, self.port) {
+            (Some(host), Some(port)) => parts.push((TargetPart::Data, format!("{host}:{port}"))),
+            (Some(host), None) => parts.push((TargetPart::Data, host.clone())),
+            _ => {}
+        }
+        if let Some(name) = &self.database_name {
+            let word = if self.database == Some(DialectKind::Sqlite) { "file" } else { "database" };
+            parts.push((TargetPart::Data, format!("{word} {name}")));
+        }
+        if let Some(environment) = &self.environment {
+            parts.push((TargetPart::Environment, format!("environment {environment}")));
+        }
+        parts
+    }
+}
+
+/// How a part of the target's description is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TargetPart {
+    /// The database kind and version: program vocabulary.
+    Kind,
+    /// Host, port, name: from the configuration, redacted like any data.
+    Data,
+    /// The environment's name, highlighted.
+    Environment,
+}

@@ -1,0 +1,1 @@
+ALTER TABLE customers ADD INDEX customers_email_prefix_idx (email(20));

@@ -1,0 +1,2 @@
+CREATE VIEW customers_summary AS
+    SELECT id, email, country FROM customers;

@@ -1,0 +1,1 @@
+CREATE INDEX suppliers_contact_email_idx ON suppliers (contact_email);

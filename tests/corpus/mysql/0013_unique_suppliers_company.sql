@@ -1,0 +1,1 @@
+ALTER TABLE suppliers ADD CONSTRAINT suppliers_company_key UNIQUE (company);

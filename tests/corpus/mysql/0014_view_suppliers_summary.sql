@@ -1,0 +1,2 @@
+CREATE OR REPLACE VIEW suppliers_summary AS
+    SELECT id, company, contact_email FROM suppliers WHERE contact_email IS NOT NULL;

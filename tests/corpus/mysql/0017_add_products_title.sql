@@ -1,0 +1,2 @@
+ALTER TABLE products ADD COLUMN title VARCHAR(255);
+ALTER TABLE products ADD COLUMN updated_at DATETIME NULL;

@@ -1,0 +1,2 @@
+ALTER TABLE warehouses ADD COLUMN city VARCHAR(255);
+ALTER TABLE warehouses ADD COLUMN updated_at DATETIME NULL;

@@ -1,0 +1,1 @@
+CREATE INDEX warehouses_city_idx ON warehouses (city);

@@ -1,0 +1,2 @@
+ALTER TABLE orders ADD COLUMN total_cents INT;
+ALTER TABLE orders ADD COLUMN updated_at DATETIME NULL;

@@ -1,0 +1,3 @@
+-- The backfill cannot be guarded: the snippet runs once, by the ledger.
+ALTER TABLE order_lines ADD COLUMN note VARCHAR(255);
+UPDATE order_lines SET note = '' WHERE note IS NULL;

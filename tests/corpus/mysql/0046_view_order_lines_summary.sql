@@ -1,0 +1,2 @@
+CREATE OR REPLACE VIEW order_lines_summary AS
+    SELECT id, quantity, unit_cents FROM order_lines WHERE unit_cents IS NOT NULL;

@@ -1,0 +1,1 @@
+ALTER TABLE invoices ADD INDEX invoices_number_prefix_idx (number(20));

@@ -1,0 +1,2 @@
+ALTER TABLE payments ADD COLUMN amount_cents INT;
+ALTER TABLE payments ADD COLUMN updated_at DATETIME NULL;

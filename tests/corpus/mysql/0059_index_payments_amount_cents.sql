@@ -1,0 +1,1 @@
+CREATE INDEX payments_amount_cents_idx ON payments (amount_cents);

@@ -1,0 +1,1 @@
+ALTER TABLE shipments ADD CONSTRAINT shipments_carrier_key UNIQUE (carrier);

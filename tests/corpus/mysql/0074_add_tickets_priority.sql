@@ -1,0 +1,2 @@
+ALTER TABLE tickets ADD COLUMN priority INT;
+ALTER TABLE tickets ADD COLUMN updated_at DATETIME NULL;

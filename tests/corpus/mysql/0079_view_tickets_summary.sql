@@ -1,0 +1,2 @@
+CREATE OR REPLACE VIEW tickets_summary AS
+    SELECT id, subject, priority FROM tickets WHERE priority IS NOT NULL;

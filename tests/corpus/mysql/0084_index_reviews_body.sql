@@ -1,0 +1,1 @@
+CREATE INDEX reviews_body_idx ON reviews (body);

@@ -1,0 +1,1 @@
+ALTER TABLE reviews ADD CONSTRAINT reviews_rating_key UNIQUE (rating);

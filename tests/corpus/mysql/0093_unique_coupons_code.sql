@@ -1,0 +1,1 @@
+ALTER TABLE coupons ADD CONSTRAINT coupons_code_key UNIQUE (code);

@@ -1,0 +1,1 @@
+ALTER TABLE reviews ADD FULLTEXT INDEX reviews_body_ft (body);

@@ -1,0 +1,1 @@
+ALTER TABLE warehouses ADD UNIQUE KEY warehouses_label_uk (label);

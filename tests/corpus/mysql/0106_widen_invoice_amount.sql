@@ -1,0 +1,2 @@
+-- destructive
+ALTER TABLE invoices MODIFY COLUMN amount_cents BIGINT;

@@ -1,0 +1,1 @@
+ALTER TABLE payments ADD COLUMN refunded_cents INT NOT NULL DEFAULT 0, ADD COLUMN refunded_at DATETIME NULL;

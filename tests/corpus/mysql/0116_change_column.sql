@@ -1,0 +1,2 @@
+-- destructive
+ALTER TABLE promo_codes CHANGE expires_on expires_at DATETIME NULL;

@@ -1,0 +1,2 @@
+CREATE VIEW products_summary AS
+    SELECT id, sku, price_cents FROM products;

@@ -1,0 +1,2 @@
+ALTER TABLE invoices ADD COLUMN amount_cents INTEGER;
+ALTER TABLE invoices ADD COLUMN updated_at TIMESTAMPTZ;

@@ -1,0 +1,2 @@
+ALTER TABLE payments ADD COLUMN amount_cents INTEGER;
+ALTER TABLE payments ADD COLUMN updated_at TIMESTAMPTZ;

@@ -1,0 +1,2 @@
+ALTER TABLE shipments ADD COLUMN tracking VARCHAR(40);
+ALTER TABLE shipments ADD COLUMN updated_at TIMESTAMPTZ;

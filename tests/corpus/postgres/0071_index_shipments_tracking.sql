@@ -1,0 +1,1 @@
+CREATE INDEX shipments_tracking_idx ON shipments (tracking);

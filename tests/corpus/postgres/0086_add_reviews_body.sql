@@ -1,0 +1,2 @@
+ALTER TABLE reviews ADD COLUMN body TEXT;
+ALTER TABLE reviews ADD COLUMN updated_at TIMESTAMPTZ;

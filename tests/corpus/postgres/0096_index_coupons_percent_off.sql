@@ -1,0 +1,1 @@
+CREATE INDEX coupons_percent_off_idx ON coupons (percent_off);

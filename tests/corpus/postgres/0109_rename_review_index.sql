@@ -1,0 +1,1 @@
+ALTER INDEX reviews_product_id_idx RENAME TO reviews_by_product_idx;

@@ -1,0 +1,2 @@
+-- destructive: tracking numbers moved to the carrier's API
+ALTER TABLE shipments DROP COLUMN tracking;

@@ -1,0 +1,2 @@
+-- destructive
+ALTER TABLE invoices ALTER COLUMN amount_cents TYPE BIGINT;

@@ -1,0 +1,2 @@
+-- destructive
+DROP INDEX warehouses_label_lower_key;

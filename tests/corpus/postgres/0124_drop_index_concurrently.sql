@@ -1,0 +1,3 @@
+-- destructive
+-- transaction: none
+DROP INDEX CONCURRENTLY IF EXISTS order_lines_quantity_idx;

@@ -1,0 +1,2 @@
+-- destructive
+TRUNCATE metrics_2025;

@@ -1,0 +1,5 @@
+CREATE TABLE suppliers (
+    id INTEGER PRIMARY KEY,
+    company TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+);

@@ -1,0 +1,1 @@
+CREATE INDEX IF NOT EXISTS products_sku_nocase_idx ON products (lower(sku)) WHERE sku <> '';

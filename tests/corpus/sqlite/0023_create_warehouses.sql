@@ -1,0 +1,5 @@
+CREATE TABLE warehouses (
+    id INTEGER PRIMARY KEY,
+    label TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+);

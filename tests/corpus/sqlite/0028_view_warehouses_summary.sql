@@ -1,0 +1,2 @@
+CREATE VIEW IF NOT EXISTS warehouses_summary AS
+    SELECT id, label, city FROM warehouses WHERE city IS NOT NULL;

@@ -1,0 +1,4 @@
+CREATE TRIGGER IF NOT EXISTS orders_touch AFTER UPDATE OF status ON orders
+BEGIN
+    UPDATE orders SET updated_at = CURRENT_TIMESTAMP WHERE id = NEW.id;
+END;

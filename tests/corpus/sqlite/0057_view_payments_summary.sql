@@ -1,0 +1,2 @@
+CREATE VIEW IF NOT EXISTS payments_summary AS
+    SELECT id, provider, amount_cents FROM payments WHERE amount_cents IS NOT NULL;

@@ -1,0 +1,2 @@
+ALTER TABLE shipments ADD COLUMN tracking TEXT;
+ALTER TABLE shipments ADD COLUMN updated_at TEXT;

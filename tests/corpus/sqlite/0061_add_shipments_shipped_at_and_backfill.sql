@@ -1,0 +1,3 @@
+-- The backfill cannot be guarded: the snippet runs once, by the ledger.
+ALTER TABLE shipments ADD COLUMN shipped_at TEXT;
+UPDATE shipments SET shipped_at = CURRENT_TIMESTAMP WHERE shipped_at IS NULL;

@@ -1,0 +1,2 @@
+ALTER TABLE tickets ADD COLUMN priority INTEGER;
+ALTER TABLE tickets ADD COLUMN updated_at TEXT;

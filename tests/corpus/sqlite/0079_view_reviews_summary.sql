@@ -1,0 +1,2 @@
+CREATE VIEW reviews_summary AS
+    SELECT id, rating, posted_at FROM reviews;

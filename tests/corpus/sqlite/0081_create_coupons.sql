@@ -1,0 +1,5 @@
+CREATE TABLE coupons (
+    id INTEGER PRIMARY KEY,
+    code TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+);

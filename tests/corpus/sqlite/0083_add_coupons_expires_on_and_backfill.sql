@@ -1,0 +1,3 @@
+-- The backfill cannot be guarded: the snippet runs once, by the ledger.
+ALTER TABLE coupons ADD COLUMN expires_on TEXT;
+UPDATE coupons SET expires_on = '2020-01-01' WHERE expires_on IS NULL;

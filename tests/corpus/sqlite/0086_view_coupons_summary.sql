@@ -1,0 +1,2 @@
+CREATE VIEW IF NOT EXISTS coupons_summary AS
+    SELECT id, code, percent_off FROM coupons WHERE percent_off IS NOT NULL;

@@ -1,0 +1,4 @@
+CREATE TRIGGER IF NOT EXISTS coupons_touch AFTER UPDATE OF code ON coupons
+BEGIN
+    UPDATE coupons SET updated_at = CURRENT_TIMESTAMP WHERE id = NEW.id;
+END;

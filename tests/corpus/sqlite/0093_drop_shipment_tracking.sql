@@ -1,0 +1,2 @@
+-- destructive
+ALTER TABLE shipments DROP COLUMN tracking;

@@ -1,0 +1,2 @@
+-- destructive
+DROP INDEX warehouses_city_idx;

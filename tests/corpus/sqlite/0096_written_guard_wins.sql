@@ -1,0 +1,3 @@
+-- guard: table_missing(feature_flags)
+CREATE TABLE feature_flags (name TEXT PRIMARY KEY, enabled INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX feature_flags_enabled_idx ON feature_flags (enabled);

@@ -1,0 +1,2 @@
+-- destructive
+DROP TABLE feature_flags;
