@@ -147,10 +147,10 @@ fn final_state(step: &Step) -> LedgerState {
     }
 }
 
-/// The pause before attempt `attempt` (2-based: the first retry) after a lock
-/// timeout: 200 ms, doubling.
+/// The pause before attempt `attempt` after a lock timeout (attempt 2 is the first
+/// retry): 200 ms, doubling, at most 6.4 s.
 pub(crate) fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(100u64.saturating_mul(1 << attempt.min(7)))
+    Duration::from_millis(100 << attempt.clamp(1, 7).saturating_sub(1))
 }
 
 /// Drops the invalid indexes that a failed `CREATE INDEX CONCURRENTLY` left behind,
@@ -280,4 +280,17 @@ async fn run_statement_by_statement<S: Session>(
     let row = ledger_row(snippet, final_state(step), Vec::new(), started.elapsed().as_millis() as i64);
     session.write_ledger(table, &row).await.map_err(Error::db(format!("recording {} in the ledger", snippet.path)))?;
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_starts_at_200_ms_and_doubles_up_to_a_bound() {
+        let pauses: Vec<u128> = (2..=9).map(|a| backoff(a).as_millis()).collect();
+        assert_eq!(pauses, vec![200, 400, 800, 1600, 3200, 6400, 6400, 6400]);
+        assert_eq!(backoff(0), Duration::from_millis(100));
+    }
 }
