@@ -1,0 +1,1081 @@
+//! Side-by-side benchmark: bootschema vs sqlx's `Migrator` vs refinery vs the raw
+//! client (`psql`, `mariadb`, `sqlite3`), on PostgreSQL, MariaDB and SQLite, for
+//! generated snippet sets of N = 10, 100, 1,000 and 5,000 files.
+//!
+//! ```sh
+//! CARGO_TARGET_DIR=/tmp/tgt-bench cargo run --release --manifest-path benchmarks/Cargo.toml            # all N
+//! CARGO_TARGET_DIR=/tmp/tgt-bench cargo run --release --manifest-path benchmarks/Cargo.toml -- --quick # N = 10, 100
+//! ```
+//!
+//! Options: `--quick`, `--n 10,1000`, `--db pg,my,lite`, `--no-size` (skips the binary
+//! size / peak memory part, which builds a small app once per N).
+//!
+//! Servers: `BENCH_PG_URL` (default postgres://postgres@127.0.0.1:5432) and
+//! `BENCH_MY_URL` (default mysql://root@127.0.0.1:3306). Every database used is
+//! created and dropped here (names start with `bench_`). Nothing is asserted on time:
+//! the output is a set of markdown tables of medians and ratios.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bootschema::SnippetSet;
+use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+// ---------------------------------------------------------------------------------
+// The snippet sets
+// ---------------------------------------------------------------------------------
+
+/// One generated set, written twice: `sql/` (bootschema and sqlx:
+/// `00001_create_t0.sql`) and `refinery/` (`V1__create_t0.sql`), same bytes.
+struct Files {
+    _dir: tempfile::TempDir,
+    sql: PathBuf,
+    refinery: PathBuf,
+    /// The files' contents, in order (for the raw clients).
+    texts: Vec<String>,
+    set: SnippetSet,
+}
+
+/// Snippet `i` (1-based) of a set: groups of four on table `t{k}`, `k = (i-1)/4`:
+/// create the table, add a column, index it, insert a seed row. Portable SQL.
+fn snippet(i: usize) -> (String, String) {
+    let k = (i - 1) / 4;
+    match i % 4 {
+        1 => (
+            format!("create_t{k}"),
+            format!("CREATE TABLE t{k} (\n    id INTEGER NOT NULL PRIMARY KEY,\n    name VARCHAR(100) NOT NULL\n);\n"),
+        ),
+        2 => (format!("add_c{k}"), format!("ALTER TABLE t{k} ADD COLUMN c{k} INTEGER;\n")),
+        3 => (format!("index_t{k}_c"), format!("CREATE INDEX t{k}_c_idx ON t{k} (c{k});\n")),
+        _ => (format!("seed_t{k}"), format!("INSERT INTO t{k} (id, name, c{k}) VALUES (1, 'seed', {k});\n")),
+    }
+}
+
+fn generate(n: usize) -> Res<Files> {
+    let dir = tempfile::tempdir()?;
+    let sql = dir.path().join("sql");
+    let refinery = dir.path().join("refinery");
+    std::fs::create_dir_all(&sql)?;
+    std::fs::create_dir_all(&refinery)?;
+    let mut texts = Vec::with_capacity(n);
+    for i in 1..=n {
+        let (desc, text) = snippet(i);
+        std::fs::write(sql.join(format!("{i:05}_{desc}.sql")), &text)?;
+        std::fs::write(refinery.join(format!("V{i}__{desc}.sql")), &text)?;
+        texts.push(text);
+    }
+    let set = build_scan(&sql, dir.path())?.0;
+    Ok(Files { _dir: dir, sql, refinery, texts, set })
+}
+
+/// What the build script does for `sql/`, minus cargo's I/O: scan (read, split, parse,
+/// infer, checksum) and generate the code. Returns the set and both durations.
+fn build_scan(sql: &Path, base: &Path) -> Res<(SnippetSet, Duration, Duration, usize)> {
+    let started = Instant::now();
+    let scan = bootschema_build::Builder::new()
+        .folder(sql)
+        .base_dir(base)
+        .env_prefix("BENCH")
+        .scan()
+        .map_err(|e| e.to_string())?;
+    let scan_time = started.elapsed();
+    let started = Instant::now();
+    let code = bootschema_build::generated_code(&scan.set);
+    let codegen_time = started.elapsed();
+    Ok((scan.set, scan_time, codegen_time, code.len()))
+}
+
+// ---------------------------------------------------------------------------------
+// Databases
+// ---------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Db {
+    Pg,
+    My,
+    Lite,
+}
+
+impl Db {
+    fn name(self) -> &'static str {
+        match self {
+            Db::Pg => "PostgreSQL",
+            Db::My => "MariaDB",
+            Db::Lite => "SQLite",
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Tool {
+    Boot,
+    Sqlx,
+    Refinery,
+    Raw,
+}
+
+impl Tool {
+    fn tag(self) -> &'static str {
+        match self {
+            Tool::Boot => "boot",
+            Tool::Sqlx => "sqlx",
+            Tool::Refinery => "refinery",
+            Tool::Raw => "raw",
+        }
+    }
+}
+
+struct Servers {
+    pg_base: String,
+    my_base: String,
+    pg_admin: Option<PgPool>,
+    my_admin: Option<MySqlPool>,
+    sqlite_dir: tempfile::TempDir,
+}
+
+impl Servers {
+    /// `host:port` of a server URL such as postgres://user@host:port.
+    fn host_port(base: &str) -> (String, u16) {
+        let rest = base.split("://").nth(1).unwrap_or(base);
+        let rest = rest.rsplit('@').next().unwrap_or(rest);
+        let rest = rest.split('/').next().unwrap_or(rest);
+        let (host, port) = rest.rsplit_once(':').unwrap_or((rest, "0"));
+        (host.to_string(), port.parse().unwrap_or(0))
+    }
+
+    /// The URL of database `db` through `port` (the server's, or a counting proxy's).
+    fn url(&self, kind: Db, db: &str, port: Option<u16>) -> String {
+        match kind {
+            Db::Pg | Db::My => {
+                let base = if kind == Db::Pg { &self.pg_base } else { &self.my_base };
+                let (scheme, rest) = base.split_once("://").unwrap();
+                let (user, hostport) = rest.rsplit_once('@').unwrap_or(("", rest));
+                let hostport = hostport.trim_end_matches('/');
+                let hostport = match port {
+                    Some(p) => format!("{}:{p}", Self::host_port(base).0),
+                    None => hostport.to_string(),
+                };
+                let user = if user.is_empty() { String::new() } else { format!("{user}@") };
+                format!("{scheme}://{user}{hostport}/{db}")
+            }
+            Db::Lite => format!("sqlite://{}", self.sqlite_path(db).display()),
+        }
+    }
+
+    fn sqlite_path(&self, db: &str) -> PathBuf {
+        self.sqlite_dir.path().join(format!("{db}.db"))
+    }
+
+    async fn create(&self, kind: Db, db: &str) -> Res<()> {
+        self.drop(kind, db).await?;
+        match kind {
+            Db::Pg => {
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}"))).execute(self.pg_admin.as_ref().unwrap()).await?;
+            }
+            Db::My => {
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}"))).execute(self.my_admin.as_ref().unwrap()).await?;
+            }
+            Db::Lite => {}
+        }
+        Ok(())
+    }
+
+    async fn drop(&self, kind: Db, db: &str) -> Res<()> {
+        match kind {
+            Db::Pg => {
+                sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")))
+                    .execute(self.pg_admin.as_ref().unwrap())
+                    .await?;
+            }
+            Db::My => {
+                sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}"))).execute(self.my_admin.as_ref().unwrap()).await?;
+            }
+            Db::Lite => {
+                for suffix in ["", "-journal", "-wal", "-shm"] {
+                    let path = PathBuf::from(format!("{}{suffix}", self.sqlite_path(db).display()));
+                    let _ = std::fs::remove_file(path);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// How many tables named `t…` the database has: a sanity check after an apply.
+    async fn tables(&self, kind: Db, db: &str) -> Res<i64> {
+        let url = self.url(kind, db, None);
+        Ok(match kind {
+            Db::Pg => {
+                let pool = PgPoolOptions::new().max_connections(1).connect(&url).await?;
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name ~ '^t[0-9]+$'",
+                )
+                .fetch_one(&pool)
+                .await?;
+                pool.close().await;
+                n
+            }
+            Db::My => {
+                let pool = MySqlPoolOptions::new().max_connections(1).connect(&url).await?;
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name REGEXP '^t[0-9]+$'",
+                )
+                .fetch_one(&pool)
+                .await?;
+                pool.close().await;
+                n
+            }
+            Db::Lite => {
+                let pool = sqlite_pool(&url).await?;
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name GLOB 't[0-9]*'",
+                )
+                .fetch_one(&pool)
+                .await?;
+                pool.close().await;
+                n
+            }
+        })
+    }
+}
+
+async fn sqlite_pool(url: &str) -> Res<SqlitePool> {
+    let options = SqliteConnectOptions::from_str(url)?.create_if_missing(true);
+    Ok(SqlitePoolOptions::new().max_connections(2).connect_with(options).await?)
+}
+
+// ---------------------------------------------------------------------------------
+// The contenders, connected and ready: a warm sqlx pool, a connected refinery client
+// ---------------------------------------------------------------------------------
+
+enum SqlxPool {
+    Pg(PgPool),
+    My(MySqlPool),
+    Lite(SqlitePool),
+}
+
+impl SqlxPool {
+    async fn connect(kind: Db, url: &str) -> Res<SqlxPool> {
+        Ok(match kind {
+            Db::Pg => SqlxPool::Pg(PgPoolOptions::new().max_connections(2).connect(url).await?),
+            Db::My => SqlxPool::My(MySqlPoolOptions::new().max_connections(2).connect(url).await?),
+            Db::Lite => SqlxPool::Lite(sqlite_pool(url).await?),
+        })
+    }
+
+    async fn close(&self) {
+        match self {
+            SqlxPool::Pg(p) => p.close().await,
+            SqlxPool::My(p) => p.close().await,
+            SqlxPool::Lite(p) => p.close().await,
+        }
+    }
+
+    fn target(&self) -> bootschema::Target {
+        match self {
+            SqlxPool::Pg(p) => p.into(),
+            SqlxPool::My(p) => p.into(),
+            SqlxPool::Lite(p) => p.into(),
+        }
+    }
+}
+
+enum RefineryConn {
+    Pg(tokio_postgres::Client, tokio::task::JoinHandle<()>),
+    My(mysql_async::Pool),
+    Lite(rusqlite::Connection),
+}
+
+impl RefineryConn {
+    async fn connect(kind: Db, url: &str, sqlite_path: &Path) -> Res<RefineryConn> {
+        Ok(match kind {
+            Db::Pg => {
+                let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+                let task = tokio::spawn(async move {
+                    let _ = connection.await;
+                });
+                RefineryConn::Pg(client, task)
+            }
+            // TCP like the others: mysql_async would otherwise switch to the Unix socket.
+            Db::My => RefineryConn::My(mysql_async::Pool::new(mysql_async::Opts::from_url(&format!("{url}?prefer_socket=false"))?)),
+            Db::Lite => RefineryConn::Lite(rusqlite::Connection::open(sqlite_path)?),
+        })
+    }
+
+    async fn close(self) {
+        match self {
+            RefineryConn::Pg(client, task) => {
+                drop(client);
+                let _ = task.await;
+            }
+            RefineryConn::My(pool) => {
+                let _ = pool.disconnect().await;
+            }
+            RefineryConn::Lite(conn) => drop(conn),
+        }
+    }
+}
+
+/// The contenders of one database and N, each with its own database.
+struct Contenders<'a> {
+    kind: Db,
+    files: &'a Files,
+    migrator: sqlx::migrate::Migrator,
+    runner: refinery::Runner,
+}
+
+impl<'a> Contenders<'a> {
+    async fn new(kind: Db, files: &'a Files) -> Res<Contenders<'a>> {
+        let migrator = sqlx::migrate::Migrator::new(files.sql.as_path()).await?;
+        let migrations = refinery::load_sql_migrations(&files.refinery)?;
+        let runner = refinery::Runner::new(&migrations);
+        Ok(Contenders { kind, files, migrator, runner })
+    }
+
+    async fn boot(&self, pool: &SqlxPool) -> Res<()> {
+        bootschema::Syncer::new(&self.files.set).ignore_environment().run(pool.target()).await?;
+        Ok(())
+    }
+
+    async fn on_pool(&self, tool: Tool, pool: &SqlxPool) -> Res<()> {
+        if tool == Tool::Boot {
+            self.boot(pool).await
+        } else {
+            self.sqlx(pool).await
+        }
+    }
+
+    async fn sqlx(&self, pool: &SqlxPool) -> Res<()> {
+        match pool {
+            SqlxPool::Pg(p) => self.migrator.run(p).await?,
+            SqlxPool::My(p) => self.migrator.run(p).await?,
+            SqlxPool::Lite(p) => self.migrator.run(p).await?,
+        }
+        Ok(())
+    }
+
+    async fn refinery(&self, conn: &mut RefineryConn) -> Res<()> {
+        match conn {
+            RefineryConn::Pg(client, _) => {
+                self.runner.run_async(client).await?;
+            }
+            RefineryConn::My(pool) => {
+                self.runner.run_async(pool).await?;
+            }
+            RefineryConn::Lite(c) => {
+                self.runner.run(c)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The raw client replaying the files in one session, each file in its own
+    /// transaction; the script is written before the clock starts.
+    fn raw_script(&self) -> String {
+        let mut script = String::new();
+        for text in &self.files.texts {
+            script.push_str("BEGIN;\n");
+            script.push_str(text);
+            script.push_str("COMMIT;\n");
+        }
+        script
+    }
+
+    fn raw_command(&self, servers: &Servers, db: &str, port: Option<u16>) -> Command {
+        match self.kind {
+            Db::Pg => {
+                let (host, p) = Servers::host_port(&servers.pg_base);
+                let user = servers.pg_base.split("://").nth(1).and_then(|r| r.split_once('@')).map(|(u, _)| u).unwrap_or("postgres");
+                let mut c = Command::new("psql");
+                c.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", &host, "-p", &port.unwrap_or(p).to_string(), "-U", user, "-d", db]);
+                c
+            }
+            Db::My => {
+                let (host, p) = Servers::host_port(&servers.my_base);
+                let user = servers.my_base.split("://").nth(1).and_then(|r| r.split_once('@')).map(|(u, _)| u).unwrap_or("root");
+                let mut c = Command::new("mariadb");
+                c.args(["--protocol=TCP", "-h", &host, "-P", &port.unwrap_or(p).to_string(), "-u", user, db]);
+                c
+            }
+            Db::Lite => {
+                let mut c = Command::new("sqlite3");
+                c.arg("-bail").arg(servers.sqlite_path(db));
+                c
+            }
+        }
+    }
+
+    async fn raw(&self, servers: &Servers, db: &str, script: &Path, port: Option<u16>) -> Res<Duration> {
+        let mut command = tokio::process::Command::from(self.raw_command(servers, db, port));
+        command.stdin(std::fs::File::open(script)?).stdout(Stdio::null()).stderr(Stdio::piped());
+        let started = Instant::now();
+        let output = command.output().await?;
+        let elapsed = started.elapsed();
+        if !output.status.success() {
+            return Err(format!("raw client failed: {}", String::from_utf8_lossy(&output.stderr)).into());
+        }
+        Ok(elapsed)
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Round trips: a TCP proxy that counts the turns of the conversation
+// ---------------------------------------------------------------------------------
+
+/// A proxy to `upstream` counting round trips: each time the client sends after the
+/// server last spoke (or first) counts one. Pipelined requests are one round trip.
+struct Proxy {
+    port: u16,
+    count: Arc<AtomicU64>,
+}
+
+impl Proxy {
+    async fn start(upstream: (String, u16)) -> Res<Proxy> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let port = listener.local_addr()?.port();
+        let count = Arc::new(AtomicU64::new(0));
+        let counter = count.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = TcpStream::connect((upstream.0.as_str(), upstream.1)).await else { continue };
+                let _ = client.set_nodelay(true);
+                let _ = server.set_nodelay(true);
+                let client_spoke_last = Arc::new(AtomicBool::new(false));
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                let (flag, counter) = (client_spoke_last.clone(), counter.clone());
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    loop {
+                        let n = match cr.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        if !flag.swap(true, Ordering::SeqCst) {
+                            counter.fetch_add(1, Ordering::SeqCst);
+                        }
+                        if sw.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                    let _ = sw.shutdown().await;
+                });
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    loop {
+                        let n = match sr.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        client_spoke_last.store(false, Ordering::SeqCst);
+                        if cw.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                    let _ = cw.shutdown().await;
+                });
+            }
+        });
+        Ok(Proxy { port, count })
+    }
+
+    fn reset(&self) {
+        self.count.store(0, Ordering::SeqCst);
+    }
+
+    fn read(&self) -> u64 {
+        self.count.load(Ordering::SeqCst)
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Measurements
+// ---------------------------------------------------------------------------------
+
+fn median(mut runs: Vec<Duration>) -> Duration {
+    runs.sort();
+    runs[runs.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms >= 100.0 {
+        format!("{ms:.0} ms")
+    } else if ms >= 10.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.2} ms")
+    }
+}
+
+fn ratio(a: Duration, b: Duration) -> String {
+    format!("{:.2}×", a.as_secs_f64() / b.as_secs_f64())
+}
+
+/// Repetitions at `n`: (fresh applies, no-op boots).
+fn repetitions(n: usize) -> (usize, usize) {
+    match n {
+        0..=100 => (3, 21),
+        101..=1000 => (1, 11),
+        _ => (1, 5),
+    }
+}
+
+#[derive(Default)]
+struct Row {
+    fresh: BTreeMap<Tool, Duration>,
+    noop: BTreeMap<Tool, Duration>,
+}
+
+async fn measure(servers: &Servers, kind: Db, n: usize, files: &Files) -> Res<Row> {
+    let c = Contenders::new(kind, files).await?;
+    let (fresh_reps, noop_reps) = repetitions(n);
+    let script_file = tempfile::NamedTempFile::new()?;
+    std::fs::write(script_file.path(), c.raw_script())?;
+    let mut fresh: BTreeMap<Tool, Vec<Duration>> = BTreeMap::new();
+    let tools = [Tool::Boot, Tool::Sqlx, Tool::Refinery, Tool::Raw];
+    let db = |t: Tool| format!("bench_{}_{n}", t.tag());
+    // Fresh applies, the tools interleaved in each repetition.
+    for _ in 0..fresh_reps {
+        for tool in tools {
+            let name = db(tool);
+            servers.create(kind, &name).await?;
+            let url = servers.url(kind, &name, None);
+            let elapsed = match tool {
+                Tool::Boot | Tool::Sqlx => {
+                    let pool = SqlxPool::connect(kind, &url).await?;
+                    let started = Instant::now();
+                    if tool == Tool::Boot {
+                        c.boot(&pool).await?
+                    } else {
+                        c.sqlx(&pool).await?
+                    }
+                    let elapsed = started.elapsed();
+                    pool.close().await;
+                    elapsed
+                }
+                Tool::Refinery => {
+                    let mut conn = RefineryConn::connect(kind, &url, &servers.sqlite_path(&name)).await?;
+                    let started = Instant::now();
+                    c.refinery(&mut conn).await?;
+                    let elapsed = started.elapsed();
+                    conn.close().await;
+                    elapsed
+                }
+                Tool::Raw => c.raw(servers, &name, script_file.path(), None).await?,
+            };
+            let tables = servers.tables(kind, &name).await?;
+            let expected = n.div_ceil(4) as i64;
+            if tables != expected {
+                return Err(format!("{} on {}: {tables} tables after the apply, {expected} expected", tool.tag(), kind.name()).into());
+            }
+            fresh.entry(tool).or_default().push(elapsed);
+        }
+    }
+    // No-op boots on the databases each tool has just brought up to date: a warm pool
+    // (one boot first), connection acquisition included, the tools interleaved.
+    let boot_pool = SqlxPool::connect(kind, &servers.url(kind, &db(Tool::Boot), None)).await?;
+    let sqlx_pool = SqlxPool::connect(kind, &servers.url(kind, &db(Tool::Sqlx), None)).await?;
+    let mut refinery = RefineryConn::connect(
+        kind,
+        &servers.url(kind, &db(Tool::Refinery), None),
+        &servers.sqlite_path(&db(Tool::Refinery)),
+    )
+    .await?;
+    c.boot(&boot_pool).await?;
+    c.sqlx(&sqlx_pool).await?;
+    c.refinery(&mut refinery).await?;
+    let mut noop: BTreeMap<Tool, Vec<Duration>> = BTreeMap::new();
+    for _ in 0..noop_reps {
+        let started = Instant::now();
+        c.boot(&boot_pool).await?;
+        noop.entry(Tool::Boot).or_default().push(started.elapsed());
+        let started = Instant::now();
+        c.sqlx(&sqlx_pool).await?;
+        noop.entry(Tool::Sqlx).or_default().push(started.elapsed());
+        let started = Instant::now();
+        c.refinery(&mut refinery).await?;
+        noop.entry(Tool::Refinery).or_default().push(started.elapsed());
+    }
+    boot_pool.close().await;
+    sqlx_pool.close().await;
+    refinery.close().await;
+    for tool in tools {
+        servers.drop(kind, &db(tool)).await?;
+    }
+    Ok(Row {
+        fresh: fresh.into_iter().map(|(t, v)| (t, median(v))).collect(),
+        noop: noop.into_iter().map(|(t, v)| (t, median(v))).collect(),
+    })
+}
+
+/// Round trips of each tool, counted through the proxy: (no-op boot, fresh apply).
+async fn round_trips(servers: &Servers, kind: Db, n: usize, files: &Files) -> Res<BTreeMap<Tool, (Option<u64>, u64)>> {
+    let upstream = Servers::host_port(if kind == Db::Pg { &servers.pg_base } else { &servers.my_base });
+    let proxy = Proxy::start(upstream).await?;
+    let c = Contenders::new(kind, files).await?;
+    let script_file = tempfile::NamedTempFile::new()?;
+    std::fs::write(script_file.path(), c.raw_script())?;
+    let mut out = BTreeMap::new();
+    for tool in [Tool::Boot, Tool::Sqlx, Tool::Refinery, Tool::Raw] {
+        let name = format!("bench_rt_{}_{n}", tool.tag());
+        servers.create(kind, &name).await?;
+        let url = servers.url(kind, &name, Some(proxy.port));
+        let counts = match tool {
+            Tool::Boot | Tool::Sqlx => {
+                let pool = SqlxPool::connect(kind, &url).await?;
+                proxy.reset();
+                c.on_pool(tool, &pool).await?;
+                let fresh = proxy.read();
+                c.on_pool(tool, &pool).await?; // warm
+                proxy.reset();
+                c.on_pool(tool, &pool).await?;
+                let noop = proxy.read();
+                pool.close().await;
+                (Some(noop), fresh)
+            }
+            Tool::Refinery => {
+                let mut conn = RefineryConn::connect(kind, &url, Path::new("")).await?;
+                proxy.reset();
+                c.refinery(&mut conn).await?;
+                let fresh = proxy.read();
+                c.refinery(&mut conn).await?;
+                proxy.reset();
+                c.refinery(&mut conn).await?;
+                let noop = proxy.read();
+                conn.close().await;
+                (Some(noop), fresh)
+            }
+            Tool::Raw => {
+                proxy.reset();
+                c.raw(servers, &name, script_file.path(), Some(proxy.port)).await?;
+                (None, proxy.read())
+            }
+        };
+        out.insert(tool, counts);
+        servers.drop(kind, &name).await?;
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------
+// Binary size and peak memory: a small app embedding N snippets, built per N
+// ---------------------------------------------------------------------------------
+
+const APP_MAIN: &str = r#"static SNIPPETS: bootschema::SnippetSet = bootschema::include_snippets!();
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let url = std::env::args().nth(1).expect("a database URL");
+    let syncer = bootschema::Syncer::new(&SNIPPETS).ignore_environment();
+    let report = if url.starts_with("postgres") {
+        syncer.run(sqlx::PgPool::connect(&url).await.unwrap()).await
+    } else {
+        let options: sqlx::sqlite::SqliteConnectOptions = url.parse().unwrap();
+        syncer.run(sqlx::SqlitePool::connect_with(options.create_if_missing(true)).await.unwrap()).await
+    };
+    println!("{}", report.unwrap().summary());
+}
+"#;
+
+struct SizeRow {
+    n: usize,
+    size: u64,
+    rss_fresh_pg: Option<u64>,
+    rss_noop_pg: Option<u64>,
+    rss_fresh_lite: Option<u64>,
+    rss_noop_lite: Option<u64>,
+}
+
+/// Max RSS in KiB of `bin url`, from /usr/bin/time -v.
+fn max_rss(bin: &Path, url: &str) -> Res<u64> {
+    let output = Command::new("/usr/bin/time").arg("-v").arg(bin).arg(url).output()?;
+    let log = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        return Err(format!("the sync app failed: {log}").into());
+    }
+    log.lines()
+        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| "no max RSS in /usr/bin/time's output".into())
+}
+
+async fn size_and_memory(servers: &Servers, ns: &[usize], dbs: &[Db]) -> Res<Vec<SizeRow>> {
+    let app = PathBuf::from("/tmp/bench-sizeapp");
+    let target = std::env::var("BENCH_APP_TARGET_DIR").unwrap_or_else(|_| "/tmp/tgt-bench-app".into());
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().ok_or("no workspace")?.to_path_buf();
+    std::fs::create_dir_all(app.join("src"))?;
+    std::fs::write(
+        app.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"sizeapp\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n\
+             [dependencies]\nbootschema = {{ path = {:?}, default-features = false, features = [\"postgres\", \"sqlite\"] }}\n\
+             sqlx = {{ version = \"0.9\", default-features = false, features = [\"runtime-tokio\", \"postgres\", \"sqlite\"] }}\n\
+             tokio = {{ version = \"1\", features = [\"rt\", \"macros\"] }}\n\n\
+             [build-dependencies]\nbootschema-build = {{ path = {:?} }}\n",
+            workspace.join("schema-embed"),
+            workspace.join("build-support")
+        ),
+    )?;
+    std::fs::write(app.join("build.rs"), "fn main() { bootschema_build::embed(); }\n")?;
+    std::fs::write(app.join("src/main.rs"), APP_MAIN)?;
+    let lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.lock");
+    if !app.join("Cargo.lock").exists() {
+        if let Ok(lock) = std::fs::read(lock) {
+            std::fs::write(app.join("Cargo.lock"), lock)?;
+        }
+    }
+    let mut rows = Vec::new();
+    // N = 1 is the baseline: what the runtime itself weighs.
+    for &n in std::iter::once(&1).chain(ns.iter()) {
+        let sql = app.join("sql");
+        let _ = std::fs::remove_dir_all(&sql);
+        std::fs::create_dir_all(&sql)?;
+        for i in 1..=n {
+            let (desc, text) = snippet(i);
+            std::fs::write(sql.join(format!("{i:05}_{desc}.sql")), text)?;
+        }
+        eprintln!("  building the sync app with {n} snippets…");
+        let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["build", "--release", "--offline", "--quiet"])
+            .current_dir(&app)
+            .env("CARGO_TARGET_DIR", &target)
+            .output()?;
+        if !output.status.success() {
+            return Err(format!("building the sync app failed:\n{}", String::from_utf8_lossy(&output.stderr)).into());
+        }
+        let bin = PathBuf::from(&target).join("release/sizeapp");
+        let size = std::fs::metadata(&bin)?.len();
+        let mut row = SizeRow { n, size, rss_fresh_pg: None, rss_noop_pg: None, rss_fresh_lite: None, rss_noop_lite: None };
+        if dbs.contains(&Db::Pg) {
+            let name = "bench_rss";
+            servers.create(Db::Pg, name).await?;
+            let url = servers.url(Db::Pg, name, None);
+            row.rss_fresh_pg = Some(max_rss(&bin, &url)?);
+            row.rss_noop_pg = Some(max_rss(&bin, &url)?);
+            servers.drop(Db::Pg, name).await?;
+        }
+        if dbs.contains(&Db::Lite) {
+            let name = "bench_rss";
+            servers.drop(Db::Lite, name).await?;
+            let url = servers.url(Db::Lite, name, None);
+            row.rss_fresh_lite = Some(max_rss(&bin, &url)?);
+            row.rss_noop_lite = Some(max_rss(&bin, &url)?);
+            servers.drop(Db::Lite, name).await?;
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+// ---------------------------------------------------------------------------------
+// Profile: where a bootschema boot spends its time, statement by statement
+// ---------------------------------------------------------------------------------
+
+/// (statement, elapsed) of each `sqlx::query` event, while profiling.
+static EVENTS: std::sync::Mutex<Vec<(String, f64)>> = std::sync::Mutex::new(Vec::new());
+
+struct Capture;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
+    fn on_event(&self, event: &tracing::Event<'_>, _ctx: tracing_subscriber::layer::Context<'_, S>) {
+        if event.metadata().target() != "sqlx::query" {
+            return;
+        }
+        #[derive(Default)]
+        struct V(String, f64);
+        impl tracing::field::Visit for V {
+            fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
+                if field.name() == "elapsed_secs" {
+                    self.1 = value;
+                }
+            }
+            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+                if field.name() == "db.statement" || (field.name() == "summary" && self.0.is_empty()) {
+                    self.0 = value.to_string();
+                }
+            }
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "db.statement" || (field.name() == "summary" && self.0.is_empty()) {
+                    self.0 = format!("{value:?}");
+                }
+            }
+        }
+        let mut v = V::default();
+        event.record(&mut v);
+        let text: String = v.0.trim().trim_matches('"').split_whitespace().collect::<Vec<_>>().join(" ");
+        EVENTS.lock().unwrap().push((text.chars().take(70).collect(), v.1));
+    }
+}
+
+/// Runs one fresh apply and one no-op boot of bootschema and of sqlx at N, and prints
+/// the statements each sent, grouped, with the time sqlx saw for them.
+async fn profile(servers: &Servers, kind: Db, n: usize, files: &Files) -> Res<()> {
+    use tracing_subscriber::layer::SubscriberExt;
+    let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry().with(Capture));
+    let c = Contenders::new(kind, files).await?;
+    for tool in [Tool::Boot, Tool::Sqlx] {
+        let name = format!("bench_prof_{}", tool.tag());
+        servers.create(kind, &name).await?;
+        let pool = SqlxPool::connect(kind, &servers.url(kind, &name, None)).await?;
+        for phase in ["fresh apply", "no-op boot", "no-op boot (2)"] {
+            EVENTS.lock().unwrap().clear();
+            let started = Instant::now();
+            c.on_pool(tool, &pool).await?;
+            let wall = started.elapsed();
+            let events = std::mem::take(&mut *EVENTS.lock().unwrap());
+            let in_db: f64 = events.iter().map(|e| e.1).sum();
+            println!("### {} {} N = {n}, {phase}: {} wall, {} statements, {:.2} ms inside statements\n", kind.name(), tool.tag(), ms(wall), events.len(), in_db * 1000.0);
+            let mut groups: BTreeMap<String, (usize, f64)> = BTreeMap::new();
+            for (text, secs) in events {
+                let key: String = text.chars().take(45).collect();
+                let g = groups.entry(key).or_default();
+                g.0 += 1;
+                g.1 += secs;
+            }
+            let mut groups: Vec<_> = groups.into_iter().collect();
+            groups.sort_by(|a, b| b.1 .1.total_cmp(&a.1 .1));
+            println!("| statement | count | total |\n| --- | ---: | ---: |");
+            for (text, (count, secs)) in groups.iter().take(12) {
+                println!("| `{}` | {count} | {:.2} ms |", text.replace('|', "\\|"), secs * 1000.0);
+            }
+            println!();
+        }
+        pool.close().await;
+        servers.drop(kind, &name).await?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------------
+
+fn version(cmd: &str, args: &[&str]) -> String {
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or("").trim().to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())))
+        .unwrap_or_else(|| "?".into())
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Res<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut ns = vec![10, 100, 1000, 5000];
+    let mut dbs = vec![Db::Pg, Db::My, Db::Lite];
+    let mut size = true;
+    let mut profile_mode = false;
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--quick" => ns = vec![10, 100],
+            "--no-size" => size = false,
+            "--profile" => profile_mode = true,
+            "--n" => {
+                i += 1;
+                ns = args[i].split(',').map(|v| v.parse()).collect::<Result<_, _>>()?;
+            }
+            "--db" => {
+                i += 1;
+                dbs = args[i]
+                    .split(',')
+                    .map(|v| match v {
+                        "pg" => Ok(Db::Pg),
+                        "my" => Ok(Db::My),
+                        "lite" => Ok(Db::Lite),
+                        other => Err(format!("unknown database {other}: pg, my, lite")),
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            other => return Err(format!("unknown option {other}").into()),
+        }
+        i += 1;
+    }
+    let started = Instant::now();
+    let pg_base = std::env::var("BENCH_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let my_base = std::env::var("BENCH_MY_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into());
+    let mut servers = Servers { pg_base, my_base, pg_admin: None, my_admin: None, sqlite_dir: tempfile::tempdir()? };
+    let mut versions = Vec::new();
+    if dbs.contains(&Db::Pg) {
+        let pool = PgPoolOptions::new().max_connections(1).connect(&servers.url(Db::Pg, "postgres", None)).await?;
+        let v: String = sqlx::query_scalar("SHOW server_version").fetch_one(&pool).await?;
+        let sc: String = sqlx::query_scalar("SHOW synchronous_commit").fetch_one(&pool).await?;
+        versions.push(format!("PostgreSQL {v} (synchronous_commit = {sc})"));
+        servers.pg_admin = Some(pool);
+    }
+    if dbs.contains(&Db::My) {
+        let pool = MySqlPoolOptions::new().max_connections(1).connect(&servers.url(Db::My, "", None)).await?;
+        let v: String = sqlx::query_scalar("SELECT VERSION()").fetch_one(&pool).await?;
+        let f: i64 = sqlx::query_scalar("SELECT CAST(@@innodb_flush_log_at_trx_commit AS SIGNED)").fetch_one(&pool).await?;
+        versions.push(format!("MariaDB {v} (innodb_flush_log_at_trx_commit = {f})"));
+        servers.my_admin = Some(pool);
+    }
+    if dbs.contains(&Db::Lite) {
+        let v: String = sqlx::query_scalar("SELECT sqlite_version()").fetch_one(&sqlite_pool("sqlite::memory:").await?).await?;
+        versions.push(format!("SQLite {v} in sqlx and rusqlite (journal_mode DELETE, synchronous FULL); CLI {}", version("sqlite3", &["--version"]).split(' ').next().unwrap_or("?")));
+    }
+    println!("# bootschema benchmark\n");
+    println!("- machine: {} cores, {}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), cpu_model());
+    for v in &versions {
+        println!("- {v}");
+    }
+    println!("- clients: {}; {}", version("psql", &["--version"]), version("mariadb", &["--version"]));
+    println!("- tools: bootschema (this tree), sqlx 0.9 `Migrator::new(dir)`, refinery 0.9 (tokio-postgres / mysql_async / rusqlite), raw client");
+    println!("- N: {ns:?}; repetitions (fresh, no-op): {:?}", ns.iter().map(|&n| repetitions(n)).collect::<Vec<_>>());
+    println!();
+
+    let mut sets = BTreeMap::new();
+    let mut build_rows = Vec::new();
+    for &n in &ns {
+        eprintln!("generating and scanning N = {n}…");
+        let files = generate(n)?;
+        let mut scans = Vec::new();
+        let mut codegens = Vec::new();
+        let mut code = 0;
+        for _ in 0..if n >= 5000 { 1 } else { 3 } {
+            let (_, scan, codegen, len) = build_scan(&files.sql, files.sql.parent().unwrap())?;
+            scans.push(scan);
+            codegens.push(codegen);
+            code = len;
+        }
+        build_rows.push((n, median(scans), median(codegens), code));
+        sets.insert(n, files);
+    }
+
+    if profile_mode {
+        for &kind in &dbs {
+            for &n in &ns {
+                profile(&servers, kind, n, &sets[&n]).await?;
+            }
+        }
+        return Ok(());
+    }
+
+    let mut results: BTreeMap<(Db, usize), Row> = BTreeMap::new();
+    let mut trips: BTreeMap<(Db, usize), BTreeMap<Tool, (Option<u64>, u64)>> = BTreeMap::new();
+    for &kind in &dbs {
+        for &n in &ns {
+            eprintln!("{} N = {n}: measuring…  ({:.0} s so far)", kind.name(), started.elapsed().as_secs_f64());
+            let row = measure(&servers, kind, n, &sets[&n]).await?;
+            results.insert((kind, n), row);
+            if kind != Db::Lite && n <= 1000 {
+                trips.insert((kind, n), round_trips(&servers, kind, n, &sets[&n]).await?);
+            }
+        }
+    }
+
+    println!("## No-op boot (everything applied; warm pool, connection acquisition included; median)\n");
+    println!("| database | N | bootschema | sqlx | refinery | bootschema / sqlx | bootschema / refinery | bootschema N / N = {} |", ns[0]);
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for &kind in &dbs {
+        let first = results[&(kind, ns[0])].noop[&Tool::Boot];
+        for &n in &ns {
+            let r = &results[&(kind, n)].noop;
+            println!(
+                "| {} | {n} | {} | {} | {} | {} | {} | {} |",
+                kind.name(),
+                ms(r[&Tool::Boot]),
+                ms(r[&Tool::Sqlx]),
+                ms(r[&Tool::Refinery]),
+                ratio(r[&Tool::Boot], r[&Tool::Sqlx]),
+                ratio(r[&Tool::Boot], r[&Tool::Refinery]),
+                ratio(r[&Tool::Boot], first),
+            );
+        }
+    }
+    println!();
+    println!("## Fresh apply (empty database to all N applied; median)\n");
+    println!("| database | N | bootschema | sqlx | refinery | raw client | bootschema / fastest other | fastest other |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+    for &kind in &dbs {
+        for &n in &ns {
+            let r = &results[&(kind, n)].fresh;
+            let (fastest, t) = [Tool::Sqlx, Tool::Refinery, Tool::Raw]
+                .into_iter()
+                .map(|t| (t, r[&t]))
+                .min_by_key(|(_, d)| *d)
+                .unwrap();
+            println!(
+                "| {} | {n} | {} | {} | {} | {} | {} | {} |",
+                kind.name(),
+                ms(r[&Tool::Boot]),
+                ms(r[&Tool::Sqlx]),
+                ms(r[&Tool::Refinery]),
+                ms(r[&Tool::Raw]),
+                ratio(r[&Tool::Boot], t),
+                fastest.tag(),
+            );
+        }
+    }
+    println!();
+    if !trips.is_empty() {
+        println!("## Round trips (counted by a TCP proxy: a client send after the server spoke is one)\n");
+        println!("| database | N | no-op boot: bootschema | sqlx | refinery | fresh apply per snippet: bootschema | sqlx | refinery | raw client |");
+        println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        for ((kind, n), t) in &trips {
+            let per = |tool: Tool| format!("{:.2}", t[&tool].1 as f64 / *n as f64);
+            let noop = |tool: Tool| t[&tool].0.map(|v| v.to_string()).unwrap_or_default();
+            println!(
+                "| {} | {n} | {} | {} | {} | {} | {} | {} | {} |",
+                kind.name(),
+                noop(Tool::Boot),
+                noop(Tool::Sqlx),
+                noop(Tool::Refinery),
+                per(Tool::Boot),
+                per(Tool::Sqlx),
+                per(Tool::Refinery),
+                per(Tool::Raw),
+            );
+        }
+        println!();
+    }
+    println!("## Build cost (the build script's work in-process: `Builder::scan` + `generated_code`; median)\n");
+    println!("| N | scan | code generation | generated code |");
+    println!("| ---: | ---: | ---: | ---: |");
+    for (n, scan, codegen, code) in &build_rows {
+        println!("| {n} | {} | {} | {} KiB |", ms(*scan), ms(*codegen), code / 1024);
+    }
+    println!();
+    if size {
+        eprintln!("binary size and peak memory…");
+        let rows = size_and_memory(&servers, &ns, &dbs).await?;
+        let base = rows[0].size;
+        let kib = |v: Option<u64>| v.map(|v| format!("{:.1} MiB", v as f64 / 1024.0)).unwrap_or_else(|| "–".into());
+        println!("## Binary size and peak memory (a release app that embeds N snippets and syncs; max RSS from /usr/bin/time -v)\n");
+        println!("| N | binary | added vs N = 1 | max RSS fresh sync, PostgreSQL | no-op, PostgreSQL | fresh sync, SQLite | no-op, SQLite |");
+        println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        for r in &rows {
+            println!(
+                "| {} | {:.2} MiB | {:+.0} KiB | {} | {} | {} | {} |",
+                r.n,
+                r.size as f64 / 1048576.0,
+                (r.size as f64 - base as f64) / 1024.0,
+                kib(r.rss_fresh_pg),
+                kib(r.rss_noop_pg),
+                kib(r.rss_fresh_lite),
+                kib(r.rss_noop_lite),
+            );
+        }
+        println!();
+    }
+    println!("whole run: {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
