@@ -226,15 +226,7 @@ async fn lock_is_free_at_once_after_a_failed_sync(db: TestDb) {
     assert_eq!(report.steps[5].action, Action::Apply);
     assert!(started.elapsed() < Duration::from_secs(1), "the lock was waited for");
     if db.kind == Kind::Postgres {
-        assert_eq!(
-            db.pool
-                .count(
-                    "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' \
-                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-                )
-                .await,
-            0
-        );
+        assert_eq!(db.advisory_locks().await, 0);
     }
 }
 

@@ -198,6 +198,17 @@ impl TestDb {
         lines
     }
 
+    /// PostgreSQL advisory locks held in this database (`pg_locks` is cluster-wide, and
+    /// other tests sync in other databases at the same time).
+    pub async fn advisory_locks(&self) -> i64 {
+        self.pool
+            .count(
+                "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' \
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            )
+            .await
+    }
+
     /// Whether a table exists.
     pub async fn has_table(&self, table: &str) -> bool {
         self.catalog().await.iter().any(|l| l.starts_with(&format!("table {table} ")))

@@ -25,35 +25,23 @@ impl TargetInfo {
     /// Describes the pool's target from its connect options (which carry no password
     /// getter: nothing here can leak one).
     pub(crate) fn of(target: &Target, environment: Option<String>) -> TargetInfo {
+        // PostgreSQL's and MySQL's connect options have the same getters but share no
+        // trait: one macro reads both.
+        macro_rules! network {
+            ($pool:expr) => {{
+                let options = $pool.connect_options();
+                let database = options.get_database().map(str::to_string);
+                match options.get_socket() {
+                    Some(socket) => (Some(socket.display().to_string()), None, database),
+                    None => (Some(options.get_host().to_string()), Some(options.get_port()), database),
+                }
+            }};
+        }
         let (host, port, database_name) = match target {
             #[cfg(feature = "postgres")]
-            Target::Postgres(pool) => {
-                let options = pool.connect_options();
-                match options.get_socket() {
-                    Some(socket) => {
-                        (Some(socket.display().to_string()), None, options.get_database().map(str::to_string))
-                    }
-                    None => (
-                        Some(options.get_host().to_string()),
-                        Some(options.get_port()),
-                        options.get_database().map(str::to_string),
-                    ),
-                }
-            }
+            Target::Postgres(pool) => network!(pool),
             #[cfg(feature = "mysql")]
-            Target::MySql(pool) => {
-                let options = pool.connect_options();
-                match options.get_socket() {
-                    Some(socket) => {
-                        (Some(socket.display().to_string()), None, options.get_database().map(str::to_string))
-                    }
-                    None => (
-                        Some(options.get_host().to_string()),
-                        Some(options.get_port()),
-                        options.get_database().map(str::to_string),
-                    ),
-                }
-            }
+            Target::MySql(pool) => network!(pool),
             #[cfg(feature = "sqlite")]
             Target::Sqlite(pool) => (None, None, Some(pool.connect_options().get_filename().display().to_string())),
         };
