@@ -214,37 +214,28 @@ impl Servers {
     /// How many tables named `t…` the database has: a sanity check after an apply.
     async fn tables(&self, kind: Db, db: &str) -> Res<i64> {
         let url = self.url(kind, db, None);
+        // The three pools have different types; only the pool and the query differ.
+        macro_rules! count {
+            ($pool:expr, $sql:literal) => {{
+                let pool = $pool;
+                let n: i64 = sqlx::query_scalar($sql).fetch_one(&pool).await?;
+                pool.close().await;
+                n
+            }};
+        }
         Ok(match kind {
-            Db::Pg => {
-                let pool = PgPoolOptions::new().max_connections(1).connect(&url).await?;
-                let n: i64 = sqlx::query_scalar(
-                    "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name ~ '^t[0-9]+$'",
-                )
-                .fetch_one(&pool)
-                .await?;
-                pool.close().await;
-                n
-            }
-            Db::My => {
-                let pool = MySqlPoolOptions::new().max_connections(1).connect(&url).await?;
-                let n: i64 = sqlx::query_scalar(
-                    "SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name REGEXP '^t[0-9]+$'",
-                )
-                .fetch_one(&pool)
-                .await?;
-                pool.close().await;
-                n
-            }
-            Db::Lite => {
-                let pool = sqlite_pool(&url).await?;
-                let n: i64 = sqlx::query_scalar(
-                    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name GLOB 't[0-9]*'",
-                )
-                .fetch_one(&pool)
-                .await?;
-                pool.close().await;
-                n
-            }
+            Db::Pg => count!(
+                PgPoolOptions::new().max_connections(1).connect(&url).await?,
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name ~ '^t[0-9]+$'"
+            ),
+            Db::My => count!(
+                MySqlPoolOptions::new().max_connections(1).connect(&url).await?,
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name REGEXP '^t[0-9]+$'"
+            ),
+            Db::Lite => count!(
+                sqlite_pool(&url).await?,
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name GLOB 't[0-9]*'"
+            ),
         })
     }
 }
