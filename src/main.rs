@@ -102,7 +102,9 @@ async fn main() -> anyhow::Result<()> {
     // The error names the database kind and what failed, never the URL's password.
     let db = Db::connect(&url).await.map_err(|e| anyhow::anyhow!(bootschema::redact(&format!("{e:?}"), &url)))?;
     let report = syncer.run(db.target()).await?;
-    println!("schema ({} {}): {}", report.dialect, report.server_version, report.summary());
+    // A boot in sync reads only the ledger's mark, so the server's version is unknown.
+    let server = if report.server_version.is_empty() { String::new() } else { format!(" {}", report.server_version) };
+    println!("schema ({}{server}): {}", report.dialect, report.summary());
     for step in report.steps.iter().filter(|s| s.action != bootschema::Action::Skip) {
         println!("  {:<8} {}  ({})", step.action.to_string(), step.path, step.reason);
     }

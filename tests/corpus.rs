@@ -14,7 +14,6 @@
 
 mod common;
 
-use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use bootschema::{Action, DialectKind, GuardOrigin, Snippet, SnippetSet};
@@ -164,15 +163,10 @@ async fn schema(db: &TestDb) -> Vec<String> {
 /// The snippets of `set` before `cut`.
 fn prefix(set: &SnippetSet, dialect: DialectKind, cut: usize) -> SnippetSet {
     let list = set.for_dialect(dialect)[..cut].to_vec();
-    let empty = || Cow::Owned(Vec::new());
-    let mut prefix =
-        SnippetSet { env_prefix: set.env_prefix.clone(), postgres: empty(), mysql: empty(), sqlite: empty() };
-    match dialect {
-        DialectKind::Postgres => prefix.postgres = Cow::Owned(list),
-        DialectKind::MySql => prefix.mysql = Cow::Owned(list),
-        DialectKind::Sqlite => prefix.sqlite = Cow::Owned(list),
-    }
-    prefix
+    let mut lists = [Vec::new(), Vec::new(), Vec::new()];
+    lists[dialect.index()] = list;
+    let [postgres, mysql, sqlite] = lists;
+    SnippetSet::new(set.env_prefix.clone(), postgres, mysql, sqlite)
 }
 
 async fn hand_patched_database_converges_to_the_corpus_schema(db: TestDb) {

@@ -1,5 +1,6 @@
-//! What a boot costs in queries: a database already in sync is read in a constant
-//! number of statements, whatever the number of snippets.
+//! What a boot costs in queries: a database already in sync is read in one statement
+//! (the ledger's mark), and in a constant number of statements with the full check,
+//! whatever the number of snippets.
 //!
 //! Statements are counted from sqlx's own `sqlx::query` log events, captured by a
 //! thread-local subscriber on a single-threaded runtime. (SQLite runs statements on a
@@ -79,8 +80,8 @@ fn many_snippets(n: usize) -> SnippetDir {
     dir
 }
 
-/// Statements sent by a no-op boot of `n` snippets.
-async fn no_op_boot_statements(kind: Kind, n: usize) -> Option<Vec<String>> {
+/// Statements sent by a no-op boot of `n` snippets (`full`: with the full check).
+async fn no_op_boot_statements(kind: Kind, n: usize, full: bool) -> Option<Vec<String>> {
     install_recorder();
     let db = TestDb::new(kind).await?;
     // A warm pool of one connection, so that no connection set-up is counted.
@@ -92,24 +93,33 @@ async fn no_op_boot_statements(kind: Kind, n: usize) -> Option<Vec<String>> {
     let set = many_snippets(n).snippets();
     syncer(&set).run(target.clone()).await.unwrap();
     STATEMENTS.with(|s| *s.borrow_mut() = Some(Vec::new()));
-    let report = syncer(&set).run(target).await.unwrap();
+    let report = syncer(&set).full_check(full).run(target).await.unwrap();
     let statements = STATEMENTS.with(|s| s.borrow_mut().take()).unwrap();
     assert_eq!(report.count(Action::Skip), n + 1);
+    assert_eq!(report.unchanged, if full { 0 } else { n + 1 }, "only the fast path leaves steps out");
     Some(statements)
 }
 
 async fn no_op_boot_reads_a_constant_number_of_statements(kind: Kind) {
-    let Some(small) = no_op_boot_statements(kind, 10).await else { return };
-    let Some(large) = no_op_boot_statements(kind, 150).await else { return };
-    assert_eq!(
-        small.len(),
-        large.len(),
-        "the cost of a no-op boot grows with the number of snippets: {small:?} {large:?}"
-    );
-    // Ledger, catalog snapshot, unless guards: one statement each; on PostgreSQL inside
-    // a read-only transaction (BEGIN … COMMIT), for one consistent view.
-    let expected = if kind == Kind::Postgres { 5 } else { 3 };
-    assert_eq!(small.len(), expected, "{small:?}");
+    for full in [false, true] {
+        let Some(small) = no_op_boot_statements(kind, 10, full).await else { return };
+        let Some(large) = no_op_boot_statements(kind, 150, full).await else { return };
+        assert_eq!(
+            small.len(),
+            large.len(),
+            "the cost of a no-op boot (full check: {full}) grows with the number of snippets: {small:?} {large:?}"
+        );
+        // Fast path: the mark row only. Full check: the mark, then the ledger, the
+        // catalog snapshot and the unless guards, one statement each; on PostgreSQL
+        // inside a read-only transaction (BEGIN … COMMIT), for one consistent view.
+        let expected = match (full, kind) {
+            (false, _) => 1,
+            (true, Kind::Postgres) => 6,
+            (true, _) => 4,
+        };
+        assert_eq!(small.len(), expected, "full check: {full}: {small:?}");
+        assert!(small[0].contains("SELECT checksum FROM"), "the mark is read first: {small:?}");
+    }
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -94,7 +94,7 @@ async fn a_column_dropped_by_a_later_snippet_is_no_drift(db: TestDb) {
     assert_eq!(undone.undone_by, Some(3), "the build records which snippet undoes the guard");
     let report = syncer(&set).allow_destructive(true).run(db.target()).await.expect("verify accepts the drop");
     assert_eq!(report.steps[2].action, Action::Apply);
-    let again = syncer(&set).run(db.target()).await.unwrap();
+    let again = syncer(&set).full_check(true).run(db.target()).await.unwrap();
     assert_eq!(again.steps[1].action, Action::Skip, "not drift: {}", again.steps[1].reason);
     assert!(!again.changed_anything());
 }
@@ -103,7 +103,7 @@ async fn a_column_dropped_by_hand_is_drift(db: TestDb) {
     let set = SnippetDir::new(&[TABLE, TWO_COLUMNS]).snippets();
     syncer(&set).run(db.target()).await.unwrap();
     db.pool.exec("ALTER TABLE items DROP COLUMN stock").await.unwrap();
-    let report = syncer(&set).run(db.target()).await.unwrap();
+    let report = syncer(&set).full_check(true).run(db.target()).await.unwrap();
     assert_eq!(report.steps[1].action, Action::Drift);
     assert!(report.steps[1].reason.contains("column_missing(items.stock)"), "{}", report.steps[1].reason);
 }
@@ -153,7 +153,7 @@ async fn mysql_database_is_guarded_as_a_schema() {
     let files: Vec<(&str, &str)> = files.iter().map(|(p, t)| (*p, t.as_str())).collect();
     let set = SnippetDir::new(&files).snippets();
     let result = syncer(&set).run(db.target()).await;
-    let again = syncer(&set).run(db.target()).await;
+    let again = syncer(&set).full_check(true).run(db.target()).await;
     let _ = db.pool.exec(&format!("DROP DATABASE IF EXISTS {name}")).await;
     let report = result.unwrap();
     assert_eq!(report.steps[0].guards[0].guard, format!("schema_missing({name})"));

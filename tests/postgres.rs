@@ -70,6 +70,6 @@ async fn quoted_guard_names_keep_their_case() {
     )]);
     let set = dir.snippets();
     syncer(&set).run(db.target()).await.unwrap();
-    let again = syncer(&set).run(db.target()).await.unwrap();
+    let again = syncer(&set).full_check(true).run(db.target()).await.unwrap();
     assert_eq!(again.steps[0].action, Action::Skip, "the quoted name is found as written");
 }

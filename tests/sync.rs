@@ -44,6 +44,11 @@ on_every_database!(
     on_change_reapply_runs_again_when_the_text_changes,
     unless_guard_adopts_seed_data_already_there,
     per_dialect_snippet_replaces_the_portable_one,
+    the_mark_records_the_synced_set_and_short_cuts_the_next_boot,
+    a_missing_or_stale_mark_is_rewritten,
+    an_older_release_leaves_the_newer_mark_alone,
+    a_removed_old_snippet_does_not_prevent_the_mark,
+    dry_run_ignores_the_mark,
 );
 
 async fn fresh_database_gets_every_snippet_applied_and_recorded(db: TestDb) {
@@ -126,11 +131,23 @@ async fn drift_is_reported_and_not_recreated(db: TestDb) {
         _ => "DROP INDEX items_name_idx",
     };
     db.pool.exec(drop).await.unwrap();
-    let report = syncer(&set).run(db.target()).await.unwrap();
-    let step = &report.steps[2];
-    assert_eq!(step.action, Action::Drift);
-    assert!(step.reason.contains("index_missing(items_name_idx)"), "{}", step.reason);
+    // A boot whose ledger mark is current reads nothing else: it cannot see the drift.
+    let boot = syncer(&set).run(db.target()).await.unwrap();
+    assert_eq!((boot.unchanged, boot.steps.len()), (5, 0));
+    // The full check (`SYNC=full`, `schema apply`) and the plan (`schema plan|verify`) do.
+    let full = syncer(&set).full_check(true).run(db.target()).await.unwrap();
+    let plan = syncer(&set).plan(db.target()).await.unwrap();
+    for report in [&full, &plan] {
+        let step = &report.steps[2];
+        assert_eq!(step.action, Action::Drift);
+        assert!(step.reason.contains("index_missing(items_name_idx)"), "{}", step.reason);
+    }
     assert!(!db.catalog().await.iter().any(|l| l.contains("items_name_idx")), "drift is not repaired silently");
+    // With the mark gone, every boot looks at everything until the drift is resolved.
+    db.pool.exec("DELETE FROM bootschema_history WHERE version = -1").await.unwrap();
+    let boot = syncer(&set).run(db.target()).await.unwrap();
+    assert_eq!(boot.steps[2].action, Action::Drift);
+    assert_eq!(db.mark().await, None, "a drifted set gets no mark");
 }
 
 async fn destructive_snippet_is_blocked_unless_allowed(db: TestDb) {
@@ -266,7 +283,9 @@ async fn on_change_reapply_runs_again_when_the_text_changes(db: TestDb) {
     );
     assert_eq!(db.pool.count("SELECT COUNT(id) FROM item_names").await, 1, "the new view has the id column");
     let again = syncer(&set).run(db.target()).await.unwrap();
-    assert_eq!(again.steps[5].action, Action::Skip);
+    assert_eq!((again.count(Action::Skip), again.unchanged), (6, 6), "the reapply left the new mark");
+    let full = syncer(&set).full_check(true).run(db.target()).await.unwrap();
+    assert_eq!(full.steps[5].action, Action::Skip);
 }
 
 async fn unless_guard_adopts_seed_data_already_there(db: TestDb) {
@@ -296,4 +315,83 @@ async fn per_dialect_snippet_replaces_the_portable_one(db: TestDb) {
     syncer(&set).run(db.target()).await.unwrap();
     let catalog = db.catalog().await.join("\n").to_lowercase();
     assert!(catalog.contains("price numeric") || catalog.contains("price decimal"), "{catalog}");
+}
+
+async fn the_mark_records_the_synced_set_and_short_cuts_the_next_boot(db: TestDb) {
+    let dialect = db.target().dialect();
+    let dir = SnippetDir::new(BASE);
+    let set = dir.snippets();
+    syncer(&set).run(db.target()).await.unwrap();
+    assert_eq!(db.mark().await.as_deref(), Some(&*set.mark(dialect)));
+    let again = syncer(&set).run(db.target()).await.unwrap();
+    assert_eq!((again.unchanged, again.steps.len(), again.changed_anything()), (5, 0, false));
+    assert!(again.summary().starts_with("in sync: 5 snippets recorded (ledger mark)"), "{}", again.summary());
+    // A new snippet changes the set's mark: the boot reads everything and applies it.
+    dir.write("0006_more.sql", "CREATE TABLE more_items (id INTEGER);\n");
+    let grown = dir.snippets();
+    assert_ne!(grown.mark(dialect), set.mark(dialect));
+    let report = syncer(&grown).run(db.target()).await.unwrap();
+    assert_eq!((report.count(Action::Apply), report.count(Action::Skip), report.unchanged), (1, 5, 0));
+    assert_eq!(db.mark().await.as_deref(), Some(&*grown.mark(dialect)));
+}
+
+async fn a_missing_or_stale_mark_is_rewritten(db: TestDb) {
+    let dialect = db.target().dialect();
+    let set = SnippetDir::new(BASE).snippets();
+    syncer(&set).run(db.target()).await.unwrap();
+    for damage in [
+        "DELETE FROM bootschema_history WHERE version = -1",
+        "UPDATE bootschema_history SET checksum = 'v1:5:00' WHERE version = -1",
+    ] {
+        db.pool.exec(damage).await.unwrap();
+        let report = syncer(&set).run(db.target()).await.unwrap();
+        assert_eq!((report.unchanged, report.count(Action::Skip)), (0, 5), "{damage}: a full look");
+        assert_eq!(db.mark().await.as_deref(), Some(&*set.mark(dialect)), "{damage}: the mark is written again");
+        if db.kind == Kind::Postgres {
+            assert_eq!(db.advisory_locks().await, 0, "{damage}: the lock taken to write it is released");
+        }
+    }
+    // A ledger row deleted by hand together with the mark: the snippet is adopted again.
+    db.pool.exec("DELETE FROM bootschema_history WHERE version IN (-1, 1)").await.unwrap();
+    let report = syncer(&set).run(db.target()).await.unwrap();
+    assert_eq!(report.steps[0].action, Action::Adopt);
+    assert_eq!(db.ledger().await.len(), 5);
+}
+
+async fn an_older_release_leaves_the_newer_mark_alone(db: TestDb) {
+    let dialect = db.target().dialect();
+    let old = SnippetDir::new(BASE).snippets();
+    let dir = SnippetDir::new(BASE);
+    dir.write("0006_more.sql", "CREATE TABLE more_items (id INTEGER);\n");
+    let new = dir.snippets();
+    syncer(&new).run(db.target()).await.unwrap();
+    // The old binary of a rolling deploy boots after the new one synced.
+    let report = syncer(&old).run(db.target()).await.unwrap();
+    assert_eq!((report.count(Action::Skip), report.orphans.len()), (5, 1));
+    assert_eq!(db.mark().await.as_deref(), Some(&*new.mark(dialect)), "the newer release's mark stays");
+    let report = syncer(&new).run(db.target()).await.unwrap();
+    assert_eq!(report.unchanged, 6, "so the new replicas keep booting on the fast path");
+}
+
+async fn a_removed_old_snippet_does_not_prevent_the_mark(db: TestDb) {
+    let dialect = db.target().dialect();
+    let all = SnippetDir::new(BASE).snippets();
+    syncer(&all).run(db.target()).await.unwrap();
+    // Without its newest snippet the set looks like an older release: no new mark.
+    let older = SnippetDir::new(&BASE[..4]).snippets();
+    syncer(&older).run(db.target()).await.unwrap();
+    assert_eq!(db.mark().await.as_deref(), Some(&*all.mark(dialect)), "version 5 is newer: the mark stays");
+    // Without its oldest snippet (squashed away), the set is marked.
+    let squashed = SnippetDir::new(&BASE[1..]).snippets();
+    let report = syncer(&squashed).run(db.target()).await.unwrap();
+    assert_eq!((report.count(Action::Skip), report.orphans.len()), (4, 1));
+    assert_eq!(db.mark().await.as_deref(), Some(&*squashed.mark(dialect)), "version 1 is older: marked");
+    assert_eq!(syncer(&squashed).run(db.target()).await.unwrap().unchanged, 4);
+}
+
+async fn dry_run_ignores_the_mark(db: TestDb) {
+    let set = SnippetDir::new(BASE).snippets();
+    syncer(&set).run(db.target()).await.unwrap();
+    let report = syncer(&set).dry_run(true).run(db.target()).await.unwrap();
+    assert_eq!((report.unchanged, report.steps.len(), report.count(Action::Skip)), (0, 5, 5), "a preview reads all");
 }

@@ -10,7 +10,9 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
-use bootschema::{Guard, GuardKind, GuardOrigin, Ident, ObjectName, OnChange, Snippet, SnippetSet, TransactionMode};
+use bootschema::{
+    DialectKind, Guard, GuardKind, GuardOrigin, Ident, ObjectName, OnChange, Snippet, SnippetSet, TransactionMode,
+};
 
 const BORROWED: &str = "::std::borrow::Cow::Borrowed";
 
@@ -48,6 +50,8 @@ pub(crate) fn generate(set: &SnippetSet) -> String {
         }
         out.push_str("        ]),\n");
     }
+    let marks: Vec<String> = DialectKind::ALL.iter().map(|d| format!("{BORROWED}({:?})", set.mark(*d))).collect();
+    let _ = writeln!(out, "        marks: [{}],", marks.join(", "));
     out.push_str("    }\n}\n");
     out
 }
@@ -194,12 +198,7 @@ mod tests {
     #[test]
     fn text_shared_by_dialects_is_stored_once() {
         let s = snippet("sql/0001_create_users.sql", "-- guard: table_missing(users)\nCREATE TABLE users (id INT);\n");
-        let set = SnippetSet {
-            env_prefix: "MYAPP".into(),
-            postgres: Cow::Owned(vec![s.clone()]),
-            mysql: Cow::Owned(vec![s.clone()]),
-            sqlite: Cow::Owned(vec![s]),
-        };
+        let set = SnippetSet::new("MYAPP", vec![s.clone()], vec![s.clone()], vec![s]);
         let code = generate(&set);
         assert_eq!(code.matches("CREATE TABLE users").count(), 1, "{code}");
         assert_eq!(code.matches("sql: ::std::borrow::Cow::Borrowed(T0)").count(), 3, "{code}");
@@ -207,12 +206,7 @@ mod tests {
 
     #[test]
     fn generated_code_spells_out_every_field() {
-        let set = SnippetSet {
-            env_prefix: "MYAPP".into(),
-            postgres: Cow::Owned(vec![snippet("sql/postgres/0001_x.sql", "a\"b\\c\n")]),
-            mysql: Cow::Borrowed(&[]),
-            sqlite: Cow::Borrowed(&[]),
-        };
+        let set = SnippetSet::new("MYAPP", vec![snippet("sql/postgres/0001_x.sql", "a\"b\\c\n")], vec![], vec![]);
         let code = generate(&set);
         for expected in [
             r#"const T0: &str = "a\"b\\c\n";"#,
@@ -226,6 +220,7 @@ mod tests {
             "destructive: true,",
             "on_change: ::bootschema::OnChange::Reapply,",
             "mysql: ::std::borrow::Cow::Borrowed(&[]),",
+            &format!("marks: [::std::borrow::Cow::Borrowed({:?}), ", set.mark(DialectKind::Postgres)),
         ] {
             assert!(code.contains(expected), "missing {expected}\nin\n{code}");
         }

@@ -105,7 +105,6 @@ mod lines;
 mod scan;
 mod split;
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::env;
 use std::path::{Component, Path, PathBuf};
@@ -326,15 +325,15 @@ impl Builder {
                 infer::across_snippets(&mut snippets, &mut inferred);
                 lists.insert(*dialect, snippets);
             }
-            let mut take = |d: DialectKind| Cow::Owned(lists.remove(&d).unwrap_or_default());
+            let mut take = |d: DialectKind| lists.remove(&d).unwrap_or_default();
             warnings.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
             Ok(Scan {
-                set: SnippetSet {
-                    env_prefix: Cow::Owned(env_prefix),
-                    postgres: take(DialectKind::Postgres),
-                    mysql: take(DialectKind::MySql),
-                    sqlite: take(DialectKind::Sqlite),
-                },
+                set: SnippetSet::new(
+                    env_prefix,
+                    take(DialectKind::Postgres),
+                    take(DialectKind::MySql),
+                    take(DialectKind::Sqlite),
+                ),
                 warnings,
             })
         } else {

@@ -15,6 +15,11 @@ pub struct Settings {
     pub allow_destructive: bool,
     /// Whether the boot-time sync runs at all (`<PREFIX>_SCHEMA_SYNC=off` turns it off).
     pub enabled: bool,
+    /// Whether a boot reads the ledger and the catalog even when the ledger's mark says
+    /// every embedded snippet is recorded (`<PREFIX>_SCHEMA_SYNC=full`). Off by default:
+    /// a boot in sync then costs one single-row read, and drift is reported by
+    /// `schema plan` / `schema verify` and by every boot that has something to apply.
+    pub full_check: bool,
     /// How long to wait for the schema lock held by another instance.
     pub lock_wait: Duration,
     /// How long one DDL statement may wait for a table lock before it is retried.
@@ -35,6 +40,7 @@ impl Settings {
             dry_run: false,
             allow_destructive: false,
             enabled: true,
+            full_check: false,
             lock_wait: Duration::from_secs(60),
             ddl_lock_timeout: Duration::from_secs(5),
             ddl_attempts: 4,
@@ -62,7 +68,17 @@ impl Settings {
             self.allow_destructive = parse_flag(&variable, &value)?;
         }
         if let Some((variable, value)) = read("SYNC") {
-            self.enabled = parse_flag(&variable, &value)?;
+            if value.trim().eq_ignore_ascii_case("full") {
+                self.enabled = true;
+                self.full_check = true;
+            } else {
+                self.enabled = parse_flag(&variable, &value).map_err(|_| Error::Config {
+                    variable: variable.clone(),
+                    value: value.clone(),
+                    expected: "on (the default: a boot in sync reads one row), full (read the ledger and the \
+                               catalog on every boot) or off (no boot-time sync); also 1/0, true/false, yes/no",
+                })?;
+            }
         }
         if let Some((variable, value)) = read("LOCK_TIMEOUT") {
             let timeout = parse_duration(&variable, &value)?;
@@ -125,6 +141,16 @@ mod tests {
         assert!(s.dry_run && s.allow_destructive && !s.enabled);
         assert_eq!(s.lock_wait, Duration::from_secs(2));
         assert_eq!(s.ddl_lock_timeout, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn sync_full_turns_on_the_full_check_and_garbage_names_the_values() {
+        let s = Settings::new("MYAPP").with_env(env(&[("MYAPP_SCHEMA_SYNC", "FULL")])).unwrap();
+        assert!(s.enabled && s.full_check);
+        let s = Settings::new("MYAPP").with_env(env(&[("MYAPP_SCHEMA_SYNC", "on")])).unwrap();
+        assert!(s.enabled && !s.full_check);
+        let err = Settings::new("MYAPP").with_env(env(&[("MYAPP_SCHEMA_SYNC", "sometimes")])).unwrap_err();
+        assert!(err.to_string().contains("full (read the ledger"), "{err}");
     }
 
     #[test]

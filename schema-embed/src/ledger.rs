@@ -61,6 +61,23 @@ pub struct LedgerRow {
     pub duration_ms: i64,
 }
 
+/// The version of the ledger's one special row, the *mark*: its `checksum` holds the
+/// [`set_mark`](crate::set_mark) of the snippet list that the last complete sync left
+/// recorded. Snippet versions are never negative, and every ledger read skips it.
+pub(crate) const MARK_VERSION: i64 = -1;
+
+/// What the mark row says of itself, for whoever reads the table by hand.
+pub(crate) const MARK_DESCRIPTION: &str =
+    "bootschema mark: every snippet of the set with this digest is recorded; a boot that embeds that set \
+     reads only this row. Delete this row after editing the ledger by hand.";
+
+/// The mark as it may appear in SQL: checked to be the `v1:<count>:<hex>` that
+/// [`set_mark`](crate::set_mark) makes, so that it can be written as a literal.
+pub(crate) fn mark_literal(mark: &str) -> Option<&str> {
+    let ok = mark.starts_with("v1:") && mark.chars().all(|c| c.is_ascii_alphanumeric() || c == ':');
+    ok.then_some(mark)
+}
+
 /// The ledger as read at the start of a sync, keyed by version.
 #[derive(Debug, Clone, Default)]
 pub struct Ledger {

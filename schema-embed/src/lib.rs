@@ -50,7 +50,7 @@
 mod snippet;
 
 pub use snippet::{
-    DialectKind, Guard, GuardKind, GuardOrigin, Ident, ObjectName, OnChange, Snippet, SnippetSet, Statement,
+    set_mark, DialectKind, Guard, GuardKind, GuardOrigin, Ident, ObjectName, OnChange, Snippet, SnippetSet, Statement,
     TransactionMode,
 };
 

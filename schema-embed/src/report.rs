@@ -18,6 +18,10 @@ pub struct SyncReport {
     pub ledger_table: String,
     /// Every snippet's step, with timings for those that ran.
     pub steps: Vec<Step>,
+    /// Snippets known to be applied from the ledger's mark alone: the boot found the
+    /// mark of the embedded set and read nothing else, so these have no step. They
+    /// count as skipped ([`SyncReport::count`]).
+    pub unchanged: usize,
     /// Ledger rows without an embedded snippet.
     pub orphans: Vec<crate::plan::Orphan>,
     /// The whole sync's duration, in milliseconds.
@@ -33,14 +37,17 @@ impl SyncReport {
             disabled: false,
             ledger_table,
             steps: plan.steps,
+            unchanged: 0,
             orphans: plan.orphans,
             duration_ms: 0,
         }
     }
 
-    /// How many steps ended with `action`.
+    /// How many snippets ended with `action` (skipped ones include
+    /// [`SyncReport::unchanged`]).
     pub fn count(&self, action: Action) -> usize {
-        self.steps.iter().filter(|s| s.action == action).count()
+        let unchanged = if action == Action::Skip { self.unchanged } else { 0 };
+        unchanged + self.steps.iter().filter(|s| s.action == action).count()
     }
 
     /// The steps that ended with `action`.
@@ -55,6 +62,9 @@ impl SyncReport {
 
     /// One line: `3 applied, 1 adopted, 12 skipped in 45 ms`.
     pub fn summary(&self) -> String {
+        if self.unchanged > 0 && self.steps.is_empty() {
+            return format!("in sync: {} snippets recorded (ledger mark) in {} ms", self.unchanged, self.duration_ms);
+        }
         let order = [
             (Action::Apply, "applied"),
             (Action::Reapply, "reapplied"),

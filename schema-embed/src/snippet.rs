@@ -34,6 +34,15 @@ impl DialectKind {
         }
     }
 
+    /// The dialect's position in [`DialectKind::ALL`] (and in [`SnippetSet::marks`]).
+    pub const fn index(self) -> usize {
+        match self {
+            DialectKind::Postgres => 0,
+            DialectKind::MySql => 1,
+            DialectKind::Sqlite => 2,
+        }
+    }
+
     /// The dialect whose folder is `name`, if any.
     pub fn from_folder(name: &str) -> Option<DialectKind> {
         DialectKind::ALL.into_iter().find(|d| d.folder() == name)
@@ -316,9 +325,39 @@ pub struct SnippetSet {
     pub mysql: Cow<'static, [Snippet]>,
     /// The snippets that apply on SQLite, in version order.
     pub sqlite: Cow<'static, [Snippet]>,
+    /// Per dialect, in [`DialectKind::ALL`] order: the [`set_mark`] of its snippets,
+    /// computed at build time so that a boot compares it with the ledger's mark in
+    /// constant time, whatever the number of snippets. An empty mark is computed when
+    /// needed ([`SnippetSet::mark`]).
+    pub marks: [Cow<'static, str>; 3],
 }
 
 impl SnippetSet {
+    /// A set built at run time (tests, tools); the marks are computed here.
+    pub fn new(
+        env_prefix: impl Into<Cow<'static, str>>,
+        postgres: Vec<Snippet>,
+        mysql: Vec<Snippet>,
+        sqlite: Vec<Snippet>,
+    ) -> SnippetSet {
+        let marks = [set_mark(&postgres).into(), set_mark(&mysql).into(), set_mark(&sqlite).into()];
+        SnippetSet {
+            env_prefix: env_prefix.into(),
+            postgres: Cow::Owned(postgres),
+            mysql: Cow::Owned(mysql),
+            sqlite: Cow::Owned(sqlite),
+            marks,
+        }
+    }
+
+    /// The mark of the snippets that apply on `dialect` (see [`set_mark`]).
+    pub fn mark(&self, dialect: DialectKind) -> Cow<'_, str> {
+        match &self.marks[dialect.index()] {
+            m if m.is_empty() => Cow::Owned(set_mark(self.for_dialect(dialect))),
+            m => Cow::Borrowed(m.as_ref()),
+        }
+    }
+
     /// The snippets that apply on `dialect`, in version order.
     pub fn for_dialect(&self, dialect: DialectKind) -> &[Snippet] {
         match dialect {
@@ -327,6 +366,26 @@ impl SnippetSet {
             DialectKind::Sqlite => &self.sqlite,
         }
     }
+}
+
+/// The mark of a snippet list: `v1:<count>:<sha256 hex>` over each snippet's version
+/// and checksum, in order.
+///
+/// A sync that leaves every snippet of the list recorded in the ledger with its
+/// checksum writes this mark into the ledger; a later boot whose embedded list has the
+/// same mark knows, from one row, that there is nothing to do. Any added, removed or
+/// edited snippet changes the mark, and the boot then reads everything.
+pub fn set_mark(snippets: &[Snippet]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for s in snippets {
+        hash.update(s.version.to_string().as_bytes());
+        hash.update(b"\t");
+        hash.update(s.checksum.as_bytes());
+        hash.update(b"\n");
+    }
+    let hex: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    format!("v1:{}:{hex}", snippets.len())
 }
 
 /// Embeds the snippets that `bootschema-build` generated for this package.

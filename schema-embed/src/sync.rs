@@ -11,7 +11,7 @@ use crate::config::Settings;
 use crate::dialect::{Session, Target};
 use crate::error::{excerpt, Error};
 use crate::ledger::LedgerTable;
-use crate::plan::{plan, Plan, Step};
+use crate::plan::{plan, Action, Plan, Step};
 use crate::report::SyncReport;
 use crate::snippet::{GuardKind, Snippet, SnippetSet};
 use crate::verify::verify;
@@ -83,6 +83,15 @@ impl<'a> Syncer<'a> {
     /// it applies whatever the variable says. The other variables still apply.
     pub fn ignore_sync_variable(mut self) -> Self {
         self.read_sync_variable = false;
+        self
+    }
+
+    /// Reads the ledger and the catalog on every boot, even when the ledger's mark says
+    /// the embedded set is recorded (`<PREFIX>_SCHEMA_SYNC=full`): drift is then
+    /// reported at every boot, at the cost of the catalog queries. The release-phase
+    /// `schema apply` always does this.
+    pub fn full_check(mut self, yes: bool) -> Self {
+        self.settings.full_check = yes;
         self
     }
 
@@ -173,26 +182,28 @@ impl<'a> Syncer<'a> {
                 disabled: true,
                 ledger_table: settings.ledger_table.clone(),
                 steps: Vec::new(),
+                unchanged: 0,
                 orphans: Vec::new(),
                 duration_ms: 0,
             });
         }
         let table = LedgerTable::parse(&settings.ledger_table)?;
-        let snippets = self.snippets.for_dialect(target.dialect());
+        let set =
+            Set { snippets: self.snippets.for_dialect(target.dialect()), mark: self.snippets.mark(target.dialect()) };
         let span = tracing::info_span!(target: "bootschema", "schema_sync", dialect = %target.dialect());
         async {
             match &target {
                 #[cfg(feature = "postgres")]
                 Target::Postgres(pool) => {
-                    run_on(crate::dialect::PgSession::open(pool).await?, snippets, &table, &settings).await
+                    run_on(crate::dialect::PgSession::open(pool).await?, &set, &table, &settings).await
                 }
                 #[cfg(feature = "mysql")]
                 Target::MySql(pool) => {
-                    run_on(crate::dialect::MySqlSession::open(pool).await?, snippets, &table, &settings).await
+                    run_on(crate::dialect::MySqlSession::open(pool).await?, &set, &table, &settings).await
                 }
                 #[cfg(feature = "sqlite")]
                 Target::Sqlite(pool) => {
-                    run_on(crate::dialect::SqliteSession::open(pool).await?, snippets, &table, &settings).await
+                    run_on(crate::dialect::SqliteSession::open(pool).await?, &set, &table, &settings).await
                 }
             }
         }
@@ -212,6 +223,26 @@ impl<'a> Syncer<'a> {
 /// ```
 pub async fn sync(snippets: &SnippetSet, target: impl Into<Target>) -> Result<SyncReport, Error> {
     Syncer::new(snippets).run(target).await
+}
+
+/// The embedded snippets of one dialect and their mark.
+struct Set<'a> {
+    snippets: &'a [Snippet],
+    mark: std::borrow::Cow<'a, str>,
+}
+
+/// Whether a plan, once applied, leaves the set as the mark describes it: every snippet
+/// recorded with its checksum, and nothing to warn about at the next boot.
+///
+/// A ledger row newer than every embedded snippet means that a newer release has
+/// synced and this process runs an older binary (a rolling deploy, a rollback): it
+/// leaves the newer release's mark alone rather than flip it back and forth. Rows of
+/// older snippets that are no longer embedded (squashed or deleted files) do not
+/// prevent the mark.
+fn leaves_set_recorded(plan: &Plan) -> bool {
+    let newest = plan.steps.iter().map(|s| s.version).max();
+    plan.steps.iter().all(|s| matches!(s.action, Action::Skip | Action::Apply | Action::Adopt | Action::Reapply))
+        && plan.orphans.iter().all(|o| newest.is_some_and(|n| o.version < n))
 }
 
 /// One look at the database: the ledger, the snapshot, the `unless` answers, the plan.
@@ -258,16 +289,39 @@ async fn look<S: Session>(
 
 async fn run_on<S: Session>(
     mut session: S,
-    snippets: &[Snippet],
+    set: &Set<'_>,
     table: &LedgerTable,
     settings: &Settings,
 ) -> Result<SyncReport, Error> {
     let started = Instant::now();
+    let snippets = set.snippets;
+    // The fast path: one row says whether the last complete sync left exactly this set
+    // recorded. A dry run always looks at everything: it is a preview.
+    let mark_current =
+        if settings.dry_run { false } else { session.read_mark(table).await?.as_deref() == Some(set.mark.as_ref()) };
+    if mark_current && !settings.full_check {
+        let report = SyncReport {
+            dialect: S::KIND,
+            server_version: String::new(),
+            dry_run: false,
+            disabled: false,
+            ledger_table: table.display(),
+            steps: Vec::new(),
+            unchanged: snippets.len(),
+            orphans: Vec::new(),
+            duration_ms: started.elapsed().as_millis() as u64,
+        };
+        tracing::info!(target: "bootschema", dialect = %S::KIND, "schema sync: {}", report.summary());
+        return Ok(report);
+    }
     // Look first without the lock: a database in sync costs a few reads and no wait,
     // however many replicas boot together.
     let first = look(&mut session, snippets, table, settings).await?;
     let refusal = first.plan.refusal(settings);
-    if settings.dry_run || !first.plan.has_work() || refusal.is_some() {
+    // In sync but without the current mark (the first boot of a release that changed
+    // nothing, a ledger edited by hand): take the lock once to write it.
+    let write_mark = !mark_current && first.ledger_exists && leaves_set_recorded(&first.plan);
+    if settings.dry_run || !(first.plan.has_work() || write_mark) || refusal.is_some() {
         let mut report = first.into_report(table, settings.dry_run);
         report.duration_ms = started.elapsed().as_millis() as u64;
         report.log();
@@ -278,7 +332,7 @@ async fn run_on<S: Session>(
     }
 
     session.lock(table, settings).await?;
-    let outcome = locked(&mut session, snippets, table, settings).await;
+    let outcome = locked(&mut session, set, table, settings).await;
     let released = session.unlock().await;
     let (plan, server_version) = outcome?;
     released?;
@@ -292,10 +346,11 @@ async fn run_on<S: Session>(
 /// verify. Loops when a step had to release the lock.
 async fn locked<S: Session>(
     session: &mut S,
-    snippets: &[Snippet],
+    set: &Set<'_>,
     table: &LedgerTable,
     settings: &Settings,
 ) -> Result<(Plan, String), Error> {
+    let snippets = set.snippets;
     let mut executed: BTreeMap<u64, Step> = BTreeMap::new();
     let mut attempts: BTreeMap<u64, u32> = BTreeMap::new();
     loop {
@@ -318,6 +373,9 @@ async fn locked<S: Session>(
                     }
                 }
                 verify(session, &plan, snippets).await?;
+                if leaves_set_recorded(&plan) {
+                    session.write_mark(table, &set.mark).await.map_err(Error::db("writing the ledger's mark"))?;
+                }
                 return Ok((plan, server_version));
             }
             Applied::Replan => {}

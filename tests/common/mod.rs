@@ -171,7 +171,13 @@ impl TestDb {
             Kind::MySql => "CONCAT(version, ' ', state, ' ', checksum)",
             _ => "CAST(version AS TEXT) || ' ' || state || ' ' || checksum",
         };
-        self.pool.strings(&format!("SELECT {concat} FROM bootschema_history ORDER BY version")).await
+        self.pool.strings(&format!("SELECT {concat} FROM bootschema_history WHERE version >= 0 ORDER BY version")).await
+    }
+
+    /// The ledger's mark row (version -1), if any: the `set_mark` of the set the last
+    /// complete sync left recorded.
+    pub async fn mark(&self) -> Option<String> {
+        self.pool.strings("SELECT checksum FROM bootschema_history WHERE version = -1").await.pop()
     }
 
     /// Every table, column, index and constraint of the database, one line each, sorted:

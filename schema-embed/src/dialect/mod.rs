@@ -142,6 +142,14 @@ pub(crate) trait Session: Send {
     /// Inserts or replaces a ledger row.
     async fn write_ledger(&mut self, table: &LedgerTable, row: &LedgerRow) -> Result<(), sqlx::Error>;
 
+    /// Reads the ledger's mark: `None` when there is no mark row or no ledger. Never
+    /// inside a transaction, in one round trip.
+    async fn read_mark(&mut self, table: &LedgerTable) -> Result<Option<String>, Error>;
+
+    /// Writes the ledger's mark (under the lock; within the lock's transaction where the
+    /// lock is one).
+    async fn write_mark(&mut self, table: &LedgerTable, mark: &str) -> Result<(), sqlx::Error>;
+
     /// Whether an error is a lock timeout worth retrying.
     fn is_lock_timeout(error: &sqlx::Error) -> bool;
 
@@ -174,7 +182,25 @@ pub(crate) fn batch_probe_sql(queries: &[String]) -> String {
 
 /// A ledger row's columns, shared by every dialect's `read_ledger`.
 pub(crate) fn ledger_select(name: &str) -> String {
-    format!("SELECT version, description, path, checksum, state, progress, duration_ms FROM {name} ORDER BY version")
+    format!(
+        "SELECT version, description, path, checksum, state, progress, duration_ms FROM {name} \
+         WHERE version >= 0 ORDER BY version"
+    )
+}
+
+/// The mark row's read: one row by primary key, sent as plain text (one round trip).
+pub(crate) fn mark_select(name: &str) -> String {
+    format!("SELECT checksum FROM {name} WHERE version = {}", crate::ledger::MARK_VERSION)
+}
+
+/// The mark row's values, as literals (the mark is checked to be plain ASCII).
+pub(crate) fn mark_values(mark: &str) -> Option<String> {
+    let mark = crate::ledger::mark_literal(mark)?;
+    Some(format!(
+        "{}, '{}', '', '{mark}', 'mark', '', 0",
+        crate::ledger::MARK_VERSION,
+        crate::ledger::MARK_DESCRIPTION.replace('\'', "''")
+    ))
 }
 
 /// Builds a ledger row from its columns, naming the row when its state is unknown.

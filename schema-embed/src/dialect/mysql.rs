@@ -5,7 +5,7 @@ use sqlx::mysql::MySqlDatabaseError;
 use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, MySql, Row};
 
-use super::{batch_probe_sql, ledger_row, ledger_select, quote_with, Session};
+use super::{batch_probe_sql, ledger_row, ledger_select, mark_select, mark_values, quote_with, Session};
 use crate::catalog::{catalog_key, CatalogSnapshot, Scope};
 use crate::config::Settings;
 use crate::error::Error;
@@ -289,6 +289,27 @@ impl Session for MySqlSession {
             .execute(&mut *self.conn)
             .await
             .map(|_| ())
+    }
+
+    async fn read_mark(&mut self, table: &LedgerTable) -> Result<Option<String>, Error> {
+        // Text protocol: one round trip, nothing prepared.
+        let row =
+            sqlx::raw_sql(AssertSqlSafe(mark_select(&Self::ledger_name(table)))).fetch_optional(&mut *self.conn).await;
+        match row {
+            Ok(row) => Ok(row.and_then(|r| r.try_get::<String, _>(0).ok())),
+            Err(e) if matches!(error_number(&e), Some(1146) | Some(1049)) => Ok(None),
+            Err(e) => Err(Error::db(format!("reading the mark of the ledger {}", table.display()))(e)),
+        }
+    }
+
+    async fn write_mark(&mut self, table: &LedgerTable, mark: &str) -> Result<(), sqlx::Error> {
+        let Some(values) = mark_values(mark) else { return Ok(()) };
+        self.execute(&format!(
+            "INSERT INTO {} (version, description, path, checksum, state, progress, duration_ms) VALUES ({values}) \
+             ON DUPLICATE KEY UPDATE checksum = VALUES(checksum), applied_at = CURRENT_TIMESTAMP(3)",
+            Self::ledger_name(table)
+        ))
+        .await
     }
 
     async fn describe_lock_wait(&mut self, statement: &str) -> String {

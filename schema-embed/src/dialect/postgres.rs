@@ -13,7 +13,7 @@
 use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, Postgres, Row};
 
-use super::{batch_probe_sql, ledger_row, ledger_select, quote_with, Session};
+use super::{batch_probe_sql, ledger_row, ledger_select, mark_select, mark_values, quote_with, Session};
 use crate::catalog::{CatalogSnapshot, Scope};
 use crate::config::Settings;
 use crate::error::Error;
@@ -378,6 +378,27 @@ impl Session for PgSession {
             .execute(&mut *self.conn)
             .await
             .map(|_| ())
+    }
+
+    async fn read_mark(&mut self, table: &LedgerTable) -> Result<Option<String>, Error> {
+        // Simple protocol: one round trip, nothing prepared (PgBouncer-safe).
+        let row =
+            sqlx::raw_sql(AssertSqlSafe(mark_select(&Self::ledger_name(table)))).fetch_optional(&mut *self.conn).await;
+        match row {
+            Ok(row) => Ok(row.and_then(|r| r.try_get::<String, _>(0).ok())),
+            Err(e) if is_code(&e, "42P01") || is_code(&e, "3F000") => Ok(None),
+            Err(e) => Err(Error::db(format!("reading the mark of the ledger {}", table.display()))(e)),
+        }
+    }
+
+    async fn write_mark(&mut self, table: &LedgerTable, mark: &str) -> Result<(), sqlx::Error> {
+        let Some(values) = mark_values(mark) else { return Ok(()) };
+        self.execute(&format!(
+            "INSERT INTO {} (version, description, path, checksum, state, progress, duration_ms) VALUES ({values}) \
+             ON CONFLICT (version) DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = now()",
+            Self::ledger_name(table)
+        ))
+        .await
     }
 
     fn is_lock_timeout(error: &sqlx::Error) -> bool {

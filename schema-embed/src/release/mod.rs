@@ -28,7 +28,9 @@
 //! a failed statement), 2 `verify` found anything pending, edited, drifted or blocked.
 //!
 //! `<PREFIX>_SCHEMA_SYNC=off` turns off the boot-time sync only: `schema apply` applies
-//! regardless ([`Syncer::ignore_sync_variable`]). The other variables keep their
+//! regardless ([`Syncer::ignore_sync_variable`]), and always reads the ledger and the
+//! catalog ([`Syncer::full_check`]): it is the step that reports drift and repairs the
+//! ledger's mark after a hand edit. The other variables keep their
 //! meaning (`DRY_RUN=1` makes `apply` a dry run; `ALLOW_DESTRUCTIVE` gates destructive
 //! snippets).
 //!
@@ -91,7 +93,11 @@ impl<'a> Release<'a> {
     /// The syncer is turned on and told to ignore `<PREFIX>_SCHEMA_SYNC` (which turns
     /// off the boot-time sync only).
     pub fn new(syncer: Syncer<'a>) -> Release<'a> {
-        Release { syncer: syncer.enabled(true).ignore_sync_variable(), redactor: Redactor::default(), program: None }
+        Release {
+            syncer: syncer.enabled(true).full_check(true).ignore_sync_variable(),
+            redactor: Redactor::default(),
+            program: None,
+        }
     }
 
     /// The connection string the app connects with: its password and tokens never
