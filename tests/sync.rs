@@ -49,6 +49,7 @@ on_every_database!(
     an_older_release_leaves_the_newer_mark_alone,
     a_removed_old_snippet_does_not_prevent_the_mark,
     dry_run_ignores_the_mark,
+    ledger_text_is_recorded_exactly,
 );
 
 async fn fresh_database_gets_every_snippet_applied_and_recorded(db: TestDb) {
@@ -394,4 +395,19 @@ async fn dry_run_ignores_the_mark(db: TestDb) {
     syncer(&set).run(db.target()).await.unwrap();
     let report = syncer(&set).dry_run(true).run(db.target()).await.unwrap();
     assert_eq!((report.unchanged, report.steps.len(), report.count(Action::Skip)), (0, 5, 5), "a preview reads all");
+}
+
+async fn ledger_text_is_recorded_exactly(db: TestDb) {
+    // Pipelined snippets write their ledger row with literals: quotes, backslashes and
+    // non-ASCII text must arrive as they are, whatever the server's escaping settings.
+    let dir = SnippetDir::new(BASE);
+    let name = "0006_café_o'neil_back\\slash.sql";
+    dir.write(name, "CREATE TABLE extra (id INTEGER);\nCREATE TABLE extra2 (id INTEGER);\n");
+    syncer(&dir.snippets()).run(db.target()).await.unwrap();
+    let rows = db.pool.strings("SELECT description FROM bootschema_history WHERE version = 6").await;
+    assert_eq!(rows, vec!["café_o'neil_back\\slash".to_string()]);
+    let rows = db.pool.strings("SELECT path FROM bootschema_history WHERE version = 6").await;
+    assert_eq!(rows, vec![format!("sql/{name}")]);
+    let negative = db.pool.count("SELECT COUNT(*) FROM bootschema_history WHERE duration_ms < 0").await;
+    assert_eq!(negative, 0);
 }

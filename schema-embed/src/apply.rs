@@ -153,20 +153,20 @@ pub(crate) fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(100 << attempt.clamp(1, 7).saturating_sub(1))
 }
 
-/// Drops the invalid indexes that a failed `CREATE INDEX CONCURRENTLY` left behind,
-/// so that the snippet can build them again.
-async fn drop_invalid_indexes<S: Session>(session: &mut S, step: &Step, snippet: &Snippet) -> Result<(), sqlx::Error> {
-    for (schema, index) in &step.invalid_indexes {
-        tracing::warn!(
-            target: "bootschema", path = %snippet.path, index = %index,
-            "dropping the invalid index {schema}.{index} left by a failed build, to build it again"
-        );
-        let concurrently = if snippet.transaction == TransactionMode::None { "CONCURRENTLY " } else { "" };
-        session
-            .execute(&format!("DROP INDEX {concurrently}IF EXISTS {}.{}", S::quote(schema), S::quote(index)))
-            .await?;
-    }
-    Ok(())
+/// The statements that drop the invalid indexes a failed `CREATE INDEX CONCURRENTLY`
+/// left behind, so that the snippet can build them again.
+fn invalid_index_drops<S: Session>(step: &Step, snippet: &Snippet) -> Vec<String> {
+    step.invalid_indexes
+        .iter()
+        .map(|(schema, index)| {
+            tracing::warn!(
+                target: "bootschema", path = %snippet.path, index = %index,
+                "dropping the invalid index {schema}.{index} left by a failed build, to build it again"
+            );
+            let concurrently = if snippet.transaction == TransactionMode::None { "CONCURRENTLY " } else { "" };
+            format!("DROP INDEX {concurrently}IF EXISTS {}.{}", S::quote(schema), S::quote(index))
+        })
+        .collect()
 }
 
 fn lock_wait(snippet: &Snippet, index: usize, error: &sqlx::Error) -> LockWait {
@@ -179,58 +179,134 @@ fn lock_wait(snippet: &Snippet, index: usize, error: &sqlx::Error) -> LockWait {
     }
 }
 
+/// One part of a pipelined snippet, to name what failed.
+#[derive(Clone, Copy)]
+enum Part {
+    Begin,
+    DropInvalidIndex,
+    Statement(usize),
+    Ledger,
+    Commit,
+}
+
 /// PostgreSQL and SQLite: the snippet's statements and its ledger row in one
 /// transaction (a savepoint of the lock's transaction); a failure leaves nothing behind.
+///
+/// Where the session pipelines (PostgreSQL), the savepoint, the statements, the ledger
+/// row and the release travel as one message: one round trip per snippet.
 async fn run_atomic<S: Session>(
     session: &mut S,
     step: &mut Step,
     snippet: &Snippet,
     table: &LedgerTable,
 ) -> Result<Option<LockWait>, Error> {
-    let started = Instant::now();
-    session.begin().await.map_err(Error::db(format!("beginning the transaction of {}", snippet.path)))?;
-    let mut ran = 0;
-    let mut failure = drop_invalid_indexes(session, step, snippet).await.err().map(|e| (0, e));
-    for i in 0..snippet.statements.len() {
-        if failure.is_some() {
-            break;
-        }
-        if step.statements_skipped.contains(&(i as u32)) {
-            continue;
-        }
-        match session.execute(snippet.statement_sql(i)).await {
-            Ok(()) => ran += 1,
-            Err(e) => failure = Some((i, e)),
-        }
-    }
-    let Some((i, error)) = failure else {
-        let row = ledger_row(snippet, final_state(step), Vec::new(), started.elapsed().as_millis() as i64);
-        if let Err(e) = session.write_ledger(table, &row).await {
-            let _ = session.rollback().await;
-            return Err(Error::db(format!("recording {} in the ledger (rolled back)", snippet.path))(e));
-        }
-        session.commit().await.map_err(Error::db(format!("committing {}", snippet.path)))?;
-        step.statements_run = ran;
+    let pending: Vec<usize> =
+        (0..snippet.statements.len()).filter(|i| !step.statements_skipped.contains(&(*i as u32))).collect();
+    let failure = if S::PIPELINE_ATOMIC {
+        pipelined_atomic(session, step, snippet, table, &pending).await
+    } else {
+        one_by_one_atomic(session, step, snippet, table, &pending).await
+    };
+    let Some((part, error)) = failure else {
+        step.statements_run = pending.len() as u32;
         return Ok(None);
     };
-    session.rollback().await.map_err(Error::db(format!("rolling back {}", snippet.path)))?;
-    if S::is_lock_timeout(&error) {
-        return Ok(Some(lock_wait(snippet, i, &error)));
+    let what = match part {
+        Part::Begin => format!("beginning the transaction of {}", snippet.path),
+        Part::DropInvalidIndex => format!("dropping an invalid index before {} (rolled back)", snippet.path),
+        Part::Ledger => format!("recording {} in the ledger (rolled back)", snippet.path),
+        Part::Commit => format!("committing {}", snippet.path),
+        Part::Statement(i) => {
+            if S::is_lock_timeout(&error) {
+                return Ok(Some(lock_wait(snippet, i, &error)));
+            }
+            return Err(Error::Statement {
+                path: snippet.path.to_string(),
+                line: snippet.statements[i].line,
+                statement: excerpt(snippet.statement_sql(i)),
+                aftermath: "nothing of this snippet was kept (its transaction was rolled back); fix the statement \
+                            and boot again"
+                    .into(),
+                source: error,
+            });
+        }
+    };
+    Err(Error::db(what)(error))
+}
+
+/// The atomic unit in one round trip. On failure it is rolled back.
+async fn pipelined_atomic<S: Session>(
+    session: &mut S,
+    step: &Step,
+    snippet: &Snippet,
+    table: &LedgerTable,
+    pending: &[usize],
+) -> Option<(Part, sqlx::Error)> {
+    let drops = invalid_index_drops::<S>(step, snippet);
+    let row = ledger_row(snippet, final_state(step), Vec::new(), 0);
+    let upsert = S::ledger_upsert_literal(table, &row);
+    let mut parts: Vec<(Part, &str)> = vec![(Part::Begin, "SAVEPOINT bootschema_snippet")];
+    parts.extend(drops.iter().map(|d| (Part::DropInvalidIndex, d.as_str())));
+    parts.extend(pending.iter().map(|&i| (Part::Statement(i), snippet.statement_sql(i))));
+    parts.push((Part::Ledger, &upsert));
+    parts.push((Part::Commit, "RELEASE SAVEPOINT bootschema_snippet"));
+    let sql: Vec<&str> = parts.iter().map(|(_, sql)| *sql).collect();
+    let (failed, error) = session.pipeline(&sql).await.err()?;
+    let part = parts[failed].0;
+    if !matches!(part, Part::Begin) {
+        if let Err(e) = session.rollback().await {
+            return Some((Part::Commit, e));
+        }
     }
-    Err(Error::Statement {
-        path: snippet.path.to_string(),
-        line: snippet.statements[i].line,
-        statement: excerpt(snippet.statement_sql(i)),
-        aftermath: "nothing of this snippet was kept (its transaction was rolled back); fix the statement and \
-                    boot again"
-            .into(),
-        source: error,
-    })
+    Some((part, error))
+}
+
+/// The atomic unit statement by statement (SQLite: in-process, nothing to save).
+async fn one_by_one_atomic<S: Session>(
+    session: &mut S,
+    step: &Step,
+    snippet: &Snippet,
+    table: &LedgerTable,
+    pending: &[usize],
+) -> Option<(Part, sqlx::Error)> {
+    let started = Instant::now();
+    if let Err(e) = session.begin().await {
+        return Some((Part::Begin, e));
+    }
+    let mut failure = None;
+    for drop in invalid_index_drops::<S>(step, snippet) {
+        if let Err(e) = session.execute(&drop).await {
+            failure = Some((Part::DropInvalidIndex, e));
+            break;
+        }
+    }
+    if failure.is_none() {
+        for &i in pending {
+            if let Err(e) = session.execute(snippet.statement_sql(i)).await {
+                failure = Some((Part::Statement(i), e));
+                break;
+            }
+        }
+    }
+    if failure.is_none() {
+        let row = ledger_row(snippet, final_state(step), Vec::new(), started.elapsed().as_millis() as i64);
+        match session.write_ledger(table, &row).await {
+            Ok(()) => return session.commit().await.err().map(|e| (Part::Commit, e)),
+            Err(e) => failure = Some((Part::Ledger, e)),
+        }
+    }
+    if let Err(e) = session.rollback().await {
+        return Some((Part::Commit, e));
+    }
+    failure
 }
 
 /// MySQL, and `transaction: none` everywhere: statements run one by one, each
 /// completed one recorded in a `partial` ledger row, so that a snippet that stopped
 /// half-way resumes after its completed statements once the failing one is fixed.
+///
+/// Where the session pipelines progress (MySQL), each statement travels with the row
+/// that records it: one round trip per statement, and the same order on the server.
 async fn run_statement_by_statement<S: Session>(
     session: &mut S,
     step: &mut Step,
@@ -238,15 +314,46 @@ async fn run_statement_by_statement<S: Session>(
     table: &LedgerTable,
 ) -> Result<Option<LockWait>, Error> {
     let started = Instant::now();
-    drop_invalid_indexes(session, step, snippet)
-        .await
-        .map_err(Error::db(format!("dropping an invalid index before {}", snippet.path)))?;
+    for drop in invalid_index_drops::<S>(step, snippet) {
+        session
+            .execute(&drop)
+            .await
+            .map_err(Error::db(format!("dropping an invalid index before {}", snippet.path)))?;
+    }
     let mut progress = step.progress.clone();
     let pending: Vec<usize> =
         (0..snippet.statements.len()).filter(|i| !step.statements_skipped.contains(&(*i as u32))).collect();
     for (n, &i) in pending.iter().enumerate() {
         let statement = snippet.statement_sql(i);
-        if let Err(e) = session.execute(statement).await {
+        let last = n + 1 == pending.len();
+        let mut done = progress.clone();
+        done.push(statement_fingerprint(statement));
+        let row = if last {
+            ledger_row(snippet, final_state(step), Vec::new(), started.elapsed().as_millis() as i64)
+        } else {
+            ledger_row(snippet, LedgerState::Partial, done.clone(), started.elapsed().as_millis() as i64)
+        };
+        let (statement_failed, ledger_failed) = if S::PIPELINE_PROGRESS {
+            let upsert = S::ledger_upsert_literal(table, &row);
+            let mut parts: Vec<&str> = Vec::with_capacity(3);
+            if n == 0 {
+                parts.extend(S::PIPELINE_START);
+            }
+            let first = parts.len();
+            parts.push(statement);
+            parts.push(&upsert);
+            match session.pipeline(&parts).await {
+                Ok(()) => (None, None),
+                Err((k, e)) if k <= first => (Some(e), None),
+                Err((_, e)) => (None, Some(e)),
+            }
+        } else {
+            match session.execute(statement).await {
+                Err(e) => (Some(e), None),
+                Ok(()) => (None, session.write_ledger(table, &row).await.err()),
+            }
+        };
+        if let Some(e) = statement_failed {
             if S::is_lock_timeout(&e) {
                 return Ok(Some(lock_wait(snippet, i, &e)));
             }
@@ -268,17 +375,19 @@ async fn run_statement_by_statement<S: Session>(
             });
         }
         step.statements_run += 1;
-        progress.push(statement_fingerprint(statement));
-        if n + 1 < pending.len() {
-            let row = ledger_row(snippet, LedgerState::Partial, progress.clone(), started.elapsed().as_millis() as i64);
-            session
-                .write_ledger(table, &row)
-                .await
-                .map_err(Error::db(format!("recording progress of {}", snippet.path)))?;
+        if let Some(e) = ledger_failed {
+            let what = if last { "recording {} in the ledger" } else { "recording progress of {}" };
+            return Err(Error::db(what.replace("{}", &snippet.path))(e));
         }
+        progress = done;
     }
-    let row = ledger_row(snippet, final_state(step), Vec::new(), started.elapsed().as_millis() as i64);
-    session.write_ledger(table, &row).await.map_err(Error::db(format!("recording {} in the ledger", snippet.path)))?;
+    if pending.is_empty() {
+        let row = ledger_row(snippet, final_state(step), Vec::new(), started.elapsed().as_millis() as i64);
+        session
+            .write_ledger(table, &row)
+            .await
+            .map_err(Error::db(format!("recording {} in the ledger", snippet.path)))?;
+    }
     Ok(None)
 }
 

@@ -71,6 +71,17 @@ pub(crate) const MARK_DESCRIPTION: &str =
     "bootschema mark: every snippet of the set with this digest is recorded; a boot that embeds that set \
      reads only this row. Delete this row after editing the ledger by hand.";
 
+/// What a boot's first read found of the mark.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum MarkRead {
+    /// No ledger table: a database that never synced.
+    NoLedger,
+    /// A ledger without a mark row.
+    Unmarked,
+    /// The mark.
+    Mark(String),
+}
+
 /// The mark as it may appear in SQL: checked to be the `v1:<count>:<hex>` that
 /// [`set_mark`](crate::set_mark) makes, so that it can be written as a literal.
 pub(crate) fn mark_literal(mark: &str) -> Option<&str> {

@@ -10,7 +10,7 @@ use crate::catalog::{unless_query, Probes, Scope};
 use crate::config::Settings;
 use crate::dialect::{Session, Target};
 use crate::error::{excerpt, Error};
-use crate::ledger::LedgerTable;
+use crate::ledger::{LedgerTable, MarkRead};
 use crate::plan::{plan, Action, Plan, Step};
 use crate::report::SyncReport;
 use crate::snippet::{GuardKind, Snippet, SnippetSet};
@@ -297,8 +297,8 @@ async fn run_on<S: Session>(
     let snippets = set.snippets;
     // The fast path: one row says whether the last complete sync left exactly this set
     // recorded. A dry run always looks at everything: it is a preview.
-    let mark_current =
-        if settings.dry_run { false } else { session.read_mark(table).await?.as_deref() == Some(set.mark.as_ref()) };
+    let read = if settings.dry_run { None } else { Some(session.read_mark(table).await?) };
+    let mark_current = matches!(&read, Some(MarkRead::Mark(m)) if *m == set.mark);
     if mark_current && !settings.full_check {
         let report = SyncReport {
             dialect: S::KIND,
@@ -314,21 +314,25 @@ async fn run_on<S: Session>(
         tracing::info!(target: "bootschema", dialect = %S::KIND, "schema sync: {}", report.summary());
         return Ok(report);
     }
-    // Look first without the lock: a database in sync costs a few reads and no wait,
-    // however many replicas boot together.
-    let first = look(&mut session, snippets, table, settings).await?;
-    let refusal = first.plan.refusal(settings);
-    // In sync but without the current mark (the first boot of a release that changed
-    // nothing, a ledger edited by hand): take the lock once to write it.
-    let write_mark = !mark_current && first.ledger_exists && leaves_set_recorded(&first.plan);
-    if settings.dry_run || !(first.plan.has_work() || write_mark) || refusal.is_some() {
-        let mut report = first.into_report(table, settings.dry_run);
-        report.duration_ms = started.elapsed().as_millis() as u64;
-        report.log();
-        return match refusal {
-            Some(refusal) => Err(Error::Refused(Box::new(refusal))),
-            None => Ok(report),
-        };
+    // A database that never synced has work for certain: straight to the lock. Any
+    // other database is looked at first without the lock, so that a boot with nothing
+    // to do (an older release during a rolling deploy, a full check) never waits for
+    // the lock while another instance applies.
+    if read != Some(MarkRead::NoLedger) || snippets.is_empty() {
+        let first = look(&mut session, snippets, table, settings).await?;
+        let refusal = first.plan.refusal(settings);
+        // In sync but without the current mark (the first boot of a release that
+        // changed nothing, a ledger edited by hand): take the lock once to write it.
+        let write_mark = !mark_current && first.ledger_exists && leaves_set_recorded(&first.plan);
+        if settings.dry_run || !(first.plan.has_work() || write_mark) || refusal.is_some() {
+            let mut report = first.into_report(table, settings.dry_run);
+            report.duration_ms = started.elapsed().as_millis() as u64;
+            report.log();
+            return match refusal {
+                Some(refusal) => Err(Error::Refused(Box::new(refusal))),
+                None => Ok(report),
+            };
+        }
     }
 
     session.lock(table, settings).await?;

@@ -18,7 +18,7 @@ pub(crate) use sqlite::SqliteSession;
 use crate::catalog::{CatalogSnapshot, Scope};
 use crate::config::Settings;
 use crate::error::Error;
-use crate::ledger::{Ledger, LedgerRow, LedgerTable};
+use crate::ledger::{Ledger, LedgerRow, LedgerTable, MarkRead};
 use crate::snippet::DialectKind;
 
 /// The database a sync runs against: the app's own pool, which bootschema borrows one
@@ -142,9 +142,36 @@ pub(crate) trait Session: Send {
     /// Inserts or replaces a ledger row.
     async fn write_ledger(&mut self, table: &LedgerTable, row: &LedgerRow) -> Result<(), sqlx::Error>;
 
-    /// Reads the ledger's mark: `None` when there is no mark row or no ledger. Never
-    /// inside a transaction, in one round trip.
-    async fn read_mark(&mut self, table: &LedgerTable) -> Result<Option<String>, Error>;
+    /// Whether [`Session::pipeline`] sends its parts in one round trip inside the lock's
+    /// transaction, so that a snippet, its savepoint and its ledger row travel together
+    /// (PostgreSQL: the simple query protocol takes several statements at once).
+    const PIPELINE_ATOMIC: bool = false;
+
+    /// Whether a statement and the ledger row that records it can travel in one round
+    /// trip outside any transaction (MySQL, whose DDL commits by itself anyway).
+    const PIPELINE_PROGRESS: bool = false;
+
+    /// Runs `parts` in order, in one round trip where the database allows it; on
+    /// failure, the index of the failing part (the parts after it do not run).
+    async fn pipeline(&mut self, parts: &[&str]) -> Result<(), (usize, sqlx::Error)> {
+        for (i, part) in parts.iter().enumerate() {
+            self.execute(part).await.map_err(|e| (i, e))?;
+        }
+        Ok(())
+    }
+
+    /// `row`'s upsert as one self-contained statement (literals only), for
+    /// [`Session::pipeline`]; its duration is measured by the server from the start of
+    /// the pipeline (PostgreSQL) or from [`Session::PIPELINE_START`] (MySQL).
+    fn ledger_upsert_literal(_table: &LedgerTable, _row: &LedgerRow) -> String {
+        unreachable!("only for sessions that pipeline")
+    }
+
+    /// A statement that notes when a snippet started, for the server-side duration.
+    const PIPELINE_START: Option<&'static str> = None;
+
+    /// Reads the ledger's mark, never inside a transaction, in one round trip.
+    async fn read_mark(&mut self, table: &LedgerTable) -> Result<MarkRead, Error>;
 
     /// Writes the ledger's mark (under the lock; within the lock's transaction where the
     /// lock is one).
@@ -191,6 +218,55 @@ pub(crate) fn ledger_select(name: &str) -> String {
 /// The mark row's read: one row by primary key, sent as plain text (one round trip).
 pub(crate) fn mark_select(name: &str) -> String {
     format!("SELECT checksum FROM {name} WHERE version = {}", crate::ledger::MARK_VERSION)
+}
+
+/// [`Session::pipeline`] for the databases whose text protocol takes several
+/// statements in one message: the parts joined by `;` on lines of their own (so that a
+/// part ending in a `--` comment cannot swallow the separator), and the index of the
+/// failing part counted from the results that came back before the error (each
+/// statement returns one).
+macro_rules! pipeline_in_one_round_trip {
+    ($conn:expr, $parts:expr) => {{
+        let parts: &[&str] = $parts;
+        let sql = parts.join("\n;\n");
+        let mut stream = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).fetch_many($conn);
+        let mut done = 0usize;
+        loop {
+            let next = std::future::poll_fn(|cx| futures_core::Stream::poll_next(stream.as_mut(), cx)).await;
+            match next {
+                None => break Ok(()),
+                Some(Ok(sqlx::Either::Left(_))) => done += 1,
+                Some(Ok(sqlx::Either::Right(_))) => {}
+                Some(Err(e)) => break Err((done.min(parts.len().saturating_sub(1)), e)),
+            }
+        }
+    }};
+}
+pub(crate) use pipeline_in_one_round_trip;
+
+/// A string literal that means the same whatever the server's settings: PostgreSQL's
+/// escape string (`E'…'`, unaffected by `standard_conforming_strings`), MySQL's
+/// hexadecimal literal converted to text (unaffected by `NO_BACKSLASH_ESCAPES`).
+pub(crate) fn text_literal(kind: DialectKind, text: &str) -> String {
+    match kind {
+        DialectKind::MySql => {
+            let hex: String = text.bytes().map(|b| format!("{b:02X}")).collect();
+            format!("CONVERT(X'{hex}' USING utf8mb4)")
+        }
+        _ => format!("E'{}'", text.replace('\\', "\\\\").replace('\'', "''")),
+    }
+}
+
+/// What the mark query returned: a row or none.
+pub(crate) fn mark_read<R: sqlx::Row>(row: Option<R>) -> MarkRead
+where
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    usize: sqlx::ColumnIndex<R>,
+{
+    match row.and_then(|r| r.try_get::<String, _>(0usize).ok()) {
+        Some(mark) => MarkRead::Mark(mark),
+        None => MarkRead::Unmarked,
+    }
 }
 
 /// The mark row's values, as literals (the mark is checked to be plain ASCII).

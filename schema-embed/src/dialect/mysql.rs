@@ -5,11 +5,11 @@ use sqlx::mysql::MySqlDatabaseError;
 use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, MySql, Row};
 
-use super::{batch_probe_sql, ledger_row, ledger_select, mark_select, mark_values, quote_with, Session};
+use super::{batch_probe_sql, ledger_row, ledger_select, mark_read, mark_select, mark_values, quote_with, Session};
 use crate::catalog::{catalog_key, CatalogSnapshot, Scope};
 use crate::config::Settings;
 use crate::error::Error;
-use crate::ledger::{encode_progress, Ledger, LedgerRow, LedgerTable};
+use crate::ledger::{encode_progress, Ledger, LedgerRow, LedgerTable, MarkRead};
 use crate::snippet::DialectKind;
 
 /// A MySQL connection borrowed for one sync.
@@ -291,13 +291,39 @@ impl Session for MySqlSession {
             .map(|_| ())
     }
 
-    async fn read_mark(&mut self, table: &LedgerTable) -> Result<Option<String>, Error> {
+    const PIPELINE_PROGRESS: bool = true;
+    const PIPELINE_START: Option<&'static str> = Some("SET @bootschema_started = NOW(3)");
+
+    async fn pipeline(&mut self, parts: &[&str]) -> Result<(), (usize, sqlx::Error)> {
+        super::pipeline_in_one_round_trip!(&mut *self.conn, parts)
+    }
+
+    fn ledger_upsert_literal(table: &LedgerTable, row: &LedgerRow) -> String {
+        let text = |t: &str| super::text_literal(DialectKind::MySql, t);
+        format!(
+            "INSERT INTO {} (version, description, path, checksum, state, progress, duration_ms, applied_at) \
+             VALUES ({}, {}, {}, {}, {}, {}, \
+             COALESCE(TIMESTAMPDIFF(MICROSECOND, @bootschema_started, NOW(3)) DIV 1000, 0), CURRENT_TIMESTAMP(3)) \
+             ON DUPLICATE KEY UPDATE description = VALUES(description), path = VALUES(path), \
+             checksum = VALUES(checksum), state = VALUES(state), progress = VALUES(progress), \
+             duration_ms = VALUES(duration_ms), applied_at = VALUES(applied_at)",
+            Self::ledger_name(table),
+            row.version as i64,
+            text(&row.description),
+            text(&row.path),
+            text(&row.checksum),
+            text(row.state.as_str()),
+            text(&encode_progress(&row.progress)),
+        )
+    }
+
+    async fn read_mark(&mut self, table: &LedgerTable) -> Result<MarkRead, Error> {
         // Text protocol: one round trip, nothing prepared.
         let row =
             sqlx::raw_sql(AssertSqlSafe(mark_select(&Self::ledger_name(table)))).fetch_optional(&mut *self.conn).await;
         match row {
-            Ok(row) => Ok(row.and_then(|r| r.try_get::<String, _>(0).ok())),
-            Err(e) if matches!(error_number(&e), Some(1146) | Some(1049)) => Ok(None),
+            Ok(row) => Ok(mark_read(row)),
+            Err(e) if matches!(error_number(&e), Some(1146) | Some(1049)) => Ok(MarkRead::NoLedger),
             Err(e) => Err(Error::db(format!("reading the mark of the ledger {}", table.display()))(e)),
         }
     }

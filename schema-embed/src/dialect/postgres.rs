@@ -13,11 +13,11 @@
 use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, Postgres, Row};
 
-use super::{batch_probe_sql, ledger_row, ledger_select, mark_select, mark_values, quote_with, Session};
+use super::{batch_probe_sql, ledger_row, ledger_select, mark_read, mark_select, mark_values, quote_with, Session};
 use crate::catalog::{CatalogSnapshot, Scope};
 use crate::config::Settings;
 use crate::error::Error;
-use crate::ledger::{encode_progress, Ledger, LedgerRow, LedgerTable};
+use crate::ledger::{encode_progress, Ledger, LedgerRow, LedgerTable, MarkRead};
 use crate::snippet::DialectKind;
 
 /// A PostgreSQL connection borrowed for one sync.
@@ -380,13 +380,39 @@ impl Session for PgSession {
             .map(|_| ())
     }
 
-    async fn read_mark(&mut self, table: &LedgerTable) -> Result<Option<String>, Error> {
+    const PIPELINE_ATOMIC: bool = true;
+
+    async fn pipeline(&mut self, parts: &[&str]) -> Result<(), (usize, sqlx::Error)> {
+        super::pipeline_in_one_round_trip!(&mut *self.conn, parts)
+    }
+
+    fn ledger_upsert_literal(table: &LedgerTable, row: &LedgerRow) -> String {
+        let text = |t: &str| super::text_literal(DialectKind::Postgres, t);
+        // statement_timestamp(): when the pipeline's message arrived, i.e. the snippet's start.
+        format!(
+            "INSERT INTO {} (version, description, path, checksum, state, progress, duration_ms, applied_at) \
+             VALUES ({}, {}, {}, {}, {}, {}, \
+             (extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::bigint, now()) \
+             ON CONFLICT (version) DO UPDATE SET description = EXCLUDED.description, path = EXCLUDED.path, \
+             checksum = EXCLUDED.checksum, state = EXCLUDED.state, progress = EXCLUDED.progress, \
+             duration_ms = EXCLUDED.duration_ms, applied_at = EXCLUDED.applied_at",
+            Self::ledger_name(table),
+            row.version as i64,
+            text(&row.description),
+            text(&row.path),
+            text(&row.checksum),
+            text(row.state.as_str()),
+            text(&encode_progress(&row.progress)),
+        )
+    }
+
+    async fn read_mark(&mut self, table: &LedgerTable) -> Result<MarkRead, Error> {
         // Simple protocol: one round trip, nothing prepared (PgBouncer-safe).
         let row =
             sqlx::raw_sql(AssertSqlSafe(mark_select(&Self::ledger_name(table)))).fetch_optional(&mut *self.conn).await;
         match row {
-            Ok(row) => Ok(row.and_then(|r| r.try_get::<String, _>(0).ok())),
-            Err(e) if is_code(&e, "42P01") || is_code(&e, "3F000") => Ok(None),
+            Ok(row) => Ok(mark_read(row)),
+            Err(e) if is_code(&e, "42P01") || is_code(&e, "3F000") => Ok(MarkRead::NoLedger),
             Err(e) => Err(Error::db(format!("reading the mark of the ledger {}", table.display()))(e)),
         }
     }

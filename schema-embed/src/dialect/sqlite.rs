@@ -4,11 +4,11 @@
 use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, Row, Sqlite};
 
-use super::{batch_probe_sql, ledger_row, ledger_select, mark_select, mark_values, quote_with, Session};
+use super::{batch_probe_sql, ledger_row, ledger_select, mark_read, mark_select, mark_values, quote_with, Session};
 use crate::catalog::{catalog_key, CatalogSnapshot, Scope};
 use crate::config::Settings;
 use crate::error::Error;
-use crate::ledger::{encode_progress, Ledger, LedgerRow, LedgerTable};
+use crate::ledger::{encode_progress, Ledger, LedgerRow, LedgerTable, MarkRead};
 use crate::snippet::DialectKind;
 
 /// A SQLite connection borrowed for one sync.
@@ -309,12 +309,12 @@ impl Session for SqliteSession {
             .map(|_| ())
     }
 
-    async fn read_mark(&mut self, table: &LedgerTable) -> Result<Option<String>, Error> {
+    async fn read_mark(&mut self, table: &LedgerTable) -> Result<MarkRead, Error> {
         let row =
             sqlx::raw_sql(AssertSqlSafe(mark_select(&Self::ledger_name(table)))).fetch_optional(&mut *self.conn).await;
         match row {
-            Ok(row) => Ok(row.and_then(|r| r.try_get::<String, _>(0).ok())),
-            Err(sqlx::Error::Database(db)) if db.message().contains("no such table") => Ok(None),
+            Ok(row) => Ok(mark_read(row)),
+            Err(sqlx::Error::Database(db)) if db.message().contains("no such table") => Ok(MarkRead::NoLedger),
             Err(e) => Err(Error::db(format!("reading the mark of the ledger {}", table.display()))(e)),
         }
     }
