@@ -234,7 +234,9 @@ async fn run_atomic<S: Session>(
     Err(Error::db(what)(error))
 }
 
-/// The atomic unit in one round trip. On failure it is rolled back.
+/// The atomic unit in one round trip: savepoint, statements, release; its ledger row
+/// goes with the lock's transaction ([`Session::record_applied`]). On failure the
+/// savepoint is rolled back.
 async fn pipelined_atomic<S: Session>(
     session: &mut S,
     step: &Step,
@@ -242,23 +244,24 @@ async fn pipelined_atomic<S: Session>(
     table: &LedgerTable,
     pending: &[usize],
 ) -> Option<(Part, sqlx::Error)> {
+    let started = Instant::now();
     let drops = invalid_index_drops::<S>(step, snippet);
-    let row = ledger_row(snippet, final_state(step), Vec::new(), 0);
-    let upsert = S::ledger_upsert_literal(table, &row);
     let mut parts: Vec<(Part, &str)> = vec![(Part::Begin, "SAVEPOINT bootschema_snippet")];
     parts.extend(drops.iter().map(|d| (Part::DropInvalidIndex, d.as_str())));
     parts.extend(pending.iter().map(|&i| (Part::Statement(i), snippet.statement_sql(i))));
-    parts.push((Part::Ledger, &upsert));
     parts.push((Part::Commit, "RELEASE SAVEPOINT bootschema_snippet"));
     let sql: Vec<&str> = parts.iter().map(|(_, sql)| *sql).collect();
-    let (failed, error) = session.pipeline(&sql).await.err()?;
-    let part = parts[failed].0;
-    if !matches!(part, Part::Begin) {
-        if let Err(e) = session.rollback().await {
-            return Some((Part::Commit, e));
+    if let Err((failed, error)) = session.pipeline(&sql).await {
+        let part = parts[failed].0;
+        if !matches!(part, Part::Begin) {
+            if let Err(e) = session.rollback().await {
+                return Some((Part::Commit, e));
+            }
         }
+        return Some((part, error));
     }
-    Some((part, error))
+    let row = ledger_row(snippet, final_state(step), Vec::new(), started.elapsed().as_millis() as i64);
+    session.record_applied(table, &row).await.err().map(|e| (Part::Ledger, e))
 }
 
 /// The atomic unit statement by statement (SQLite: in-process, nothing to save).

@@ -160,9 +160,17 @@ pub(crate) trait Session: Send {
         Ok(())
     }
 
+    /// Records a snippet that ran atomically inside the lock's transaction. The default
+    /// writes the row at once; PostgreSQL defers it to one statement for all the rows of
+    /// the transaction, written before the commit (so they still commit together with
+    /// their snippets) and before any read of the ledger.
+    async fn record_applied(&mut self, table: &LedgerTable, row: &LedgerRow) -> Result<(), sqlx::Error> {
+        self.write_ledger(table, row).await
+    }
+
     /// `row`'s upsert as one self-contained statement (literals only), for
-    /// [`Session::pipeline`]; its duration is measured by the server from the start of
-    /// the pipeline (PostgreSQL) or from [`Session::PIPELINE_START`] (MySQL).
+    /// [`Session::pipeline`]; its duration is measured by the server from
+    /// [`Session::PIPELINE_START`] (MySQL).
     fn ledger_upsert_literal(_table: &LedgerTable, _row: &LedgerRow) -> String {
         unreachable!("only for sessions that pipeline")
     }

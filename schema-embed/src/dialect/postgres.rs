@@ -27,12 +27,41 @@ pub(crate) struct PgSession {
     held: bool,
     /// Whether a look's read-only transaction is open.
     looking: bool,
+    /// Ledger rows of snippets applied in the lock's transaction, written in one
+    /// statement before anything reads the ledger and before the commit: the rows and
+    /// the snippets still commit together, in one round trip instead of one each.
+    deferred: Vec<(i64, String)>,
+    /// The quoted ledger table the deferred rows go to.
+    deferred_table: String,
 }
 
 impl PgSession {
     pub(crate) async fn open(pool: &sqlx::PgPool) -> Result<PgSession, Error> {
         let conn = pool.acquire().await.map_err(Error::db("connecting to PostgreSQL"))?;
-        Ok(PgSession { conn, held: false, looking: false })
+        Ok(PgSession { conn, held: false, looking: false, deferred: Vec::new(), deferred_table: String::new() })
+    }
+
+    /// Writes the deferred ledger rows (one statement), if any.
+    async fn flush_ledger(&mut self) -> Result<(), sqlx::Error> {
+        if self.deferred.is_empty() {
+            return Ok(());
+        }
+        // A version appears once per statement (ON CONFLICT cannot touch a row twice).
+        let mut rows = std::mem::take(&mut self.deferred);
+        rows.reverse();
+        let mut seen = std::collections::BTreeSet::new();
+        rows.retain(|(version, _)| seen.insert(*version));
+        rows.reverse();
+        let values: Vec<&str> = rows.iter().map(|(_, v)| v.as_str()).collect();
+        let sql = format!(
+            "INSERT INTO {} (version, description, path, checksum, state, progress, duration_ms, applied_at) \
+             VALUES {} ON CONFLICT (version) DO UPDATE SET description = EXCLUDED.description, \
+             path = EXCLUDED.path, checksum = EXCLUDED.checksum, state = EXCLUDED.state, \
+             progress = EXCLUDED.progress, duration_ms = EXCLUDED.duration_ms, applied_at = EXCLUDED.applied_at",
+            self.deferred_table,
+            values.join(", ")
+        );
+        self.execute(&sql).await
     }
 }
 
@@ -154,6 +183,7 @@ impl Session for PgSession {
     }
 
     async fn read_ledger(&mut self, table: &LedgerTable) -> Result<Ledger, Error> {
+        self.flush_ledger().await.map_err(Error::db("recording the applied snippets in the ledger"))?;
         let sql = ledger_select(&Self::ledger_name(table));
         self.open_read().await?;
         let rows = sqlx::query_as::<_, (i64, String, String, String, String, String, i64)>(AssertSqlSafe(sql))
@@ -291,6 +321,7 @@ impl Session for PgSession {
         if !self.held {
             return Ok(());
         }
+        self.flush_ledger().await.map_err(Error::db("recording the applied snippets in the ledger"))?;
         self.execute("COMMIT").await.map_err(Error::db("committing the sync"))?;
         self.held = false;
         Ok(())
@@ -386,24 +417,21 @@ impl Session for PgSession {
         super::pipeline_in_one_round_trip!(&mut *self.conn, parts)
     }
 
-    fn ledger_upsert_literal(table: &LedgerTable, row: &LedgerRow) -> String {
+    async fn record_applied(&mut self, table: &LedgerTable, row: &LedgerRow) -> Result<(), sqlx::Error> {
         let text = |t: &str| super::text_literal(DialectKind::Postgres, t);
-        // statement_timestamp(): when the pipeline's message arrived, i.e. the snippet's start.
-        format!(
-            "INSERT INTO {} (version, description, path, checksum, state, progress, duration_ms, applied_at) \
-             VALUES ({}, {}, {}, {}, {}, {}, \
-             (extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::bigint, now()) \
-             ON CONFLICT (version) DO UPDATE SET description = EXCLUDED.description, path = EXCLUDED.path, \
-             checksum = EXCLUDED.checksum, state = EXCLUDED.state, progress = EXCLUDED.progress, \
-             duration_ms = EXCLUDED.duration_ms, applied_at = EXCLUDED.applied_at",
-            Self::ledger_name(table),
+        let values = format!(
+            "({}, {}, {}, {}, {}, {}, {}, now())",
             row.version as i64,
             text(&row.description),
             text(&row.path),
             text(&row.checksum),
             text(row.state.as_str()),
             text(&encode_progress(&row.progress)),
-        )
+            row.duration_ms,
+        );
+        self.deferred_table = Self::ledger_name(table);
+        self.deferred.push((row.version as i64, values));
+        Ok(())
     }
 
     async fn read_mark(&mut self, table: &LedgerTable) -> Result<MarkRead, Error> {
