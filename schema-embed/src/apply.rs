@@ -246,10 +246,10 @@ async fn pipelined_atomic<S: Session>(
 ) -> Option<(Part, sqlx::Error)> {
     let started = Instant::now();
     let drops = invalid_index_drops::<S>(step, snippet);
-    let mut parts: Vec<(Part, &str)> = vec![(Part::Begin, "SAVEPOINT bootschema_snippet")];
+    let mut parts: Vec<(Part, &str)> = vec![(Part::Begin, S::UNIT_BEGIN)];
     parts.extend(drops.iter().map(|d| (Part::DropInvalidIndex, d.as_str())));
     parts.extend(pending.iter().map(|&i| (Part::Statement(i), snippet.statement_sql(i))));
-    parts.push((Part::Commit, "RELEASE SAVEPOINT bootschema_snippet"));
+    parts.push((Part::Commit, S::UNIT_COMMIT));
     let sql: Vec<&str> = parts.iter().map(|(_, sql)| *sql).collect();
     if let Err((failed, error)) = session.pipeline(&sql).await {
         let part = parts[failed].0;

@@ -129,12 +129,25 @@ pub(crate) trait Session: Send {
     /// Creates the ledger table if it does not exist (called under the lock).
     async fn create_ledger(&mut self, table: &LedgerTable) -> Result<(), Error>;
 
+    /// The statement that opens the unit holding one snippet and its ledger row.
+    const UNIT_BEGIN: &'static str;
+    /// The statement that commits it.
+    const UNIT_COMMIT: &'static str;
+    /// The statement(s) that roll it back.
+    const UNIT_ROLLBACK: &'static str;
+
     /// Opens the unit that holds one snippet and its ledger row.
-    async fn begin(&mut self) -> Result<(), sqlx::Error>;
+    async fn begin(&mut self) -> Result<(), sqlx::Error> {
+        self.execute(Self::UNIT_BEGIN).await
+    }
     /// Commits it.
-    async fn commit(&mut self) -> Result<(), sqlx::Error>;
+    async fn commit(&mut self) -> Result<(), sqlx::Error> {
+        self.execute(Self::UNIT_COMMIT).await
+    }
     /// Rolls it back.
-    async fn rollback(&mut self) -> Result<(), sqlx::Error>;
+    async fn rollback(&mut self) -> Result<(), sqlx::Error> {
+        self.execute(Self::UNIT_ROLLBACK).await
+    }
 
     /// Runs one statement of a snippet, as written (simple/text protocol).
     async fn execute(&mut self, sql: &str) -> Result<(), sqlx::Error>;
@@ -213,6 +226,30 @@ pub(crate) fn quote_with(ident: &str, quote: char) -> String {
 pub(crate) fn batch_probe_sql(queries: &[String]) -> String {
     let parts: Vec<String> = queries.iter().enumerate().map(|(i, q)| format!("EXISTS ({q}) AS g{i}")).collect();
     format!("SELECT {}", parts.join(", "))
+}
+
+/// The columns every dialect's ledger upsert writes, in this order.
+pub(crate) const LEDGER_COLUMNS: &str =
+    "version, description, path, checksum, state, progress, duration_ms, applied_at";
+
+/// The upsert's conflict clause on PostgreSQL and SQLite (same syntax).
+pub(crate) const LEDGER_ON_CONFLICT: &str = "ON CONFLICT (version) DO UPDATE SET description = EXCLUDED.description, \
+     path = EXCLUDED.path, checksum = EXCLUDED.checksum, state = EXCLUDED.state, progress = EXCLUDED.progress, \
+     duration_ms = EXCLUDED.duration_ms, applied_at = EXCLUDED.applied_at";
+
+/// `row`'s first six columns (version to progress) as literals ([`text_literal`]), for
+/// ledger writes that travel inside a multi-statement message.
+pub(crate) fn ledger_values_literal(kind: DialectKind, row: &LedgerRow) -> String {
+    let text = |t: &str| text_literal(kind, t);
+    format!(
+        "{}, {}, {}, {}, {}, {}",
+        row.version as i64,
+        text(&row.description),
+        text(&row.path),
+        text(&row.checksum),
+        text(row.state.as_str()),
+        text(&crate::ledger::encode_progress(&row.progress)),
+    )
 }
 
 /// A ledger row's columns, shared by every dialect's `read_ledger`.

@@ -5,7 +5,10 @@ use sqlx::mysql::MySqlDatabaseError;
 use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, MySql, Row};
 
-use super::{batch_probe_sql, ledger_row, ledger_select, mark_read, mark_select, mark_values, quote_with, Session};
+use super::{
+    batch_probe_sql, ledger_row, ledger_select, mark_read, mark_select, mark_values, quote_with, Session,
+    LEDGER_COLUMNS,
+};
 use crate::catalog::{catalog_key, CatalogSnapshot, Scope};
 use crate::config::Settings;
 use crate::error::Error;
@@ -33,6 +36,11 @@ impl Drop for MySqlSession {
         }
     }
 }
+
+/// The ledger upsert's conflict clause (bound and literal writes alike).
+const ON_DUPLICATE: &str = "ON DUPLICATE KEY UPDATE description = VALUES(description), path = VALUES(path), \
+     checksum = VALUES(checksum), state = VALUES(state), progress = VALUES(progress), \
+     duration_ms = VALUES(duration_ms), applied_at = VALUES(applied_at)";
 
 fn error_number(error: &sqlx::Error) -> Option<u16> {
     match error {
@@ -87,6 +95,9 @@ impl Session for MySqlSession {
     const KIND: DialectKind = DialectKind::MySql;
     const ATOMIC_DDL: bool = false;
     const LOCK_IS_TRANSACTION: bool = false;
+    const UNIT_BEGIN: &'static str = "BEGIN";
+    const UNIT_COMMIT: &'static str = "COMMIT";
+    const UNIT_ROLLBACK: &'static str = "ROLLBACK";
 
     fn quote(ident: &str) -> String {
         quote_with(ident, '`')
@@ -253,29 +264,13 @@ impl Session for MySqlSession {
         self.execute(&sql).await.map_err(Error::db("creating the ledger table"))
     }
 
-    async fn begin(&mut self) -> Result<(), sqlx::Error> {
-        self.execute("BEGIN").await
-    }
-
-    async fn commit(&mut self) -> Result<(), sqlx::Error> {
-        self.execute("COMMIT").await
-    }
-
-    async fn rollback(&mut self) -> Result<(), sqlx::Error> {
-        self.execute("ROLLBACK").await
-    }
-
     async fn execute(&mut self, sql: &str) -> Result<(), sqlx::Error> {
         sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *self.conn).await.map(|_| ())
     }
 
     async fn write_ledger(&mut self, table: &LedgerTable, row: &LedgerRow) -> Result<(), sqlx::Error> {
         let sql = format!(
-            "INSERT INTO {} (version, description, path, checksum, state, progress, duration_ms, applied_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP(3))
-             ON DUPLICATE KEY UPDATE description = VALUES(description), path = VALUES(path),
-                 checksum = VALUES(checksum), state = VALUES(state), progress = VALUES(progress),
-                 duration_ms = VALUES(duration_ms), applied_at = VALUES(applied_at)",
+            "INSERT INTO {} ({LEDGER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP(3)) {ON_DUPLICATE}",
             Self::ledger_name(table)
         );
         sqlx::query(AssertSqlSafe(sql))
@@ -299,21 +294,12 @@ impl Session for MySqlSession {
     }
 
     fn ledger_upsert_literal(table: &LedgerTable, row: &LedgerRow) -> String {
-        let text = |t: &str| super::text_literal(DialectKind::MySql, t);
         format!(
-            "INSERT INTO {} (version, description, path, checksum, state, progress, duration_ms, applied_at) \
-             VALUES ({}, {}, {}, {}, {}, {}, \
+            "INSERT INTO {} ({LEDGER_COLUMNS}) VALUES ({}, \
              COALESCE(TIMESTAMPDIFF(MICROSECOND, @bootschema_started, NOW(3)) DIV 1000, 0), CURRENT_TIMESTAMP(3)) \
-             ON DUPLICATE KEY UPDATE description = VALUES(description), path = VALUES(path), \
-             checksum = VALUES(checksum), state = VALUES(state), progress = VALUES(progress), \
-             duration_ms = VALUES(duration_ms), applied_at = VALUES(applied_at)",
+             {ON_DUPLICATE}",
             Self::ledger_name(table),
-            row.version as i64,
-            text(&row.description),
-            text(&row.path),
-            text(&row.checksum),
-            text(row.state.as_str()),
-            text(&encode_progress(&row.progress)),
+            super::ledger_values_literal(DialectKind::MySql, row),
         )
     }
 

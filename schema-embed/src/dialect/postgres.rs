@@ -13,7 +13,10 @@
 use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, Postgres, Row};
 
-use super::{batch_probe_sql, ledger_row, ledger_select, mark_read, mark_select, mark_values, quote_with, Session};
+use super::{
+    batch_probe_sql, ledger_row, ledger_select, mark_read, mark_select, mark_values, quote_with, Session,
+    LEDGER_COLUMNS, LEDGER_ON_CONFLICT,
+};
 use crate::catalog::{CatalogSnapshot, Scope};
 use crate::config::Settings;
 use crate::error::Error;
@@ -46,18 +49,12 @@ impl PgSession {
         if self.deferred.is_empty() {
             return Ok(());
         }
-        // A version appears once per statement (ON CONFLICT cannot touch a row twice).
-        let mut rows = std::mem::take(&mut self.deferred);
-        rows.reverse();
-        let mut seen = std::collections::BTreeSet::new();
-        rows.retain(|(version, _)| seen.insert(*version));
-        rows.reverse();
+        // Each version appears once: a snippet is applied once per transaction, and the
+        // replans that could apply it again come after an unlock, which flushes.
+        let rows = std::mem::take(&mut self.deferred);
         let values: Vec<&str> = rows.iter().map(|(_, v)| v.as_str()).collect();
         let sql = format!(
-            "INSERT INTO {} (version, description, path, checksum, state, progress, duration_ms, applied_at) \
-             VALUES {} ON CONFLICT (version) DO UPDATE SET description = EXCLUDED.description, \
-             path = EXCLUDED.path, checksum = EXCLUDED.checksum, state = EXCLUDED.state, \
-             progress = EXCLUDED.progress, duration_ms = EXCLUDED.duration_ms, applied_at = EXCLUDED.applied_at",
+            "INSERT INTO {} ({LEDGER_COLUMNS}) VALUES {} {LEDGER_ON_CONFLICT}",
             self.deferred_table,
             values.join(", ")
         );
@@ -161,6 +158,10 @@ impl Session for PgSession {
     const KIND: DialectKind = DialectKind::Postgres;
     const ATOMIC_DDL: bool = true;
     const LOCK_IS_TRANSACTION: bool = true;
+    const UNIT_BEGIN: &'static str = "SAVEPOINT bootschema_snippet";
+    const UNIT_COMMIT: &'static str = "RELEASE SAVEPOINT bootschema_snippet";
+    const UNIT_ROLLBACK: &'static str =
+        "ROLLBACK TO SAVEPOINT bootschema_snippet; RELEASE SAVEPOINT bootschema_snippet";
 
     fn quote(ident: &str) -> String {
         quote_with(ident, '"')
@@ -372,29 +373,13 @@ impl Session for PgSession {
         self.execute(&sql).await.map_err(Error::db("creating the ledger table"))
     }
 
-    async fn begin(&mut self) -> Result<(), sqlx::Error> {
-        self.execute("SAVEPOINT bootschema_snippet").await
-    }
-
-    async fn commit(&mut self) -> Result<(), sqlx::Error> {
-        self.execute("RELEASE SAVEPOINT bootschema_snippet").await
-    }
-
-    async fn rollback(&mut self) -> Result<(), sqlx::Error> {
-        self.execute("ROLLBACK TO SAVEPOINT bootschema_snippet; RELEASE SAVEPOINT bootschema_snippet").await
-    }
-
     async fn execute(&mut self, sql: &str) -> Result<(), sqlx::Error> {
         sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *self.conn).await.map(|_| ())
     }
 
     async fn write_ledger(&mut self, table: &LedgerTable, row: &LedgerRow) -> Result<(), sqlx::Error> {
         let sql = format!(
-            "INSERT INTO {} (version, description, path, checksum, state, progress, duration_ms, applied_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, now())
-             ON CONFLICT (version) DO UPDATE SET description = EXCLUDED.description, path = EXCLUDED.path,
-                 checksum = EXCLUDED.checksum, state = EXCLUDED.state, progress = EXCLUDED.progress,
-                 duration_ms = EXCLUDED.duration_ms, applied_at = EXCLUDED.applied_at",
+            "INSERT INTO {} ({LEDGER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, now()) {LEDGER_ON_CONFLICT}",
             Self::ledger_name(table)
         );
         sqlx::query(AssertSqlSafe(sql))
@@ -418,17 +403,8 @@ impl Session for PgSession {
     }
 
     async fn record_applied(&mut self, table: &LedgerTable, row: &LedgerRow) -> Result<(), sqlx::Error> {
-        let text = |t: &str| super::text_literal(DialectKind::Postgres, t);
-        let values = format!(
-            "({}, {}, {}, {}, {}, {}, {}, now())",
-            row.version as i64,
-            text(&row.description),
-            text(&row.path),
-            text(&row.checksum),
-            text(row.state.as_str()),
-            text(&encode_progress(&row.progress)),
-            row.duration_ms,
-        );
+        let values =
+            format!("({}, {}, now())", super::ledger_values_literal(DialectKind::Postgres, row), row.duration_ms);
         self.deferred_table = Self::ledger_name(table);
         self.deferred.push((row.version as i64, values));
         Ok(())

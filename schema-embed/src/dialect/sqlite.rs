@@ -4,7 +4,10 @@
 use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, Row, Sqlite};
 
-use super::{batch_probe_sql, ledger_row, ledger_select, mark_read, mark_select, mark_values, quote_with, Session};
+use super::{
+    batch_probe_sql, ledger_row, ledger_select, mark_read, mark_select, mark_values, quote_with, Session,
+    LEDGER_COLUMNS, LEDGER_ON_CONFLICT,
+};
 use crate::catalog::{catalog_key, CatalogSnapshot, Scope};
 use crate::config::Settings;
 use crate::error::Error;
@@ -121,6 +124,9 @@ impl Session for SqliteSession {
     const KIND: DialectKind = DialectKind::Sqlite;
     const ATOMIC_DDL: bool = true;
     const LOCK_IS_TRANSACTION: bool = true;
+    const UNIT_BEGIN: &'static str = "SAVEPOINT bootschema_snippet";
+    const UNIT_COMMIT: &'static str = "RELEASE bootschema_snippet";
+    const UNIT_ROLLBACK: &'static str = "ROLLBACK TO bootschema_snippet; RELEASE bootschema_snippet";
 
     fn quote(ident: &str) -> String {
         quote_with(ident, '"')
@@ -271,29 +277,14 @@ impl Session for SqliteSession {
         self.execute(&sql).await.map_err(Error::db("creating the ledger table"))
     }
 
-    async fn begin(&mut self) -> Result<(), sqlx::Error> {
-        self.execute("SAVEPOINT bootschema_snippet").await
-    }
-
-    async fn commit(&mut self) -> Result<(), sqlx::Error> {
-        self.execute("RELEASE bootschema_snippet").await
-    }
-
-    async fn rollback(&mut self) -> Result<(), sqlx::Error> {
-        self.execute("ROLLBACK TO bootschema_snippet; RELEASE bootschema_snippet").await
-    }
-
     async fn execute(&mut self, sql: &str) -> Result<(), sqlx::Error> {
         sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *self.conn).await.map(|_| ())
     }
 
     async fn write_ledger(&mut self, table: &LedgerTable, row: &LedgerRow) -> Result<(), sqlx::Error> {
         let sql = format!(
-            "INSERT INTO {} (version, description, path, checksum, state, progress, duration_ms, applied_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-             ON CONFLICT (version) DO UPDATE SET description = excluded.description, path = excluded.path,
-                 checksum = excluded.checksum, state = excluded.state, progress = excluded.progress,
-                 duration_ms = excluded.duration_ms, applied_at = excluded.applied_at",
+            "INSERT INTO {} ({LEDGER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) \
+             {LEDGER_ON_CONFLICT}",
             Self::ledger_name(table)
         );
         sqlx::query(AssertSqlSafe(sql))
