@@ -60,6 +60,11 @@ fn lock_name(database: &str, table: &LedgerTable) -> String {
 
 /// Every catalog column goes through `CONVERT(… USING utf8mb4)`: information_schema's
 /// columns have server-dependent character sets and collations.
+///
+/// Each part filters on `TABLE_SCHEMA`, the column the server can use to open only the
+/// named databases: filtering `TABLE_CONSTRAINTS` on `CONSTRAINT_SCHEMA` (the same
+/// value, a constraint lives in its table's database) makes MariaDB walk every
+/// database on the server, 20× slower with six databases and worse on a shared one.
 fn snapshot_sql(explicit_schemas: usize) -> String {
     let mut schemas = String::from("(DATABASE())");
     if explicit_schemas > 0 {
@@ -78,7 +83,7 @@ fn snapshot_sql(explicit_schemas: usize) -> String {
          SELECT DISTINCT 'index', {ts}, {tn}, {inn} FROM information_schema.STATISTICS WHERE TABLE_SCHEMA IN {schemas}
          UNION ALL
          SELECT 'constraint', {cts}, {ctn}, {ccn} FROM information_schema.TABLE_CONSTRAINTS
-         WHERE CONSTRAINT_SCHEMA IN {schemas}",
+         WHERE TABLE_SCHEMA IN {schemas}",
         db = c("COALESCE(DATABASE(), '')"),
         version = c("VERSION()"),
         ts = c("TABLE_SCHEMA"),

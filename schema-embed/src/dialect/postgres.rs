@@ -13,8 +13,10 @@
 use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, Postgres, Row};
 
+use std::collections::{HashMap, HashSet};
+
 use super::{
-    batch_probe_sql, ledger_row, ledger_select, mark_read, mark_select, mark_values, quote_with, Session,
+    batch_probe_sql, text_literal, ledger_row, ledger_select, mark_read, mark_select, mark_values, quote_with, Session,
     LEDGER_COLUMNS, LEDGER_ON_CONFLICT,
 };
 use crate::catalog::{CatalogSnapshot, Scope};
@@ -117,42 +119,63 @@ fn is_code(error: &sqlx::Error, code: &str) -> bool {
 /// mode the unprepared statements stay on one server connection.
 const LOOK: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
-const SNAPSHOT: &str = r#"
-WITH sp AS (
-    SELECT s.nspname::text AS nspname, s.ord
-    FROM unnest(current_schemas(false)) WITH ORDINALITY AS s(nspname, ord)
-), ns AS (
-    SELECT n.oid, n.nspname::text AS nspname FROM pg_namespace n
-    WHERE n.nspname IN (SELECT nspname FROM sp) OR n.nspname = ANY($1)
-)
-SELECT 'path' AS kind, sp.nspname AS schema_name, '' AS table_name, '' AS object_name, true AS valid, sp.ord AS ord
-FROM sp
-UNION ALL
-SELECT 'version', current_setting('server_version'), '', '', true, 0
-UNION ALL
-SELECT 'table', ns.nspname, c.relname::text, '', true, 0
-FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relname = ANY($2)
-UNION ALL
-SELECT 'column', ns.nspname, c.relname::text, a.attname::text, true, 0
-FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN ns ON ns.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relname = ANY($2) AND a.attnum > 0 AND NOT a.attisdropped
-UNION ALL
-SELECT 'index', ns.nspname, t.relname::text, i.relname::text, x.indisvalid AND x.indisready, 0
-FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
-JOIN ns ON ns.oid = i.relnamespace
-WHERE i.relname = ANY($3)
-UNION ALL
-SELECT 'constraint', ns.nspname, t.relname::text, k.conname::text, true, 0
-FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid JOIN ns ON ns.oid = t.relnamespace
-WHERE t.relname = ANY($2)
-UNION ALL
-SELECT 'schema', ns.nspname, '', '', true, 0 FROM ns WHERE ns.nspname = ANY($1)
-UNION ALL
-SELECT 'type', ns.nspname, '', y.typname::text, true, 0
-FROM pg_type y JOIN ns ON ns.oid = y.typnamespace LEFT JOIN pg_class r ON r.oid = y.typrelid
-WHERE y.typname = ANY($4) AND (y.typrelid = 0 OR r.relkind = 'c')
-"#;
+/// The catalog query of a snapshot, built for its scope and sent as one simple-protocol
+/// message (the names travel as escaped literals).
+///
+/// Each part reads one catalog table with an index-friendly filter and returns oids;
+/// the client joins them to names. A UNION of joins (one part per object kind, each
+/// joining `pg_class`, `pg_namespace`, …) spent 0.8 ms warm and 1.9 ms on a new
+/// connection just being planned, more than it took to run; these single-table parts
+/// plan in 0.3 / 1.2 ms. Parts with nothing to look for are left out.
+fn snapshot_sql(scope: &Scope) -> String {
+    let array = |names: &mut dyn Iterator<Item = &String>| {
+        let items: Vec<String> = names.map(|n| text_literal(DialectKind::Postgres, n)).collect();
+        format!("ARRAY[{}]::text[]", items.join(", "))
+    };
+    let mut parts = vec![
+        "SELECT 'path', s.nspname::text, '', true, s.ord FROM unnest(current_schemas(false)) WITH ORDINALITY AS s(nspname, ord)"
+            .to_string(),
+        "SELECT 'version', current_setting('server_version'), '', true, 0".to_string(),
+        format!(
+            "SELECT 'ns', n.oid::text, n.nspname::text, true, 0 FROM pg_namespace n \
+             WHERE n.nspname = ANY(current_schemas(false)) OR n.nspname = ANY({})",
+            array(&mut scope.schemas.union(&scope.namespaces))
+        ),
+    ];
+    if !scope.tables.is_empty() {
+        let tables = array(&mut scope.tables.iter());
+        let relations = format!("c.relname = ANY({tables}) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')");
+        let oids = format!("ARRAY(SELECT c.oid FROM pg_class c WHERE {relations})");
+        parts.push(format!(
+            "SELECT 'table', c.oid::text || ' ' || c.relnamespace::text, c.relname::text, true, 0 FROM pg_class c \
+             WHERE {relations}"
+        ));
+        parts.push(format!(
+            "SELECT 'column', a.attrelid::text, a.attname::text, true, 0 FROM pg_attribute a \
+             WHERE a.attrelid = ANY({oids}) AND a.attnum > 0 AND NOT a.attisdropped"
+        ));
+        parts.push(format!(
+            "SELECT 'constraint', k.conrelid::text, k.conname::text, true, 0 FROM pg_constraint k \
+             WHERE k.conrelid = ANY({oids})"
+        ));
+    }
+    if !scope.indexes.is_empty() {
+        parts.push(format!(
+            "SELECT 'index', i.relnamespace::text, i.relname::text, x.indisvalid AND x.indisready, 0 \
+             FROM pg_class i JOIN pg_index x ON x.indexrelid = i.oid WHERE i.relname = ANY({})",
+            array(&mut scope.indexes.iter())
+        ));
+    }
+    if !scope.types.is_empty() {
+        parts.push(format!(
+            "SELECT 'type', y.typnamespace::text, y.typname::text, true, 0 FROM pg_type y \
+             LEFT JOIN pg_class r ON r.oid = y.typrelid \
+             WHERE y.typname = ANY({}) AND (y.typrelid = 0 OR r.relkind = 'c')",
+            array(&mut scope.types.iter())
+        ));
+    }
+    parts.join("\nUNION ALL\n")
+}
 
 impl Session for PgSession {
     const KIND: DialectKind = DialectKind::Postgres;
@@ -208,47 +231,64 @@ impl Session for PgSession {
     }
 
     async fn snapshot(&mut self, scope: &Scope) -> Result<CatalogSnapshot, Error> {
-        let list = |set: &std::collections::BTreeSet<String>| set.iter().cloned().collect::<Vec<String>>();
-        let rows = sqlx::query(SNAPSHOT)
-            .bind(scope.schemas.union(&scope.namespaces).cloned().collect::<Vec<String>>())
-            .bind(list(&scope.tables))
-            .bind(list(&scope.indexes))
-            .bind(list(&scope.types))
-            .persistent(false)
+        let rows = sqlx::raw_sql(AssertSqlSafe(snapshot_sql(scope)))
             .fetch_all(&mut *self.conn)
             .await
             .map_err(Error::db("reading the PostgreSQL catalog"))?;
+        // Rows name schemas and tables by oid; only objects in the schemas of the scope
+        // (the search path and the explicitly named ones) are kept, as a join would.
+        let mut namespaces: HashMap<String, String> = HashMap::new();
+        let mut relations: HashMap<String, (String, String)> = HashMap::new();
+        let mut rest: Vec<(String, String, String, bool)> = Vec::new();
         let mut snapshot = CatalogSnapshot::default();
         let mut path: Vec<(i64, String)> = Vec::new();
-        for row in rows {
-            let kind: String = row.get(0);
-            let schema: String = row.get(1);
-            let table: String = row.get(2);
-            let object: String = row.get(3);
-            let valid: bool = row.get(4);
+        let decoded = rows
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?)))
+            .collect::<Result<Vec<(String, String, String, bool, i64)>, sqlx::Error>>()
+            .map_err(Error::db("reading the PostgreSQL catalog"))?;
+        for (kind, a, b, valid, ord) in decoded {
             match kind.as_str() {
-                "path" => path.push((row.get(5), schema)),
-                "version" => snapshot.server_version = schema,
-                "table" => {
-                    snapshot.tables.insert((schema, table));
+                "path" => path.push((ord, a)),
+                "version" => snapshot.server_version = a,
+                "ns" => {
+                    namespaces.insert(a, b);
                 }
-                "column" => {
-                    snapshot.columns.insert((schema, table, object));
-                }
-                "index" => {
-                    snapshot.indexes.insert((schema, object), valid);
-                }
-                "schema" => {
-                    snapshot.schemas.insert(schema);
-                }
-                "type" => {
-                    snapshot.types.insert((schema, object));
-                }
-                _ => {
-                    snapshot.constraints.insert((schema, table, object));
-                }
+                _ => rest.push((kind, a, b, valid)),
             }
         }
+        // UNION ALL promises no order: the tables first, once every schema is known.
+        for (_, a, b, _) in rest.iter().filter(|r| r.0 == "table") {
+            let Some((oid, namespace)) = a.split_once(' ') else { continue };
+            if let Some(schema) = namespaces.get(namespace) {
+                relations.insert(oid.to_string(), (schema.clone(), b.clone()));
+                snapshot.tables.insert((schema.clone(), b.clone()));
+            }
+        }
+        for (kind, a, b, valid) in rest {
+            match kind.as_str() {
+                "column" | "constraint" => {
+                    let Some((schema, table)) = relations.get(&a) else { continue };
+                    let key = (schema.clone(), table.clone(), b);
+                    if kind == "column" {
+                        snapshot.columns.insert(key);
+                    } else {
+                        snapshot.constraints.insert(key);
+                    }
+                }
+                "index" | "type" => {
+                    let Some(schema) = namespaces.get(&a) else { continue };
+                    if kind == "index" {
+                        snapshot.indexes.insert((schema.clone(), b), valid);
+                    } else {
+                        snapshot.types.insert((schema.clone(), b));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let explicit: HashSet<&String> = scope.schemas.union(&scope.namespaces).collect();
+        snapshot.schemas = namespaces.into_values().filter(|n| explicit.contains(n)).collect();
         path.sort();
         snapshot.search_path = path.into_iter().map(|(_, s)| s).collect();
         Ok(snapshot)
