@@ -191,6 +191,15 @@ impl Servers {
         Ok(())
     }
 
+    /// Before a timed fresh apply: PostgreSQL writes out what earlier runs left dirty
+    /// (`CHECKPOINT`), so that no tool pays for another's checkpoint.
+    async fn settle(&self, kind: Db) -> Res<()> {
+        if kind == Db::Pg {
+            sqlx::query("CHECKPOINT").execute(self.pg_admin.as_ref().unwrap()).await?;
+        }
+        Ok(())
+    }
+
     async fn drop(&self, kind: Db, db: &str) -> Res<()> {
         match kind {
             Db::Pg => {
@@ -516,9 +525,9 @@ fn ratio(a: Duration, b: Duration) -> String {
 /// Repetitions at `n`: (fresh applies, no-op boots).
 fn repetitions(n: usize) -> (usize, usize) {
     match n {
-        0..=100 => (3, 21),
-        101..=1000 => (1, 11),
-        _ => (1, 5),
+        0..=100 => (5, 21),
+        101..=1000 => (3, 11),
+        _ => (3, 5),
     }
 }
 
@@ -536,11 +545,16 @@ async fn measure(servers: &Servers, kind: Db, n: usize, files: &Files) -> Res<Ro
     let mut fresh: BTreeMap<Tool, Vec<Duration>> = BTreeMap::new();
     let tools = [Tool::Boot, Tool::Sqlx, Tool::Refinery, Tool::Raw];
     let db = |t: Tool| format!("bench_{}_{n}", t.tag());
-    // Fresh applies, the tools interleaved in each repetition.
-    for _ in 0..fresh_reps {
-        for tool in tools {
+    // Fresh applies, the tools interleaved in each repetition, the order rotated from
+    // one repetition to the next so that no tool always follows the same one (and its
+    // background work: dirty pages, autovacuum, the purge of dropped databases).
+    for rep in 0..fresh_reps {
+        let mut order = tools;
+        order.rotate_left(rep % tools.len());
+        for tool in order {
             let name = db(tool);
             servers.create(kind, &name).await?;
+            servers.settle(kind).await?;
             let url = servers.url(kind, &name, None);
             let elapsed = match tool {
                 Tool::Boot | Tool::Sqlx => {
@@ -818,6 +832,7 @@ async fn profile(servers: &Servers, kind: Db, n: usize, files: &Files) -> Res<()
     for tool in [Tool::Boot, Tool::Sqlx] {
         let name = format!("bench_prof_{}", tool.tag());
         servers.create(kind, &name).await?;
+        servers.settle(kind).await?;
         let pool = SqlxPool::connect(kind, &servers.url(kind, &name, None)).await?;
         for phase in ["fresh apply", "no-op boot", "no-op boot (2)"] {
             EVENTS.lock().unwrap().clear();
