@@ -73,3 +73,92 @@ async fn quoted_guard_names_keep_their_case() {
     let again = syncer(&set).full_check(true).run(db.target()).await.unwrap();
     assert_eq!(again.steps[0].action, Action::Skip, "the quoted name is found as written");
 }
+
+/// The PostgreSQL lock table's slots: `max_locks_per_transaction` for every process
+/// that can hold locks.
+async fn lock_slots(db: &TestDb) -> i64 {
+    db.pool
+        .count(
+            "SELECT current_setting('max_locks_per_transaction')::int8 * ( \
+             current_setting('max_connections')::int8 + current_setting('max_prepared_transactions')::int8 \
+             + current_setting('autovacuum_max_workers')::int8 + 1 \
+             + current_setting('max_worker_processes')::int8 + current_setting('max_wal_senders')::int8)",
+        )
+        .await
+}
+
+#[tokio::test]
+async fn a_first_sync_larger_than_the_lock_table_commits_in_batches() {
+    let Some(db) = postgres().await else { return };
+    // Each snippet locks three relations (the table, its key, its index) until its
+    // transaction ends: in one transaction, this set would need more lock slots than
+    // the server has ("out of shared memory").
+    let tables = lock_slots(&db).await / 2;
+    let folder = tempfile::tempdir().unwrap();
+    let sql = folder.path().join("sql");
+    std::fs::create_dir(&sql).unwrap();
+    for i in 0..tables {
+        std::fs::write(
+            sql.join(format!("{:05}_t{i}.sql", i + 1)),
+            format!("CREATE TABLE t{i} (id INT PRIMARY KEY, c INT);\nCREATE INDEX t{i}_c ON t{i} (c);\n"),
+        )
+        .unwrap();
+    }
+    let set = common::scan(&sql);
+    let report = syncer(&set).run(db.target()).await.expect("a sync larger than the lock table succeeds");
+    assert_eq!(report.count(Action::Apply) as i64, tables);
+    assert_eq!(
+        db.pool.count("SELECT COUNT(*) FROM pg_class WHERE relkind = 'r' AND relname ~ '^t[0-9]+$'").await,
+        tables
+    );
+    // The rows of one transaction share its xmin: no transaction held more than 256
+    // statements (128 of these snippets), and every one but the last held exactly that.
+    let batches = db
+        .pool
+        .strings(
+            "SELECT COUNT(*)::text FROM bootschema_history WHERE version >= 0 \
+             GROUP BY xmin::text ORDER BY MIN(version)",
+        )
+        .await;
+    let sizes: Vec<i64> = batches.iter().map(|n| n.parse().unwrap()).collect();
+    assert_eq!(sizes.iter().sum::<i64>(), tables);
+    assert!(sizes[..sizes.len() - 1].iter().all(|&n| n == 128), "{sizes:?}");
+    assert!(*sizes.last().unwrap() <= 128, "{sizes:?}");
+    assert_eq!(db.advisory_locks().await, 0, "the lock is released");
+    let again = syncer(&set).run(db.target()).await.unwrap();
+    assert_eq!(again.unchanged as i64, tables, "the mark was written after the last batch");
+}
+
+#[tokio::test]
+async fn replicas_that_take_the_lock_between_batches_apply_each_snippet_once() {
+    let Some(db) = postgres().await else { return };
+    // 700 run-once snippets: a replica commits every 256 and takes the lock again;
+    // another one waiting gets it first, applies the next batch, and the first must
+    // notice that the ledger changed and plan again rather than apply them twice.
+    let folder = tempfile::tempdir().unwrap();
+    let sql = folder.path().join("sql");
+    std::fs::create_dir(&sql).unwrap();
+    std::fs::write(sql.join("00001_counter.sql"), "CREATE TABLE counter (n INT NOT NULL);\n").unwrap();
+    for i in 2..=700 {
+        std::fs::write(sql.join(format!("{i:05}_count.sql")), format!("INSERT INTO counter (n) VALUES ({i});\n")).unwrap();
+    }
+    let set = std::sync::Arc::new(common::scan(&sql));
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let pool = db.new_pool().await;
+        let set = set.clone();
+        tasks.push(tokio::spawn(async move {
+            let report = syncer(&set).run(pool.target()).await;
+            pool.close().await;
+            report
+        }));
+    }
+    let mut applied = 0;
+    for task in tasks {
+        applied += task.await.unwrap().expect("every replica boots").count(Action::Apply);
+    }
+    assert_eq!(applied, 700, "each snippet applied by exactly one replica");
+    assert_eq!(db.pool.count("SELECT COUNT(*) FROM counter").await, 699, "each insert ran once");
+    assert_eq!(db.pool.count("SELECT COUNT(DISTINCT n) FROM counter").await, 699);
+    assert_eq!(db.ledger().await.len(), 700);
+}

@@ -19,6 +19,10 @@ pub(crate) enum Applied {
     /// A `transaction: none` snippet had to release the lock (PostgreSQL, SQLite): plan
     /// again.
     Replan,
+    /// The lock's transaction holds its budget of statements
+    /// ([`Session::STATEMENTS_PER_TRANSACTION`]): the caller commits, takes the lock
+    /// again and, if nobody changed the ledger meanwhile, goes on from the next step.
+    Checkpoint,
     /// A statement waited longer than the DDL lock timeout for a table lock. Its snippet
     /// was rolled back (or, where statements commit one by one, stopped after its
     /// recorded progress); the caller releases everything, backs off and tries again.
@@ -34,16 +38,28 @@ pub(crate) struct LockWait {
     pub message: String,
 }
 
-/// Applies every step of `plan` that changes the database, in order, filling in each
-/// step's outcome. Stops at the first failure.
+/// Applies the steps of `plan` from `*next` on that change the database, in order,
+/// filling in each step's outcome; `*next` is left at the first step not done. Stops
+/// at the first failure.
 pub(crate) async fn apply<S: Session>(
     session: &mut S,
     plan: &mut Plan,
+    next: &mut usize,
     snippets: &[Snippet],
     table: &LedgerTable,
     settings: &Settings,
 ) -> Result<Applied, Error> {
-    for step in plan.steps.iter_mut().filter(|s| s.action.changes_database()) {
+    // Statements run in the lock's transaction so far: every call starts right after
+    // the lock was taken.
+    let mut in_transaction = 0;
+    for (i, step) in plan.steps.iter_mut().enumerate().skip(*next) {
+        *next = i;
+        if !step.action.changes_database() {
+            continue;
+        }
+        if S::STATEMENTS_PER_TRANSACTION.is_some_and(|budget| in_transaction >= budget) {
+            return Ok(Applied::Checkpoint);
+        }
         let snippet = &snippets[step.index];
         let started = Instant::now();
         if step.action == Action::Apply && recheck_unknown_guards(session, step, snippet).await? {
@@ -79,6 +95,8 @@ pub(crate) async fn apply<S: Session>(
             }
         }
         step.duration_ms = started.elapsed().as_millis() as u64;
+        *next = i + 1;
+        in_transaction += (step.statements_run as usize).max(1);
         tracing::info!(
             target: "bootschema",
             version = step.version,
@@ -92,6 +110,7 @@ pub(crate) async fn apply<S: Session>(
             return Ok(Applied::Replan);
         }
     }
+    *next = plan.steps.len();
     Ok(Applied::Done)
 }
 
@@ -139,11 +158,12 @@ fn ledger_row(snippet: &Snippet, state: LedgerState, progress: Vec<String>, dura
     }
 }
 
-fn final_state(step: &Step) -> LedgerState {
-    if step.action == Action::Reapply {
-        LedgerState::Reapplied
-    } else {
-        LedgerState::Applied
+/// The state of the ledger row a completed step leaves.
+pub(crate) fn final_state(step: &Step) -> LedgerState {
+    match step.action {
+        Action::Reapply => LedgerState::Reapplied,
+        Action::Adopt => LedgerState::Adopted,
+        _ => LedgerState::Applied,
     }
 }
 

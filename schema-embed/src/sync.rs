@@ -5,12 +5,12 @@ use std::time::{Duration, Instant};
 
 use tracing::Instrument;
 
-use crate::apply::{apply, backoff, Applied};
+use crate::apply::{apply, backoff, final_state, Applied};
 use crate::catalog::{unless_query, Probes, Scope};
 use crate::config::Settings;
 use crate::dialect::{Session, Target};
 use crate::error::{excerpt, Error};
-use crate::ledger::{LedgerTable, MarkRead};
+use crate::ledger::{Ledger, LedgerState, LedgerTable, MarkRead};
 use crate::plan::{plan, Action, Plan, Step};
 use crate::report::SyncReport;
 use crate::snippet::{GuardKind, Snippet, SnippetSet};
@@ -249,7 +249,7 @@ fn leaves_set_recorded(plan: &Plan) -> bool {
 struct Look {
     plan: Plan,
     server_version: String,
-    ledger_exists: bool,
+    ledger: Ledger,
 }
 
 impl Look {
@@ -283,7 +283,7 @@ async fn look<S: Session>(
     Ok(Look {
         plan: plan(S::KIND, snippets, &ledger, &snapshot, &probes, settings),
         server_version: snapshot.server_version,
-        ledger_exists: ledger.exists,
+        ledger,
     })
 }
 
@@ -323,7 +323,7 @@ async fn run_on<S: Session>(
         let refusal = first.plan.refusal(settings);
         // In sync but without the current mark (the first boot of a release that
         // changed nothing, a ledger edited by hand): take the lock once to write it.
-        let write_mark = !mark_current && first.ledger_exists && leaves_set_recorded(&first.plan);
+        let write_mark = !mark_current && first.ledger.exists && leaves_set_recorded(&first.plan);
         if settings.dry_run || !(first.plan.has_work() || write_mark) || refusal.is_some() {
             let mut report = first.into_report(table, settings.dry_run);
             report.duration_ms = started.elapsed().as_millis() as u64;
@@ -358,17 +358,29 @@ async fn locked<S: Session>(
     let mut executed: BTreeMap<u64, Step> = BTreeMap::new();
     let mut attempts: BTreeMap<u64, u32> = BTreeMap::new();
     loop {
-        let Look { mut plan, server_version, ledger_exists } = look(session, snippets, table, settings).await?;
+        let Look { mut plan, server_version, ledger } = look(session, snippets, table, settings).await?;
         if let Some(refusal) = plan.refusal(settings) {
             return Err(Error::Refused(Box::new(refusal)));
         }
-        if plan.has_work() && !ledger_exists {
+        if plan.has_work() && !ledger.exists {
             session.create_ledger(table).await?;
         }
-        let applied = apply(session, &mut plan, snippets, table, settings).await?;
-        for step in plan.steps.iter().filter(|s| s.action.changes_database()) {
-            executed.insert(step.version, step.clone());
-        }
+        let mut next = 0;
+        let applied = loop {
+            let applied = apply(session, &mut plan, &mut next, snippets, table, settings).await;
+            // Whatever happens next, the steps before `next` ran.
+            for step in plan.steps[..next].iter().filter(|s| s.action.changes_database()) {
+                executed.insert(step.version, step.clone());
+            }
+            match applied? {
+                Applied::Checkpoint => {
+                    if !checkpoint(session, table, settings, &ledger, &plan.steps[..next]).await? {
+                        break Applied::Replan;
+                    }
+                }
+                other => break other,
+            }
+        };
         match applied {
             Applied::Done => {
                 for step in plan.steps.iter_mut() {
@@ -382,7 +394,7 @@ async fn locked<S: Session>(
                 }
                 return Ok((plan, server_version));
             }
-            Applied::Replan => {}
+            Applied::Replan | Applied::Checkpoint => {}
             Applied::LockTimedOut(wait) => {
                 let attempt = attempts.entry(wait.version).or_insert(1);
                 if *attempt >= settings.ddl_attempts {
@@ -411,4 +423,29 @@ async fn locked<S: Session>(
             }
         }
     }
+}
+
+/// Commits the lock's transaction and takes the lock again: the transaction has held
+/// its budget of statements (see [`Session::STATEMENTS_PER_TRANSACTION`]). Returns
+/// whether the ledger is exactly what this sync left, so that the plan still holds;
+/// otherwise another instance took the lock in between, and the caller plans again.
+async fn checkpoint<S: Session>(
+    session: &mut S,
+    table: &LedgerTable,
+    settings: &Settings,
+    looked: &Ledger,
+    done: &[Step],
+) -> Result<bool, Error> {
+    let recorded = |ledger: &Ledger| -> BTreeMap<u64, (LedgerState, String)> {
+        ledger.rows.values().map(|r| (r.version, (r.state, r.checksum.clone()))).collect()
+    };
+    let mut expected = recorded(looked);
+    for step in done.iter().filter(|s| s.action.changes_database()) {
+        expected.insert(step.version, (final_state(step), step.checksum.clone()));
+    }
+    session.unlock().await?;
+    session.lock(table, settings).await?;
+    let unchanged = recorded(&session.read_ledger(table).await?) == expected;
+    tracing::debug!(target: "bootschema", steps = done.len(), unchanged, "committed a batch of snippets, lock taken again");
+    Ok(unchanged)
 }

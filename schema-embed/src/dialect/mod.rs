@@ -155,6 +155,11 @@ pub(crate) trait Session: Send {
     /// Inserts or replaces a ledger row.
     async fn write_ledger(&mut self, table: &LedgerTable, row: &LedgerRow) -> Result<(), sqlx::Error>;
 
+    /// How many statements the lock's transaction holds before it commits and the lock
+    /// is taken again, where the lock is a transaction that keeps every table lock of
+    /// every snippet until it ends (PostgreSQL). See [`crate::apply`].
+    const STATEMENTS_PER_TRANSACTION: Option<usize> = None;
+
     /// Whether [`Session::pipeline`] sends its parts in one round trip inside the lock's
     /// transaction, so that a snippet, its savepoint and its ledger row travel together
     /// (PostgreSQL: the simple query protocol takes several statements at once).
