@@ -624,6 +624,40 @@ async fn measure(servers: &Servers, kind: Db, n: usize, files: &Files) -> Res<Ro
     })
 }
 
+/// The no-op boot of bootschema alone: one database per N, synced once, then 51 boots
+/// each, the N interleaved boot by boot. The no-op table above puts sqlx's and
+/// refinery's reads of an N-row ledger between two of our boots, and at N = 5,000 that
+/// disturbance (caches, the server's buffers) is most of what it measures of us.
+async fn noop_alone(servers: &Servers, kind: Db, ns: &[usize], sets: &BTreeMap<usize, Files>) -> Res<Vec<(usize, Duration)>> {
+    let mut cases = Vec::new();
+    for &n in ns {
+        let name = format!("bench_alone_{n}");
+        servers.create(kind, &name).await?;
+        let pool = SqlxPool::connect(kind, &servers.url(kind, &name, None)).await?;
+        let syncer = bootschema::Syncer::new(&sets[&n].set).ignore_environment();
+        syncer.run(pool.target()).await?;
+        syncer.run(pool.target()).await?;
+        cases.push((n, name, pool, syncer, Vec::new()));
+    }
+    for _ in 0..51 {
+        for (n, _, pool, syncer, times) in cases.iter_mut() {
+            let started = Instant::now();
+            let report = syncer.run(pool.target()).await?;
+            times.push(started.elapsed());
+            if report.unchanged != *n {
+                return Err(format!("{} N = {n}: a no-op boot left the fast path", kind.name()).into());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (n, name, pool, _, times) in cases {
+        pool.close().await;
+        servers.drop(kind, &name).await?;
+        out.push((n, median(times)));
+    }
+    Ok(out)
+}
+
 /// Round trips of each tool, counted through the proxy: (no-op boot, fresh apply).
 async fn round_trips(servers: &Servers, kind: Db, n: usize, files: &Files) -> Res<BTreeMap<Tool, (Option<u64>, u64)>> {
     let upstream = Servers::host_port(if kind == Db::Pg { &servers.pg_base } else { &servers.my_base });
@@ -977,6 +1011,7 @@ async fn main() -> Res<()> {
 
     let mut results: BTreeMap<(Db, usize), Row> = BTreeMap::new();
     let mut trips: BTreeMap<(Db, usize), BTreeMap<Tool, (Option<u64>, u64)>> = BTreeMap::new();
+    let mut alone: BTreeMap<Db, Vec<(usize, Duration)>> = BTreeMap::new();
     for &kind in &dbs {
         for &n in &ns {
             eprintln!("{} N = {n}: measuring…  ({:.0} s so far)", kind.name(), started.elapsed().as_secs_f64());
@@ -985,6 +1020,10 @@ async fn main() -> Res<()> {
             if kind != Db::Lite && n <= 1000 {
                 trips.insert((kind, n), round_trips(&servers, kind, n, &sets[&n]).await?);
             }
+        }
+        if ns.len() > 1 {
+            eprintln!("{}: the no-op boot alone…", kind.name());
+            alone.insert(kind, noop_alone(&servers, kind, &ns, &sets).await?);
         }
     }
 
@@ -1008,6 +1047,17 @@ async fn main() -> Res<()> {
         }
     }
     println!();
+    if !alone.is_empty() {
+        println!("## No-op boot of bootschema alone (one database per N, the N interleaved boot by boot; median of 51)\n");
+        println!("| database | N | no-op boot | N / N = {} |", ns[0]);
+        println!("| --- | ---: | ---: | ---: |");
+        for (kind, rows) in &alone {
+            for (n, d) in rows {
+                println!("| {} | {n} | {} | {} |", kind.name(), ms(*d), ratio(*d, rows[0].1));
+            }
+        }
+        println!();
+    }
     println!("## Fresh apply (empty database to all N applied; median)\n");
     println!("| database | N | bootschema | sqlx | refinery | raw client | bootschema / fastest other | fastest other |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
