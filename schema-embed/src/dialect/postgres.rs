@@ -46,21 +46,28 @@ impl PgSession {
         Ok(PgSession { conn, held: false, looking: false, deferred: Vec::new(), deferred_table: String::new() })
     }
 
-    /// Writes the deferred ledger rows (one statement), if any.
-    async fn flush_ledger(&mut self) -> Result<(), sqlx::Error> {
+    /// The statement that writes the deferred ledger rows, if any (taking them).
+    fn take_deferred(&mut self) -> Option<String> {
         if self.deferred.is_empty() {
-            return Ok(());
+            return None;
         }
         // Each version appears once: a snippet is applied once per transaction, and the
         // replans that could apply it again come after an unlock, which flushes.
         let rows = std::mem::take(&mut self.deferred);
         let values: Vec<&str> = rows.iter().map(|(_, v)| v.as_str()).collect();
-        let sql = format!(
+        Some(format!(
             "INSERT INTO {} ({LEDGER_COLUMNS}) VALUES {} {LEDGER_ON_CONFLICT}",
             self.deferred_table,
             values.join(", ")
-        );
-        self.execute(&sql).await
+        ))
+    }
+
+    /// Writes the deferred ledger rows (one statement), if any.
+    async fn flush_ledger(&mut self) -> Result<(), sqlx::Error> {
+        match self.take_deferred() {
+            Some(sql) => self.execute(&sql).await,
+            None => Ok(()),
+        }
     }
 }
 
@@ -223,13 +230,33 @@ impl Session for PgSession {
 
     async fn read_ledger(&mut self, table: &LedgerTable) -> Result<Ledger, Error> {
         self.flush_ledger().await.map_err(Error::db("recording the applied snippets in the ledger"))?;
-        let sql = ledger_select(&Self::ledger_name(table));
-        self.open_read().await?;
-        let rows = sqlx::query_as::<_, (i64, String, String, String, String, String, i64)>(AssertSqlSafe(sql))
-            .persistent(false)
-            .fetch_all(&mut *self.conn)
-            .await;
-        self.close_read(rows.is_ok()).await?;
+        // Under the lock, the read's savepoint travels with it: one round trip.
+        let select = ledger_select(&Self::ledger_name(table));
+        let sql = if self.held {
+            format!("SAVEPOINT bootschema_read; {select}; RELEASE SAVEPOINT bootschema_read")
+        } else {
+            select
+        };
+        let rows = match sqlx::raw_sql(AssertSqlSafe(sql)).fetch_all(&mut *self.conn).await {
+            Ok(rows) => rows
+                .iter()
+                .map(|r| {
+                    Ok((
+                        r.try_get(0)?,
+                        r.try_get(1)?,
+                        r.try_get(2)?,
+                        r.try_get(3)?,
+                        r.try_get(4)?,
+                        r.try_get(5)?,
+                        r.try_get(6)?,
+                    ))
+                })
+                .collect::<Result<Vec<(i64, String, String, String, String, String, i64)>, sqlx::Error>>(),
+            Err(e) => {
+                self.close_read(false).await?;
+                Err(e)
+            }
+        };
         match rows {
             Ok(rows) => {
                 let mut ledger = Ledger { exists: true, ..Ledger::default() };
@@ -381,8 +408,18 @@ impl Session for PgSession {
         if !self.held {
             return Ok(());
         }
-        self.flush_ledger().await.map_err(Error::db("recording the applied snippets in the ledger"))?;
-        self.execute("COMMIT").await.map_err(Error::db("committing the sync"))?;
+        // The deferred ledger rows and the commit: one round trip.
+        let rows = self.take_deferred();
+        let mut parts: Vec<&str> = rows.iter().map(String::as_str).collect();
+        parts.push("COMMIT");
+        if let Err((failed, e)) = self.pipeline(&parts).await {
+            let what = if failed + 1 < parts.len() {
+                "recording the applied snippets in the ledger"
+            } else {
+                "committing the sync"
+            };
+            return Err(Error::db(what)(e));
+        }
         self.held = false;
         Ok(())
     }
