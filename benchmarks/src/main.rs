@@ -525,7 +525,7 @@ fn ratio(a: Duration, b: Duration) -> String {
 /// Repetitions at `n`: (fresh applies, no-op boots).
 fn repetitions(n: usize) -> (usize, usize) {
     match n {
-        0..=100 => (5, 21),
+        0..=100 => (9, 21),
         101..=1000 => (3, 11),
         _ => (3, 5),
     }
