@@ -140,7 +140,8 @@ async fn replicas_that_take_the_lock_between_batches_apply_each_snippet_once() {
     std::fs::create_dir(&sql).unwrap();
     std::fs::write(sql.join("00001_counter.sql"), "CREATE TABLE counter (n INT NOT NULL);\n").unwrap();
     for i in 2..=700 {
-        std::fs::write(sql.join(format!("{i:05}_count.sql")), format!("INSERT INTO counter (n) VALUES ({i});\n")).unwrap();
+        std::fs::write(sql.join(format!("{i:05}_count.sql")), format!("INSERT INTO counter (n) VALUES ({i});\n"))
+            .unwrap();
     }
     let set = std::sync::Arc::new(common::scan(&sql));
     let mut tasks = Vec::new();
