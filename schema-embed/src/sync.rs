@@ -372,13 +372,12 @@ async fn locked<S: Session>(
             for step in plan.steps[..next].iter().filter(|s| s.action.changes_database()) {
                 executed.insert(step.version, step.clone());
             }
-            match applied? {
-                Applied::Checkpoint => {
-                    if !checkpoint(session, table, settings, &ledger, &plan.steps[..next]).await? {
-                        break Applied::Replan;
-                    }
-                }
-                other => break other,
+            let applied = applied?;
+            // After a batch, the same plan goes on while the ledger is as this sync left it.
+            if !matches!(applied, Applied::Checkpoint)
+                || !checkpoint(session, table, settings, &ledger, &plan.steps[..next]).await?
+            {
+                break applied;
             }
         };
         match applied {
@@ -394,6 +393,8 @@ async fn locked<S: Session>(
                 }
                 return Ok((plan, server_version));
             }
+            // A step released the lock, or another instance changed the ledger between
+            // two batches: plan again.
             Applied::Replan | Applied::Checkpoint => {}
             Applied::LockTimedOut(wait) => {
                 let attempt = attempts.entry(wait.version).or_insert(1);

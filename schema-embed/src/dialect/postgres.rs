@@ -11,7 +11,7 @@
 //! keep named prepared statements either.
 
 use sqlx::pool::PoolConnection;
-use sqlx::{AssertSqlSafe, Postgres, Row};
+use sqlx::{AssertSqlSafe, FromRow, Postgres, Row};
 
 use std::collections::{HashMap, HashSet};
 
@@ -240,17 +240,7 @@ impl Session for PgSession {
         let rows = match sqlx::raw_sql(AssertSqlSafe(sql)).fetch_all(&mut *self.conn).await {
             Ok(rows) => rows
                 .iter()
-                .map(|r| {
-                    Ok((
-                        r.try_get(0)?,
-                        r.try_get(1)?,
-                        r.try_get(2)?,
-                        r.try_get(3)?,
-                        r.try_get(4)?,
-                        r.try_get(5)?,
-                        r.try_get(6)?,
-                    ))
-                })
+                .map(FromRow::from_row)
                 .collect::<Result<Vec<(i64, String, String, String, String, String, i64)>, sqlx::Error>>(),
             Err(e) => {
                 self.close_read(false).await?;
@@ -278,7 +268,7 @@ impl Session for PgSession {
             sqlx::raw_sql(AssertSqlSafe(snapshot_sql(scope))).fetch_all(&mut *self.conn).await.map_err(&failed)?;
         let rows = rows
             .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?)))
+            .map(FromRow::from_row)
             .collect::<Result<Vec<(String, String, String, bool, i64)>, sqlx::Error>>()
             .map_err(&failed)?;
         // Rows name schemas and tables by oid; only objects in the schemas of the scope
@@ -318,12 +308,8 @@ impl Session for PgSession {
                 .fetch_all(&mut *self.conn)
                 .await
                 .map_err(&failed)?;
-            for row in details {
-                let (kind, oid, name): (String, String, String) = (
-                    row.try_get(0).map_err(&failed)?,
-                    row.try_get(1).map_err(&failed)?,
-                    row.try_get(2).map_err(&failed)?,
-                );
+            for row in &details {
+                let (kind, oid, name): (String, String, String) = FromRow::from_row(row).map_err(&failed)?;
                 let Some((schema, table)) = relations.get(&oid) else { continue };
                 let key = (schema.clone(), table.clone(), name);
                 if kind == "column" {
