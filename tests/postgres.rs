@@ -143,21 +143,7 @@ async fn replicas_that_take_the_lock_between_batches_apply_each_snippet_once() {
         std::fs::write(sql.join(format!("{i:05}_count.sql")), format!("INSERT INTO counter (n) VALUES ({i});\n"))
             .unwrap();
     }
-    let set = std::sync::Arc::new(common::scan(&sql));
-    let mut tasks = Vec::new();
-    for _ in 0..4 {
-        let pool = db.new_pool().await;
-        let set = set.clone();
-        tasks.push(tokio::spawn(async move {
-            let report = syncer(&set).run(pool.target()).await;
-            pool.close().await;
-            report
-        }));
-    }
-    let mut applied = 0;
-    for task in tasks {
-        applied += task.await.unwrap().expect("every replica boots").count(Action::Apply);
-    }
+    let applied = db.boot_replicas(common::scan(&sql), 4).await;
     assert_eq!(applied, 700, "each snippet applied by exactly one replica");
     assert_eq!(db.pool.count("SELECT COUNT(*) FROM counter").await, 699, "each insert ran once");
     assert_eq!(db.pool.count("SELECT COUNT(DISTINCT n) FROM counter").await, 699);

@@ -210,22 +210,7 @@ async fn failed_snippet_completes_after_the_fix(db: TestDb) {
 }
 
 async fn concurrent_syncs_apply_each_snippet_exactly_once(db: TestDb) {
-    let set = std::sync::Arc::new(SnippetDir::new(BASE).snippets());
-    let mut tasks = Vec::new();
-    for _ in 0..8 {
-        let pool = db.new_pool().await;
-        let set = set.clone();
-        tasks.push(tokio::spawn(async move {
-            let report = syncer(&set).run(pool.target()).await;
-            pool.close().await;
-            report
-        }));
-    }
-    let mut applied = 0;
-    for task in tasks {
-        let report = task.await.unwrap().expect("every replica boots");
-        applied += report.count(Action::Apply);
-    }
+    let applied = db.boot_replicas(SnippetDir::new(BASE).snippets(), 8).await;
     assert_eq!(applied, 5, "each snippet applied by exactly one replica");
     assert_eq!(db.ledger().await.len(), 5);
     assert_eq!(db.pool.count("SELECT COUNT(*) FROM items").await, 1, "the seed ran once");

@@ -165,6 +165,28 @@ impl TestDb {
         self.pool.target()
     }
 
+    /// Boots `replicas` syncs of `set` at once, each on a pool of its own (as replicas
+    /// of one service would), and returns how many snippets they applied in all. Every
+    /// replica must boot.
+    pub async fn boot_replicas(&self, set: SnippetSet, replicas: usize) -> usize {
+        let set = std::sync::Arc::new(set);
+        let mut tasks = Vec::new();
+        for _ in 0..replicas {
+            let pool = self.new_pool().await;
+            let set = set.clone();
+            tasks.push(tokio::spawn(async move {
+                let report = syncer(&set).run(pool.target()).await;
+                pool.close().await;
+                report
+            }));
+        }
+        let mut applied = 0;
+        for task in tasks {
+            applied += task.await.unwrap().expect("every replica boots").count(bootschema::Action::Apply);
+        }
+        applied
+    }
+
     /// The ledger's rows: `version state checksum`, in order.
     pub async fn ledger(&self) -> Vec<String> {
         let concat = match self.kind {
