@@ -132,3 +132,41 @@ async fn postgres_no_op_boot_reads_a_constant_number_of_statements() {
 async fn mysql_no_op_boot_reads_a_constant_number_of_statements() {
     no_op_boot_reads_a_constant_number_of_statements(Kind::MySql).await;
 }
+
+/// How many `INSERT`s the sync's own connection sent (`Com_insert`, counted per session).
+async fn session_inserts(conn: &mut sqlx::pool::PoolConnection<sqlx::MySql>) -> i64 {
+    let (_, value): (String, String) =
+        sqlx::query_as("SHOW SESSION STATUS LIKE 'Com_insert'").fetch_one(&mut **conn).await.unwrap();
+    value.parse().unwrap()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn mysql_guarded_statements_share_the_next_ledger_write() {
+    let Some(db) = TestDb::new(Kind::MySql).await else { return };
+    // Groups of four: three guarded DDL statements (their rows deferred) and a seed,
+    // which commits with its row and the three deferred ones.
+    let groups = 5;
+    let dir = SnippetDir::new(&[]);
+    for k in 0..groups {
+        let v = 4 * k;
+        dir.write(
+            &format!("{:04}_t{k}.sql", v + 1),
+            &format!("CREATE TABLE t{k} (id INTEGER NOT NULL PRIMARY KEY, c INTEGER);\n"),
+        );
+        dir.write(&format!("{:04}_d{k}.sql", v + 2), &format!("ALTER TABLE t{k} ADD COLUMN d INTEGER;\n"));
+        dir.write(&format!("{:04}_i{k}.sql", v + 3), &format!("CREATE INDEX t{k}_c_idx ON t{k} (c);\n"));
+        dir.write(&format!("{:04}_s{k}.sql", v + 4), &format!("INSERT INTO t{k} (id, c, d) VALUES (1, 1, 1);\n"));
+    }
+    // One connection: the sync runs on the connection whose counters are read.
+    let pool = MySqlPoolOptions::new().max_connections(1).connect(&db.url).await.unwrap();
+    let before = session_inserts(&mut pool.acquire().await.unwrap()).await;
+    let report = syncer(&dir.snippets()).run(&pool).await.unwrap();
+    let sent = session_inserts(&mut pool.acquire().await.unwrap()).await - before;
+    assert_eq!(report.count(Action::Apply), 4 * groups);
+    // Per group: the seed and one ledger write; then the mark. Without deferral each
+    // statement would send its own row: 4 * groups + groups + 1.
+    assert_eq!(sent, 2 * groups as i64 + 1, "INSERTs sent by the sync");
+    let ledger = db.ledger().await;
+    assert_eq!(ledger.len(), 4 * groups);
+    assert!(ledger.iter().all(|row| row.contains(" applied ")), "{ledger:?}");
+}

@@ -324,12 +324,55 @@ async fn one_by_one_atomic<S: Session>(
     failure
 }
 
+/// Whether the progress row of statement `index` may wait for a later write
+/// ([`Session::DEFERS_RECOVERABLE_PROGRESS`]): losing it in a crash must leave a ledger
+/// from which the next boot does exactly what is left.
+///
+/// That holds for a statement of a first application whose own inferred guards, none
+/// of whose objects anything removes on purpose (`undone_by`), report its object
+/// present once it has run: with its row lost, the next boot finds the snippet
+/// unrecorded (or at an earlier progress), sees that statement's object, and skips it
+/// (or adopts the snippet when every statement's object is there). A snippet with
+/// written guards never qualifies: its guards decide for the whole snippet, so a
+/// snippet cut off after its first statement could be adopted without its backfill.
+/// Rows of everything else (seeds, backfills, unguarded DDL) are written at once and
+/// carry the deferred rows with them.
+fn progress_recoverable(step: &Step, snippet: &Snippet, index: usize) -> bool {
+    let guards = &snippet.statements[index].guards;
+    step.action == Action::Apply
+        && snippet.guards.is_empty()
+        && !guards.is_empty()
+        && guards.iter().all(|g| g.undone_by.is_none() && !matches!(g.kind, GuardKind::Unless(_)))
+}
+
+/// Whether a statement only changes rows (`INSERT`, `UPDATE`, `DELETE`, `REPLACE`, or a
+/// `WITH` query), as far as its first word tells: on MySQL it can then commit together
+/// with its ledger row. Anything else runs as before, outside a transaction: DDL
+/// commits by itself, and a few statements (`SET TRANSACTION`) refuse to run inside one.
+pub(crate) fn changes_only_rows(sql: &str) -> bool {
+    let mut rest = sql.trim_start();
+    loop {
+        if let Some(comment) = rest.strip_prefix("--").or_else(|| rest.strip_prefix('#')) {
+            rest = comment.split_once('\n').map_or("", |(_, r)| r).trim_start();
+        } else if let Some(comment) = rest.strip_prefix("/*").filter(|c| !c.starts_with('!')) {
+            rest = comment.split_once("*/").map_or("", |(_, r)| r).trim_start();
+        } else {
+            break;
+        }
+    }
+    let word: String = rest.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+    ["INSERT", "UPDATE", "DELETE", "REPLACE", "WITH"].iter().any(|w| w.eq_ignore_ascii_case(&word))
+}
+
 /// MySQL, and `transaction: none` everywhere: statements run one by one, each
 /// completed one recorded in a `partial` ledger row, so that a snippet that stopped
 /// half-way resumes after its completed statements once the failing one is fixed.
 ///
 /// Where the session pipelines progress (MySQL), each statement travels with the row
-/// that records it: one round trip per statement, and the same order on the server.
+/// that records it: one round trip per statement, and the same order on the server. A
+/// statement that only changes rows commits together with its row (one transaction);
+/// the row of a statement its own guards recover is deferred
+/// ([`progress_recoverable`]) and written with the next row that is not.
 async fn run_statement_by_statement<S: Session>(
     session: &mut S,
     step: &mut Step,
@@ -357,18 +400,49 @@ async fn run_statement_by_statement<S: Session>(
             ledger_row(snippet, LedgerState::Partial, done.clone(), started.elapsed().as_millis() as i64)
         };
         let (statement_failed, ledger_failed) = if S::PIPELINE_PROGRESS {
-            let upsert = S::ledger_upsert_literal(table, &row);
-            let mut parts: Vec<&str> = Vec::with_capacity(3);
+            let deferred = S::DEFERS_RECOVERABLE_PROGRESS && progress_recoverable(step, snippet, i);
+            let upsert = if deferred { String::new() } else { session.ledger_upsert_literal(table, &row) };
+            let wrapped = !deferred && snippet.transaction == TransactionMode::Wrapped && changes_only_rows(statement);
+            let mut parts: Vec<&str> = Vec::with_capacity(5);
             if n == 0 {
                 parts.extend(S::PIPELINE_START);
             }
-            let first = parts.len();
+            if wrapped {
+                parts.push(S::UNIT_BEGIN);
+            }
+            let at = parts.len();
             parts.push(statement);
-            parts.push(&upsert);
+            if !deferred {
+                parts.push(&upsert);
+            }
+            if wrapped {
+                parts.push(S::UNIT_COMMIT);
+            }
             match session.pipeline(&parts).await {
-                Ok(()) => (None, None),
-                Err((k, e)) if k <= first => (Some(e), None),
-                Err((_, e)) => (None, Some(e)),
+                Ok(()) if deferred => {
+                    let row = LedgerRow { duration_ms: started.elapsed().as_millis() as i64, ..row.clone() };
+                    session.defer_progress(table, &row);
+                    (None, None)
+                }
+                Ok(()) => {
+                    session.deferred_written();
+                    (None, None)
+                }
+                Err((k, e)) => {
+                    // A wrapped statement and its row are undone together; the
+                    // deferred rows stay queued for the unlock.
+                    if wrapped {
+                        let _ = session.rollback().await;
+                    }
+                    if k <= at {
+                        (Some(e), None)
+                    } else if wrapped {
+                        let what = format!("recording {} in the ledger (the statement was rolled back)", snippet.path);
+                        return Err(Error::db(what)(e));
+                    } else {
+                        (None, Some(e))
+                    }
+                }
             }
         } else {
             match session.execute(statement).await {
@@ -416,8 +490,33 @@ async fn run_statement_by_statement<S: Session>(
 
 #[cfg(test)]
 mod tests {
-    use super::backoff;
+    use super::{backoff, changes_only_rows};
     use std::time::Duration;
+
+    #[test]
+    fn only_row_changes_are_recognised_by_their_first_word() {
+        for sql in [
+            "INSERT INTO t VALUES (1)",
+            "  update t SET a = 1",
+            "-- backfill\nUPDATE t SET a = 1",
+            "/* why */ DELETE FROM t WHERE a = 1",
+            "# note\nREPLACE INTO t VALUES (1)",
+            "WITH x AS (SELECT 1) UPDATE t SET a = 1",
+        ] {
+            assert!(changes_only_rows(sql), "{sql}");
+        }
+        for sql in [
+            "CREATE TABLE t (a INT)",
+            "ALTER TABLE t ADD COLUMN insert_at INT",
+            "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+            "/*!50001 INSERT INTO t VALUES (1) */",
+            "INSERTED",
+            "-- INSERT\nCREATE INDEX i ON t (a)",
+            "",
+        ] {
+            assert!(!changes_only_rows(sql), "{sql}");
+        }
+    }
 
     #[test]
     fn backoff_starts_at_200_ms_and_doubles_up_to_a_bound() {

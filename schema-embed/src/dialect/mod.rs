@@ -187,11 +187,29 @@ pub(crate) trait Session: Send {
     }
 
     /// `row`'s upsert as one self-contained statement (literals only), for
-    /// [`Session::pipeline`]; its duration is measured by the server from
-    /// [`Session::PIPELINE_START`] (MySQL).
-    fn ledger_upsert_literal(_table: &LedgerTable, _row: &LedgerRow) -> String {
+    /// [`Session::pipeline`], carrying the rows deferred so far
+    /// ([`Session::defer_progress`]) in the same statement; `row`'s duration is measured
+    /// by the server from [`Session::PIPELINE_START`] (MySQL). The deferred rows stay
+    /// queued until [`Session::deferred_written`] says the upsert ran.
+    fn ledger_upsert_literal(&self, _table: &LedgerTable, _row: &LedgerRow) -> String {
         unreachable!("only for sessions that pipeline")
     }
+
+    /// Whether the progress rows of statements whose own guards recover them may wait
+    /// for the next row that must be written at once (MySQL, where every ledger write
+    /// outside a transaction is a commit and a log flush of its own). See
+    /// [`crate::apply`] for which rows qualify and why losing one is safe.
+    const DEFERS_RECOVERABLE_PROGRESS: bool = false;
+
+    /// Queues `row` until the next [`Session::ledger_upsert_literal`] that runs, the
+    /// next ledger read, the mark, or the unlock, whichever comes first.
+    fn defer_progress(&mut self, _table: &LedgerTable, _row: &LedgerRow) {
+        unreachable!("only for sessions that defer progress")
+    }
+
+    /// The upsert built by [`Session::ledger_upsert_literal`] ran: its deferred rows
+    /// are written.
+    fn deferred_written(&mut self) {}
 
     /// A statement that notes when a snippet started, for the server-side duration.
     const PIPELINE_START: Option<&'static str> = None;

@@ -1,6 +1,8 @@
 //! MySQL / MariaDB: DDL commits implicitly, so progress is recorded per statement;
 //! `GET_LOCK` for the lock; `information_schema` snapshot.
 
+use std::collections::BTreeMap;
+
 use sqlx::mysql::MySqlDatabaseError;
 use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, MySql, Row};
@@ -20,12 +22,38 @@ pub(crate) struct MySqlSession {
     conn: PoolConnection<MySql>,
     /// The lock's name while held, and the `lock_wait_timeout` to restore.
     held: Option<(String, i64)>,
+    /// Progress rows that the guards of their statements recover if they are lost
+    /// ([`Session::defer_progress`]): by version, the latest row of each (a snippet's
+    /// later row includes its earlier progress), as literal `VALUES` tuples.
+    deferred: BTreeMap<u64, String>,
+    /// The quoted ledger table the deferred rows go to.
+    deferred_table: String,
 }
 
 impl MySqlSession {
     pub(crate) async fn open(pool: &sqlx::MySqlPool) -> Result<MySqlSession, Error> {
         let conn = pool.acquire().await.map_err(Error::db("connecting to MySQL"))?;
-        Ok(MySqlSession { conn, held: None })
+        Ok(MySqlSession { conn, held: None, deferred: BTreeMap::new(), deferred_table: String::new() })
+    }
+
+    /// The upsert of `rows` (literal `VALUES` tuples) into the ledger `name`.
+    fn upsert(name: &str, rows: &[&str]) -> String {
+        format!("INSERT INTO {name} ({LEDGER_COLUMNS}) VALUES {} {ON_DUPLICATE}", rows.join(", "))
+    }
+
+    /// The upsert of the deferred rows alone, if any.
+    fn deferred_upsert(&self) -> Option<String> {
+        let rows: Vec<&str> = self.deferred.values().map(String::as_str).collect();
+        (!rows.is_empty()).then(|| Self::upsert(&self.deferred_table, &rows))
+    }
+
+    /// Writes the deferred rows, if any (one statement, one commit).
+    async fn flush_deferred(&mut self) -> Result<(), sqlx::Error> {
+        if let Some(sql) = self.deferred_upsert() {
+            self.execute(&sql).await?;
+            self.deferred.clear();
+        }
+        Ok(())
     }
 }
 
@@ -109,6 +137,7 @@ impl Session for MySqlSession {
     }
 
     async fn read_ledger(&mut self, table: &LedgerTable) -> Result<Ledger, Error> {
+        self.flush_deferred().await.map_err(Error::db("recording the applied statements in the ledger"))?;
         let sql = ledger_select(&Self::ledger_name(table));
         let rows = sqlx::query_as::<_, (i64, String, String, String, String, String, i64)>(AssertSqlSafe(sql))
             .fetch_all(&mut *self.conn)
@@ -235,6 +264,9 @@ impl Session for MySqlSession {
 
     async fn unlock(&mut self) -> Result<(), Error> {
         let Some((name, previous)) = self.held.clone() else { return Ok(()) };
+        // The deferred rows go before the lock, so that the next holder reads them; the
+        // lock is released whatever that write says.
+        let flushed = self.flush_deferred().await;
         self.execute(&format!("SET SESSION lock_wait_timeout = {previous}"))
             .await
             .map_err(Error::db("restoring lock_wait_timeout"))?;
@@ -244,7 +276,7 @@ impl Session for MySqlSession {
             .await
             .map_err(Error::db("releasing the schema lock"))?;
         self.held = None;
-        Ok(())
+        flushed.map_err(Error::db("recording the applied statements in the ledger"))
     }
 
     async fn create_ledger(&mut self, table: &LedgerTable) -> Result<(), Error> {
@@ -298,14 +330,33 @@ impl Session for MySqlSession {
         super::pipeline_in_one_round_trip!(&mut *self.conn, parts)
     }
 
-    fn ledger_upsert_literal(table: &LedgerTable, row: &LedgerRow) -> String {
-        format!(
-            "INSERT INTO {} ({LEDGER_COLUMNS}) VALUES ({}, \
-             COALESCE(TIMESTAMPDIFF(MICROSECOND, @bootschema_started, NOW(3)) DIV 1000, 0), CURRENT_TIMESTAMP(3)) \
-             {ON_DUPLICATE}",
-            Self::ledger_name(table),
+    fn ledger_upsert_literal(&self, table: &LedgerTable, row: &LedgerRow) -> String {
+        let own = format!(
+            "({}, COALESCE(TIMESTAMPDIFF(MICROSECOND, @bootschema_started, NOW(3)) DIV 1000, 0), CURRENT_TIMESTAMP(3))",
             super::ledger_values_literal(DialectKind::MySql, row),
-        )
+        );
+        // `row` includes its snippet's earlier progress: it replaces a deferred row of
+        // the same snippet.
+        let mut rows: Vec<&str> =
+            self.deferred.iter().filter(|(v, _)| **v != row.version).map(|(_, r)| r.as_str()).collect();
+        rows.push(&own);
+        Self::upsert(&Self::ledger_name(table), &rows)
+    }
+
+    const DEFERS_RECOVERABLE_PROGRESS: bool = true;
+
+    fn defer_progress(&mut self, table: &LedgerTable, row: &LedgerRow) {
+        let values = format!(
+            "({}, {}, CURRENT_TIMESTAMP(3))",
+            super::ledger_values_literal(DialectKind::MySql, row),
+            row.duration_ms
+        );
+        self.deferred_table = Self::ledger_name(table);
+        self.deferred.insert(row.version, values);
+    }
+
+    fn deferred_written(&mut self) {
+        self.deferred.clear();
     }
 
     async fn read_mark(&mut self, table: &LedgerTable) -> Result<MarkRead, Error> {
@@ -321,12 +372,18 @@ impl Session for MySqlSession {
 
     async fn write_mark(&mut self, table: &LedgerTable, mark: &str) -> Result<(), sqlx::Error> {
         let Some(values) = mark_values(mark) else { return Ok(()) };
-        self.execute(&format!(
+        let mark = format!(
             "INSERT INTO {} (version, description, path, checksum, state, progress, duration_ms) VALUES ({values}) \
              ON DUPLICATE KEY UPDATE checksum = VALUES(checksum), applied_at = CURRENT_TIMESTAMP(3)",
             Self::ledger_name(table)
-        ))
-        .await
+        );
+        // The mark says every row is written: the deferred ones go first, in the same
+        // message (a failed write stops the message before the mark).
+        let deferred = self.deferred_upsert();
+        let parts: Vec<&str> = deferred.iter().map(String::as_str).chain([mark.as_str()]).collect();
+        self.pipeline(&parts).await.map_err(|(_, e)| e)?;
+        self.deferred.clear();
+        Ok(())
     }
 
     async fn describe_lock_wait(&mut self, statement: &str) -> String {

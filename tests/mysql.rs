@@ -1,0 +1,125 @@
+//! MySQL-only behaviour: where DDL commits by itself, the ledger rows of statements
+//! that their own guards recover are deferred, and a statement that only changes rows
+//! commits together with its row.
+//!
+//! A crash is simulated at an exact point by a snippet that kills its own connection
+//! (`KILL CONNECTION_ID()`): the sync loses its connection there, as a `kill -9` of the
+//! app would lose it, and the server releases the lock.
+
+mod common;
+
+use bootschema::Action;
+use common::{syncer, Kind, SnippetDir, TestDb};
+
+async fn mysql() -> Option<TestDb> {
+    TestDb::new(Kind::MySql).await
+}
+
+const CRASH: (&str, &str) = ("0009_crash.sql", "KILL CONNECTION_ID();\n");
+
+/// Three guarded DDL statements: their rows are deferred.
+const GUARDED: [(&str, &str); 3] = [
+    ("0001_create_a.sql", "CREATE TABLE a (id INTEGER NOT NULL PRIMARY KEY);\n"),
+    ("0002_add_b.sql", "ALTER TABLE a ADD COLUMN b INTEGER;\n"),
+    ("0003_index_b.sql", "CREATE INDEX a_b_idx ON a (b);\n"),
+];
+
+#[tokio::test]
+async fn a_crash_loses_only_ledger_rows_that_the_guards_recover() {
+    let Some(db) = mysql().await else { return };
+    let dir = SnippetDir::new(&GUARDED);
+    dir.write(CRASH.0, CRASH.1);
+    let err = syncer(&dir.snippets()).run(db.target()).await.unwrap_err();
+    assert!(err.to_string().contains("0009_crash.sql"), "{err}");
+    assert!(db.ledger().await.is_empty(), "the guarded statements' rows were still deferred: {:?}", db.ledger().await);
+    assert!(db.has_table("a").await);
+
+    dir.remove(CRASH.0);
+    let report = syncer(&dir.snippets()).run(db.target()).await.expect("the next boot recovers");
+    let actions: Vec<Action> = report.steps.iter().map(|s| s.action).collect();
+    assert_eq!(actions, [Action::Adopt; 3], "nothing runs twice: {report:?}");
+    let ledger = db.ledger().await;
+    assert_eq!(ledger.len(), 3);
+    assert!(ledger.iter().all(|row| row.contains(" adopted ")), "{ledger:?}");
+    assert_eq!(
+        db.pool.count("SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND INDEX_NAME = 'a_b_idx'").await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_row_change_commits_with_its_row_and_the_deferred_rows() {
+    let Some(db) = mysql().await else { return };
+    let dir = SnippetDir::new(&GUARDED);
+    dir.write("0004_seed.sql", "INSERT INTO a (id, b) VALUES (1, 1);\n");
+    dir.write(CRASH.0, CRASH.1);
+    assert!(syncer(&dir.snippets()).run(db.target()).await.is_err());
+    let ledger = db.ledger().await;
+    let versions: Vec<&str> = ledger.iter().map(|row| row.split(' ').next().unwrap()).collect();
+    assert_eq!(versions, ["1", "2", "3", "4"], "the seed's transaction carried every row before it: {ledger:?}");
+    assert!(ledger.iter().all(|row| row.contains(" applied ")), "{ledger:?}");
+
+    dir.remove(CRASH.0);
+    let report = syncer(&dir.snippets()).run(db.target()).await.unwrap();
+    assert_eq!(report.count(Action::Skip), 4, "{report:?}");
+    assert_eq!(db.pool.count("SELECT COUNT(*) FROM a").await, 1, "the seed ran once");
+}
+
+#[tokio::test]
+async fn a_snippet_cut_off_after_a_guarded_statement_resumes_with_the_rest() {
+    let Some(db) = mysql().await else { return };
+    // One snippet: a guarded statement (deferred), then a backfill that is not.
+    let dir = SnippetDir::new(&[(
+        "0001_table_and_backfill.sql",
+        "CREATE TABLE a (id INTEGER NOT NULL PRIMARY KEY, b INTEGER);\nKILL CONNECTION_ID();\n",
+    )]);
+    assert!(syncer(&dir.snippets()).run(db.target()).await.is_err());
+    assert!(db.ledger().await.is_empty(), "{:?}", db.ledger().await);
+
+    // The fix: the backfill the kill stood for.
+    dir.write(
+        "0001_table_and_backfill.sql",
+        "CREATE TABLE a (id INTEGER NOT NULL PRIMARY KEY, b INTEGER);\nINSERT INTO a VALUES (1, 2);\n",
+    );
+    let report = syncer(&dir.snippets()).run(db.target()).await.unwrap();
+    assert_eq!(report.steps[0].action, Action::Apply, "a snippet with an unguarded statement is never adopted");
+    assert_eq!(report.steps[0].statements_skipped, [0], "the table is there: only the insert runs");
+    assert_eq!(db.pool.count("SELECT COUNT(*) FROM a").await, 1);
+}
+
+#[tokio::test]
+async fn written_guards_keep_every_row_immediate() {
+    let Some(db) = mysql().await else { return };
+    // The written guard decides for the whole snippet: were the first statement's row
+    // deferred and lost, the next boot would find the column and adopt the snippet
+    // without its backfill.
+    let dir = SnippetDir::new(&[
+        ("0001_create_a.sql", "CREATE TABLE a (id INTEGER NOT NULL PRIMARY KEY);\nINSERT INTO a VALUES (1);\n"),
+        (
+            "0002_add_b.sql",
+            "-- guard: column_missing(a.b)\nALTER TABLE a ADD COLUMN b INTEGER;\nKILL CONNECTION_ID();\n",
+        ),
+    ]);
+    assert!(syncer(&dir.snippets()).run(db.target()).await.is_err());
+    let ledger = db.ledger().await;
+    assert_eq!(ledger.len(), 2, "{ledger:?}");
+    assert!(ledger[1].starts_with("2 partial "), "the column's progress is recorded: {ledger:?}");
+}
+
+#[tokio::test]
+async fn a_seed_whose_row_cannot_be_written_is_rolled_back() {
+    let Some(db) = mysql().await else { return };
+    let dir = SnippetDir::new(&GUARDED);
+    syncer(&dir.snippets()).run(db.target()).await.unwrap();
+    // The ledger refuses the seed's row: the write after the insert fails.
+    db.pool.exec("ALTER TABLE bootschema_history ADD CONSTRAINT no_four CHECK (version <> 4)").await.unwrap();
+    dir.write("0004_seed.sql", "INSERT INTO a (id, b) VALUES (1, 1);\n");
+    let err = syncer(&dir.snippets()).run(db.target()).await.unwrap_err();
+    assert!(err.to_string().contains("0004_seed.sql") && err.to_string().contains("rolled back"), "{err}");
+    assert_eq!(db.pool.count("SELECT COUNT(*) FROM a").await, 0, "the insert went with its row");
+
+    db.pool.exec("ALTER TABLE bootschema_history DROP CONSTRAINT no_four").await.unwrap();
+    let report = syncer(&dir.snippets()).run(db.target()).await.unwrap();
+    assert_eq!(report.steps[3].action, Action::Apply);
+    assert_eq!(db.pool.count("SELECT COUNT(*) FROM a").await, 1, "the seed ran once");
+}
