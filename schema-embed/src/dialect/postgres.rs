@@ -38,36 +38,50 @@ pub(crate) struct PgSession {
     deferred: Vec<(i64, String)>,
     /// The quoted ledger table the deferred rows go to.
     deferred_table: String,
+    /// The mark's upsert, written after the deferred rows, in the same message as the
+    /// commit of the lock's transaction (the last thing a sync writes).
+    deferred_mark: Option<String>,
 }
 
 impl PgSession {
     pub(crate) async fn open(pool: &sqlx::PgPool) -> Result<PgSession, Error> {
         let conn = pool.acquire().await.map_err(Error::db("connecting to PostgreSQL"))?;
-        Ok(PgSession { conn, held: false, looking: false, deferred: Vec::new(), deferred_table: String::new() })
+        Ok(PgSession {
+            conn,
+            held: false,
+            looking: false,
+            deferred: Vec::new(),
+            deferred_table: String::new(),
+            deferred_mark: None,
+        })
     }
 
-    /// The statement that writes the deferred ledger rows, if any (taking them).
-    fn take_deferred(&mut self) -> Option<String> {
-        if self.deferred.is_empty() {
-            return None;
+    /// The statements that write the deferred ledger rows (one statement) and then the
+    /// deferred mark, if any (taking them).
+    fn take_deferred(&mut self) -> Vec<String> {
+        let mut statements = Vec::with_capacity(2);
+        if !self.deferred.is_empty() {
+            // Each version appears once: a snippet is applied once per transaction, and
+            // the replans that could apply it again come after an unlock, which flushes.
+            let rows = std::mem::take(&mut self.deferred);
+            let values: Vec<&str> = rows.iter().map(|(_, v)| v.as_str()).collect();
+            statements.push(format!(
+                "INSERT INTO {} ({LEDGER_COLUMNS}) VALUES {} {LEDGER_ON_CONFLICT}",
+                self.deferred_table,
+                values.join(", ")
+            ));
         }
-        // Each version appears once: a snippet is applied once per transaction, and the
-        // replans that could apply it again come after an unlock, which flushes.
-        let rows = std::mem::take(&mut self.deferred);
-        let values: Vec<&str> = rows.iter().map(|(_, v)| v.as_str()).collect();
-        Some(format!(
-            "INSERT INTO {} ({LEDGER_COLUMNS}) VALUES {} {LEDGER_ON_CONFLICT}",
-            self.deferred_table,
-            values.join(", ")
-        ))
+        statements.extend(self.deferred_mark.take());
+        statements
     }
 
-    /// Writes the deferred ledger rows (one statement), if any.
+    /// Writes the deferred ledger rows and mark (one round trip), if any.
     async fn flush_ledger(&mut self) -> Result<(), sqlx::Error> {
-        match self.take_deferred() {
-            Some(sql) => self.execute(&sql).await,
-            None => Ok(()),
+        let statements = self.take_deferred();
+        if statements.is_empty() {
+            return Ok(());
         }
+        self.execute(&statements.join(";\n")).await
     }
 }
 
@@ -394,7 +408,7 @@ impl Session for PgSession {
         if !self.held {
             return Ok(());
         }
-        // The deferred ledger rows and the commit: one round trip.
+        // The deferred ledger rows, the mark and the commit: one round trip.
         let rows = self.take_deferred();
         let mut parts: Vec<&str> = rows.iter().map(String::as_str).collect();
         parts.push("COMMIT");
@@ -505,12 +519,18 @@ impl Session for PgSession {
 
     async fn write_mark(&mut self, table: &LedgerTable, mark: &str) -> Result<(), sqlx::Error> {
         let Some(values) = mark_values(mark) else { return Ok(()) };
-        self.execute(&format!(
+        let sql = format!(
             "INSERT INTO {} (version, description, path, checksum, state, progress, duration_ms) VALUES ({values}) \
              ON CONFLICT (version) DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = now()",
             Self::ledger_name(table)
-        ))
-        .await
+        );
+        if !self.held {
+            return self.execute(&sql).await;
+        }
+        // Under the lock, the mark goes with the deferred rows and the commit: it commits
+        // with them or not at all, one round trip fewer.
+        self.deferred_mark = Some(sql);
+        Ok(())
     }
 
     fn is_lock_timeout(error: &sqlx::Error) -> bool {
