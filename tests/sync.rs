@@ -38,6 +38,7 @@ on_every_database!(
     destructive_snippet_is_blocked_unless_allowed,
     failing_snippet_leaves_schema_and_ledger_as_before,
     failed_snippet_completes_after_the_fix,
+    a_guard_that_still_reports_missing_after_its_snippet_ran_fails_the_sync,
     concurrent_syncs_apply_each_snippet_exactly_once,
     lock_is_free_at_once_after_a_failed_sync,
     dry_run_changes_nothing,
@@ -395,4 +396,28 @@ async fn ledger_text_is_recorded_exactly(db: TestDb) {
     assert_eq!(rows, vec![format!("sql/{name}")]);
     let negative = db.pool.count("SELECT COUNT(*) FROM bootschema_history WHERE duration_ms < 0").await;
     assert_eq!(negative, 0);
+}
+
+async fn a_guard_that_still_reports_missing_after_its_snippet_ran_fails_the_sync(db: TestDb) {
+    let dir = SnippetDir::new(BASE);
+    syncer(&dir.snippets()).run(db.target()).await.unwrap();
+    // The guard names a column the snippet does not add (a typo): verify catches it.
+    dir.write(
+        "0006_email.sql",
+        "-- guard: column_missing(items.emial)\nALTER TABLE items ADD COLUMN email VARCHAR(100);\n",
+    );
+    let set = dir.snippets();
+    let err = syncer(&set).run(db.target()).await.unwrap_err();
+    assert!(matches!(err, Error::GuardStillMissing { .. }), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("sql/0006_email.sql") && text.contains("column_missing(items.emial)"), "{text}");
+    let new_mark = set.mark(db.target().dialect()).into_owned();
+    assert_ne!(db.mark().await, Some(new_mark), "a set that failed verification gets no mark");
+
+    // The same for a table guard, in a snippet of its own.
+    let dir = SnippetDir::new(BASE);
+    dir.write("0006_logs.sql", "-- guard: table_missing(log)\nCREATE TABLE logs (id INTEGER);\n");
+    let other = TestDb::new(db.kind).await.unwrap();
+    let err = syncer(&dir.snippets()).run(other.target()).await.unwrap_err();
+    assert!(err.to_string().contains("table_missing(log)"), "{err}");
 }

@@ -66,6 +66,10 @@ pub struct Scope {
     pub namespaces: BTreeSet<String>,
     /// Types named by `type_missing` guards (normalised).
     pub types: BTreeSet<String>,
+    /// Whether the snapshot checks objects this sync has just created (the verify
+    /// step): most of them exist, so a dialect may read their details in the same query
+    /// instead of first finding the tables.
+    pub after_apply: bool,
 }
 
 /// How a dialect compares identifiers: PostgreSQL folds bare names to lower case and

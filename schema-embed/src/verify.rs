@@ -22,7 +22,8 @@ pub(crate) async fn verify<S: Session>(session: &mut S, plan: &Plan, snippets: &
     if checked.is_empty() {
         return Ok(());
     }
-    let snapshot = session.snapshot(&Scope::of(S::KIND, checked.iter().copied())).await?;
+    let scope = Scope { after_apply: true, ..Scope::of(S::KIND, checked.iter().copied()) };
+    let snapshot = session.snapshot(&scope).await?;
     let queries: Vec<String> = checked
         .iter()
         .flat_map(|s| s.all_guards())

@@ -41,6 +41,10 @@ pub(crate) struct PgSession {
     /// The mark's upsert, written after the deferred rows, in the same message as the
     /// commit of the lock's transaction (the last thing a sync writes).
     deferred_mark: Option<String>,
+    /// Whether the lock's message found no ledger table: until the lock is released or
+    /// the ledger created, a read of the ledger is an empty one, with no query (a query
+    /// would fail, and need a savepoint rolled back, 2 round trips on a first sync).
+    ledger_missing: bool,
 }
 
 impl PgSession {
@@ -53,6 +57,7 @@ impl PgSession {
             deferred: Vec::new(),
             deferred_table: String::new(),
             deferred_mark: None,
+            ledger_missing: false,
         })
     }
 
@@ -184,19 +189,35 @@ fn snapshot_sql(scope: &Scope) -> String {
             text_array(&scope.types)
         ));
     }
+    if scope.after_apply && !scope.tables.is_empty() {
+        // The tables were just created, and the DDL that created them has loaded the
+        // catalogs' metadata on this connection: the details in the same query (a
+        // semi-join on the tables by name) save the second round trip.
+        let tables = format!(
+            "(SELECT c.oid FROM pg_class c WHERE c.relname = ANY({}) AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))",
+            text_array(&scope.tables)
+        );
+        parts.push(relation_details_sql(&tables, ", true, 0"));
+    }
     parts.join("\nUNION ALL\n")
 }
 
-/// The second query of a snapshot: the columns and constraints of the tables found.
-fn relation_details_sql<'a>(oids: impl Iterator<Item = &'a String>) -> String {
-    let oids: Vec<&str> = oids.map(String::as_str).filter(|o| o.bytes().all(|b| b.is_ascii_digit())).collect();
-    let oids = format!("'{{{}}}'::oid[]", oids.join(","));
+/// The columns and constraints of the relations `oids` (an oid array or a subquery),
+/// with `extra` columns appended to fit the query they are part of.
+fn relation_details_sql(oids: &str, extra: &str) -> String {
     format!(
-        "SELECT 'column', a.attrelid::text, a.attname::text FROM pg_attribute a \
+        "SELECT 'column', a.attrelid::text, a.attname::text{extra} FROM pg_attribute a \
          WHERE a.attrelid = ANY({oids}) AND a.attnum > 0 AND NOT a.attisdropped \
          UNION ALL \
-         SELECT 'constraint', k.conrelid::text, k.conname::text FROM pg_constraint k WHERE k.conrelid = ANY({oids})"
+         SELECT 'constraint', k.conrelid::text, k.conname::text{extra} FROM pg_constraint k \
+         WHERE k.conrelid = ANY({oids})"
     )
+}
+
+/// An oid array literal of the relations found.
+fn oid_array<'a>(oids: impl Iterator<Item = &'a String>) -> String {
+    let oids: Vec<&str> = oids.map(String::as_str).filter(|o| o.bytes().all(|b| b.is_ascii_digit())).collect();
+    format!("'{{{}}}'::oid[]", oids.join(","))
 }
 
 /// `ARRAY[E'…', …]::text[]`.
@@ -244,6 +265,9 @@ impl Session for PgSession {
 
     async fn read_ledger(&mut self, table: &LedgerTable) -> Result<Ledger, Error> {
         self.flush_ledger().await.map_err(Error::db("recording the applied snippets in the ledger"))?;
+        if self.held && self.ledger_missing {
+            return Ok(Ledger::default());
+        }
         // Under the lock, the read's savepoint travels with it: one round trip.
         let select = ledger_select(&Self::ledger_name(table));
         let sql = if self.held {
@@ -293,6 +317,9 @@ impl Session for PgSession {
         let mut snapshot = CatalogSnapshot::default();
         let mut path: Vec<(i64, String)> = Vec::new();
         let mut relations: HashMap<String, (String, String)> = HashMap::new();
+        // (kind, relation oid, name) of columns and constraints, joined once every
+        // relation is known.
+        let mut details: Vec<(String, String, String)> = Vec::new();
         for (kind, a, b, valid, ord) in &rows {
             match kind.as_str() {
                 "path" => path.push((*ord, a.clone())),
@@ -314,23 +341,26 @@ impl Session for PgSession {
                         snapshot.types.insert((schema.to_string(), b.clone()));
                     }
                 }
+                "column" | "constraint" => details.push((kind.clone(), a.clone(), b.clone())),
                 _ => {}
             }
         }
-        if !relations.is_empty() {
-            let details = sqlx::raw_sql(AssertSqlSafe(relation_details_sql(relations.keys())))
+        if !scope.after_apply && !relations.is_empty() {
+            let rows = sqlx::raw_sql(AssertSqlSafe(relation_details_sql(&oid_array(relations.keys()), "")))
                 .fetch_all(&mut *self.conn)
                 .await
                 .map_err(&failed)?;
-            for row in &details {
-                let (kind, oid, name): (String, String, String) = FromRow::from_row(row).map_err(&failed)?;
-                let Some((schema, table)) = relations.get(&oid) else { continue };
-                let key = (schema.clone(), table.clone(), name);
-                if kind == "column" {
-                    snapshot.columns.insert(key);
-                } else {
-                    snapshot.constraints.insert(key);
-                }
+            for row in &rows {
+                details.push(FromRow::from_row(row).map_err(&failed)?);
+            }
+        }
+        for (kind, oid, name) in details {
+            let Some((schema, table)) = relations.get(&oid) else { continue };
+            let key = (schema.clone(), table.clone(), name);
+            if kind == "column" {
+                snapshot.columns.insert(key);
+            } else {
+                snapshot.constraints.insert(key);
             }
         }
         let explicit: HashSet<&str> = scope.schemas.union(&scope.namespaces).map(String::as_str).collect();
@@ -369,17 +399,22 @@ impl Session for PgSession {
     async fn lock(&mut self, table: &LedgerTable, settings: &Settings) -> Result<(), Error> {
         let key = lock_key(table);
         let ms = |d: std::time::Duration| d.as_millis().max(1);
-        // One round trip; `SET LOCAL` ends with the transaction, so nothing needs
-        // restoring on the app's connection.
+        // One round trip, which also tells whether the ledger exists yet; `SET LOCAL`
+        // ends with the transaction, so nothing needs restoring on the app's connection.
         let sql = format!(
             "BEGIN; SET LOCAL lock_timeout = '{}ms'; SELECT pg_advisory_xact_lock({key}); \
-             SET LOCAL lock_timeout = '{}ms'",
+             SET LOCAL lock_timeout = '{}ms'; SELECT to_regclass({})::text",
             ms(settings.lock_wait),
-            ms(settings.ddl_lock_timeout)
+            ms(settings.ddl_lock_timeout),
+            text_literal(DialectKind::Postgres, &Self::ledger_name(table)),
         );
         self.held = true;
-        match self.execute(&sql).await {
-            Ok(()) => Ok(()),
+        match sqlx::raw_sql(AssertSqlSafe(sql)).fetch_all(&mut *self.conn).await {
+            Ok(rows) => {
+                let ledger: Option<String> = rows.last().and_then(|r| r.try_get(0).ok()).flatten();
+                self.ledger_missing = ledger.is_none();
+                Ok(())
+            }
             Err(e) => {
                 let _ = self.execute("ROLLBACK").await;
                 self.held = false;
@@ -466,7 +501,9 @@ impl Session for PgSession {
             )",
             Self::ledger_name(table)
         );
-        self.execute(&sql).await.map_err(Error::db("creating the ledger table"))
+        self.execute(&sql).await.map_err(Error::db("creating the ledger table"))?;
+        self.ledger_missing = false;
+        Ok(())
     }
 
     async fn execute(&mut self, sql: &str) -> Result<(), sqlx::Error> {
