@@ -170,3 +170,29 @@ async fn mysql_guarded_statements_share_the_next_ledger_write() {
     assert_eq!(ledger.len(), 4 * groups);
     assert!(ledger.iter().all(|row| row.contains(" applied ")), "{ledger:?}");
 }
+
+/// Statements (messages) sent by a fresh PostgreSQL sync of `n` snippets.
+async fn fresh_sync_statements(n: usize) -> Option<Vec<String>> {
+    install_recorder();
+    let db = TestDb::new(Kind::Postgres).await?;
+    let pool = PgPoolOptions::new().max_connections(1).connect(&db.url).await.unwrap();
+    let set = many_snippets(n).snippets();
+    STATEMENTS.with(|s| *s.borrow_mut() = Some(Vec::new()));
+    let report = syncer(&set).run(&pool).await.unwrap();
+    let statements = STATEMENTS.with(|s| s.borrow_mut().take()).unwrap();
+    assert_eq!(report.count(Action::Apply), n + 1);
+    Some(statements)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn postgres_fresh_sync_sends_the_snippets_of_a_batch_in_one_message() {
+    // 10 and 100 snippets (110 statements) both fit one batch of the lock's
+    // transaction: the same messages, whatever the number of snippets.
+    let Some(small) = fresh_sync_statements(10).await else { return };
+    let Some(large) = fresh_sync_statements(100).await else { return };
+    assert_eq!(small.len(), large.len(), "{small:?}\n{large:?}");
+    let batches = |list: &[String]| list.iter().filter(|s| s.contains("SAVEPOINT bootschema_snippet")).count();
+    // The tables and indexes in one message; the seed, whose `unless` guard reads a
+    // table created by the sync, is asked again and runs in a message of its own.
+    assert_eq!(batches(&large), 2, "{large:?}");
+}

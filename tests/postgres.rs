@@ -149,3 +149,39 @@ async fn replicas_that_take_the_lock_between_batches_apply_each_snippet_once() {
     assert_eq!(db.pool.count("SELECT COUNT(DISTINCT n) FROM counter").await, 699);
     assert_eq!(db.ledger().await.len(), 700);
 }
+
+#[tokio::test]
+async fn a_failed_snippet_in_a_batch_keeps_the_ones_before_it_and_nothing_of_itself() {
+    let Some(db) = postgres().await else { return };
+    // One message carries all four; each snippet has a savepoint of its own.
+    let dir = SnippetDir::new(&[
+        ("0001_a.sql", "CREATE TABLE a (id INT);\n"),
+        ("0002_b.sql", "CREATE TABLE b (id INT);\n"),
+        ("0003_bad.sql", "CREATE TABLE half (id INT);\nINSERT INTO no_such_table VALUES (1);\n"),
+        ("0004_c.sql", "CREATE TABLE c (id INT);\n"),
+    ]);
+    let err = syncer(&dir.snippets()).run(db.target()).await.unwrap_err();
+    assert!(err.to_string().contains("sql/0003_bad.sql:2"), "{err}");
+    assert!(db.has_table("a").await && db.has_table("b").await, "the snippets before it stand");
+    assert!(!db.has_table("half").await, "nothing of the failed snippet is kept");
+    assert!(!db.has_table("c").await, "nothing after it ran");
+    let ledger = db.ledger().await;
+    let versions: Vec<&str> = ledger.iter().map(|row| row.split(' ').next().unwrap()).collect();
+    assert_eq!(versions, ["1", "2"], "{ledger:?}");
+}
+
+#[tokio::test]
+async fn each_snippet_of_a_batch_is_timed_on_its_own() {
+    let Some(db) = postgres().await else { return };
+    let dir = SnippetDir::new(&[
+        ("0001_a.sql", "CREATE TABLE a (id INT);\n"),
+        ("0002_wait.sql", "SELECT pg_sleep(1);\n"),
+        ("0003_b.sql", "CREATE TABLE b (id INT);\n"),
+    ]);
+    let report = syncer(&dir.snippets()).run(db.target()).await.unwrap();
+    let ms: Vec<u64> = report.steps.iter().map(|s| s.duration_ms).collect();
+    assert!(ms[1] >= 1000, "the sleeping snippet took its second: {ms:?}");
+    assert!(ms[0] < 1000 && ms[2] < 1000, "its neighbours are not charged for it: {ms:?}");
+    let recorded = db.pool.count("SELECT duration_ms FROM bootschema_history WHERE version = 2").await;
+    assert!(recorded >= 1000, "the ledger row has the same duration: {recorded}");
+}

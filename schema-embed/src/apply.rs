@@ -52,19 +52,39 @@ pub(crate) async fn apply<S: Session>(
     // Statements run in the lock's transaction so far: every call starts right after
     // the lock was taken.
     let mut in_transaction = 0;
-    for (i, step) in plan.steps.iter_mut().enumerate().skip(*next) {
+    let mut i = *next;
+    while i < plan.steps.len() {
         *next = i;
-        if !step.action.changes_database() {
+        if !plan.steps[i].action.changes_database() {
+            i += 1;
             continue;
         }
-        if S::STATEMENTS_PER_TRANSACTION.is_some_and(|budget| in_transaction >= budget) {
+        let budget = S::STATEMENTS_PER_TRANSACTION.map(|budget| budget.saturating_sub(in_transaction));
+        if budget == Some(0) {
             return Ok(Applied::Checkpoint);
         }
+        let step = &mut plan.steps[i];
         let snippet = &snippets[step.index];
         let started = Instant::now();
         if step.action == Action::Apply && recheck_unknown_guards(session, step, snippet).await? {
             step.action = Action::Adopt;
             step.reason = "every guard reports present once earlier snippets ran".into();
+        }
+        if S::PIPELINE_ATOMIC && in_the_lock(step, snippet) {
+            let end = batch_end(&plan.steps, snippets, i, budget);
+            let (done, stopped) = run_batch(session, &mut plan.steps[i..end], snippets, table).await;
+            for step in &plan.steps[i..i + done] {
+                if step.action.changes_database() {
+                    in_transaction += (step.statements_run as usize).max(1);
+                    log_step(step);
+                }
+            }
+            *next = i + done;
+            if let Some(wait) = stopped? {
+                return Ok(Applied::LockTimedOut(wait));
+            }
+            i += done;
+            continue;
         }
         let mut replan = false;
         match step.action {
@@ -97,21 +117,177 @@ pub(crate) async fn apply<S: Session>(
         step.duration_ms = started.elapsed().as_millis() as u64;
         *next = i + 1;
         in_transaction += (step.statements_run as usize).max(1);
-        tracing::info!(
-            target: "bootschema",
-            version = step.version,
-            path = %step.path,
-            action = %step.action,
-            statements = step.statements_run,
-            ms = step.duration_ms,
-            "{} {}", step.action, step.path
-        );
+        log_step(step);
         if replan {
             return Ok(Applied::Replan);
         }
+        i += 1;
     }
     *next = plan.steps.len();
     Ok(Applied::Done)
+}
+
+fn log_step(step: &Step) {
+    tracing::info!(
+        target: "bootschema",
+        version = step.version,
+        path = %step.path,
+        action = %step.action,
+        statements = step.statements_run,
+        ms = step.duration_ms,
+        "{} {}", step.action, step.path
+    );
+}
+
+/// Whether a step changes the database inside the lock's transaction with nothing to
+/// ask the database first: an adopt (its row only), or a snippet that runs in a
+/// transaction and has no `unless` guard left to ask again right before it runs.
+fn in_the_lock(step: &Step, snippet: &Snippet) -> bool {
+    match step.action {
+        Action::Adopt => true,
+        Action::Apply | Action::Reapply => {
+            snippet.transaction == TransactionMode::Wrapped
+                && !step.guards.iter().any(|g| matches!(g.status, GuardStatus::Unknown(_)))
+        }
+        _ => false,
+    }
+}
+
+/// The statements of a step that run (at least one is counted, as for an adopt).
+fn statements_to_run(step: &Step) -> usize {
+    if step.action.runs_sql() {
+        (step.statements_total as usize).saturating_sub(step.statements_skipped.len()).max(1)
+    } else {
+        1
+    }
+}
+
+/// The end of the batch that starts at `start` (which the caller has checked): the
+/// following steps that run [`in_the_lock`], as long as their statements fit `budget`
+/// (PostgreSQL's statements per transaction; at most 256 without one).
+fn batch_end(steps: &[Step], snippets: &[Snippet], start: usize, budget: Option<usize>) -> usize {
+    let budget = budget.unwrap_or(256);
+    let mut statements = statements_to_run(&steps[start]);
+    let mut end = start + 1;
+    while let Some(step) = steps.get(end) {
+        if step.action.changes_database() {
+            statements += statements_to_run(step);
+            if !in_the_lock(step, &snippets[step.index]) || statements > budget {
+                break;
+            }
+        }
+        end += 1;
+    }
+    end
+}
+
+/// Runs `steps` in one message inside the lock's transaction (PostgreSQL): each
+/// snippet in a savepoint of its own, then a reading of the server's clock that times
+/// it; adopts write no SQL. Records every completed step ([`Session::record_applied`]),
+/// and returns how many of `steps` completed and what stopped the batch, if anything:
+/// a failed snippet is rolled back alone, and the ones before it stand.
+async fn run_batch<S: Session>(
+    session: &mut S,
+    steps: &mut [Step],
+    snippets: &[Snippet],
+    table: &LedgerTable,
+) -> (usize, Result<Option<LockWait>, Error>) {
+    let drops: Vec<Vec<String>> =
+        steps
+            .iter()
+            .map(|step| {
+                if step.action.runs_sql() {
+                    invalid_index_drops::<S>(step, &snippets[step.index])
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
+    // Each part with the step (in `steps`) it belongs to.
+    let mut parts: Vec<(usize, Part, &str)> = Vec::new();
+    for (k, step) in steps.iter().enumerate().filter(|(_, s)| s.action.runs_sql()) {
+        let snippet = &snippets[step.index];
+        parts.push((k, Part::Begin, S::UNIT_BEGIN));
+        parts.extend(drops[k].iter().map(|d| (k, Part::DropInvalidIndex, d.as_str())));
+        for i in (0..snippet.statements.len()).filter(|i| !step.statements_skipped.contains(&(*i as u32))) {
+            parts.push((k, Part::Statement(i), snippet.statement_sql(i)));
+        }
+        parts.push((k, Part::Commit, S::UNIT_COMMIT));
+        parts.push((k, Part::Clock, S::CLOCK));
+    }
+    let (readings, outcome) = if parts.is_empty() {
+        (Vec::new(), Ok(()))
+    } else {
+        let sql: Vec<&str> = parts.iter().map(|(_, _, sql)| *sql).collect();
+        let clock: Vec<bool> = parts.iter().map(|(_, part, _)| matches!(part, Part::Clock)).collect();
+        session.pipeline_clocked(&sql, &clock).await
+    };
+    let failure = outcome.err().map(|(failed, error)| (parts[failed].0, parts[failed].1, error));
+    if let Some((_, part, _)) = &failure {
+        if !matches!(part, Part::Begin) {
+            if let Err(e) = session.rollback().await {
+                return (0, Err(Error::db("rolling back a failed snippet")(e)));
+            }
+        }
+    }
+    // Every step before the failed one completed (the message ran in order up to the
+    // failing part); the clock readings only time them.
+    let mut readings = readings.into_iter();
+    let mut clock = 0;
+    let mut done = 0;
+    for (k, step) in steps.iter_mut().enumerate() {
+        if failure.as_ref().is_some_and(|(failed, _, _)| *failed == k) {
+            break;
+        }
+        let snippet = &snippets[step.index];
+        let row = match step.action {
+            Action::Adopt => ledger_row(snippet, LedgerState::Adopted, Vec::new(), 0),
+            action if action.runs_sql() => {
+                let reading = readings.next().unwrap_or(clock);
+                step.duration_ms = (reading - clock).max(0) as u64 / 1000;
+                step.statements_run = (step.statements_total as usize - step.statements_skipped.len()) as u32;
+                clock = reading;
+                ledger_row(snippet, final_state(step), Vec::new(), step.duration_ms as i64)
+            }
+            _ => {
+                done = k + 1;
+                continue;
+            }
+        };
+        if let Err(e) = session.record_applied(table, &row).await {
+            return (done, Err(Error::db(format!("recording {} in the ledger", snippet.path))(e)));
+        }
+        done = k + 1;
+    }
+    let Some((k, part, error)) = failure else { return (done, Ok(None)) };
+    let snippet = &snippets[steps[k].index];
+    (done, unit_failure::<S>(snippet, part, error))
+}
+
+/// What a failed part of a snippet's atomic unit means: a lock wait to retry, or the
+/// error that stops the sync, naming the file and, for a statement, its line.
+fn unit_failure<S: Session>(snippet: &Snippet, part: Part, error: sqlx::Error) -> Result<Option<LockWait>, Error> {
+    let what = match part {
+        Part::Begin => format!("beginning the transaction of {}", snippet.path),
+        Part::DropInvalidIndex => format!("dropping an invalid index before {} (rolled back)", snippet.path),
+        Part::Ledger => format!("recording {} in the ledger (rolled back)", snippet.path),
+        Part::Commit | Part::Clock => format!("committing {}", snippet.path),
+        Part::Statement(i) => {
+            if S::is_lock_timeout(&error) {
+                return Ok(Some(lock_wait(snippet, i, &error)));
+            }
+            return Err(Error::Statement {
+                path: snippet.path.to_string(),
+                line: snippet.statements[i].line,
+                statement: excerpt(snippet.statement_sql(i)),
+                aftermath: "nothing of this snippet was kept (its transaction was rolled back); fix the statement \
+                            and boot again"
+                    .into(),
+                source: error,
+            });
+        }
+    };
+    Err(Error::db(what)(error))
 }
 
 /// Evaluates again the `unless` guards that could not run at planning time (they read
@@ -199,7 +375,7 @@ fn lock_wait(snippet: &Snippet, index: usize, error: &sqlx::Error) -> LockWait {
     }
 }
 
-/// One part of a pipelined snippet, to name what failed.
+/// One part of a snippet's atomic unit, to name what failed.
 #[derive(Clone, Copy)]
 enum Part {
     Begin,
@@ -207,13 +383,14 @@ enum Part {
     Statement(usize),
     Ledger,
     Commit,
+    /// The clock reading after a snippet of a batch.
+    Clock,
 }
 
-/// PostgreSQL and SQLite: the snippet's statements and its ledger row in one
-/// transaction (a savepoint of the lock's transaction); a failure leaves nothing behind.
-///
-/// Where the session pipelines (PostgreSQL), the savepoint, the statements, the ledger
-/// row and the release travel as one message: one round trip per snippet.
+/// SQLite: the snippet's statements and its ledger row in one transaction (a
+/// savepoint of the lock's transaction), statement by statement (in-process, nothing
+/// to save by sending them together); a failure leaves nothing behind. The ledger row
+/// is written inside the savepoint: the unlock commits whatever the transaction holds.
 async fn run_atomic<S: Session>(
     session: &mut S,
     step: &mut Step,
@@ -222,66 +399,11 @@ async fn run_atomic<S: Session>(
 ) -> Result<Option<LockWait>, Error> {
     let pending: Vec<usize> =
         (0..snippet.statements.len()).filter(|i| !step.statements_skipped.contains(&(*i as u32))).collect();
-    let failure = if S::PIPELINE_ATOMIC {
-        pipelined_atomic(session, step, snippet, table, &pending).await
-    } else {
-        one_by_one_atomic(session, step, snippet, table, &pending).await
-    };
-    let Some((part, error)) = failure else {
+    let Some((part, error)) = one_by_one_atomic(session, step, snippet, table, &pending).await else {
         step.statements_run = pending.len() as u32;
         return Ok(None);
     };
-    let what = match part {
-        Part::Begin => format!("beginning the transaction of {}", snippet.path),
-        Part::DropInvalidIndex => format!("dropping an invalid index before {} (rolled back)", snippet.path),
-        Part::Ledger => format!("recording {} in the ledger (rolled back)", snippet.path),
-        Part::Commit => format!("committing {}", snippet.path),
-        Part::Statement(i) => {
-            if S::is_lock_timeout(&error) {
-                return Ok(Some(lock_wait(snippet, i, &error)));
-            }
-            return Err(Error::Statement {
-                path: snippet.path.to_string(),
-                line: snippet.statements[i].line,
-                statement: excerpt(snippet.statement_sql(i)),
-                aftermath: "nothing of this snippet was kept (its transaction was rolled back); fix the statement \
-                            and boot again"
-                    .into(),
-                source: error,
-            });
-        }
-    };
-    Err(Error::db(what)(error))
-}
-
-/// The atomic unit in one round trip: savepoint, statements, release; its ledger row
-/// goes with the lock's transaction ([`Session::record_applied`]). On failure the
-/// savepoint is rolled back.
-async fn pipelined_atomic<S: Session>(
-    session: &mut S,
-    step: &Step,
-    snippet: &Snippet,
-    table: &LedgerTable,
-    pending: &[usize],
-) -> Option<(Part, sqlx::Error)> {
-    let started = Instant::now();
-    let drops = invalid_index_drops::<S>(step, snippet);
-    let mut parts: Vec<(Part, &str)> = vec![(Part::Begin, S::UNIT_BEGIN)];
-    parts.extend(drops.iter().map(|d| (Part::DropInvalidIndex, d.as_str())));
-    parts.extend(pending.iter().map(|&i| (Part::Statement(i), snippet.statement_sql(i))));
-    parts.push((Part::Commit, S::UNIT_COMMIT));
-    let sql: Vec<&str> = parts.iter().map(|(_, sql)| *sql).collect();
-    if let Err((failed, error)) = session.pipeline(&sql).await {
-        let part = parts[failed].0;
-        if !matches!(part, Part::Begin) {
-            if let Err(e) = session.rollback().await {
-                return Some((Part::Commit, e));
-            }
-        }
-        return Some((part, error));
-    }
-    let row = ledger_row(snippet, final_state(step), Vec::new(), started.elapsed().as_millis() as i64);
-    session.record_applied(table, &row).await.err().map(|e| (Part::Ledger, e))
+    unit_failure::<S>(snippet, part, error)
 }
 
 /// The atomic unit statement by statement (SQLite: in-process, nothing to save).

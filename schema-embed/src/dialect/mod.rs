@@ -161,9 +161,26 @@ pub(crate) trait Session: Send {
     const STATEMENTS_PER_TRANSACTION: Option<usize> = None;
 
     /// Whether [`Session::pipeline`] sends its parts in one round trip inside the lock's
-    /// transaction, so that a snippet, its savepoint and its ledger row travel together
-    /// (PostgreSQL: the simple query protocol takes several statements at once).
+    /// transaction, so that snippets, each in a savepoint of its own, travel together
+    /// (PostgreSQL: the simple query protocol takes several statements at once), their
+    /// ledger rows deferred to the commit ([`Session::record_applied`]).
     const PIPELINE_ATOMIC: bool = false;
+
+    /// A query that reads the server's clock, as microseconds since the message that
+    /// carries it arrived, in one row of one `BIGINT`: after each snippet of a batch
+    /// ([`Session::pipeline_clocked`]), it times that snippet.
+    const CLOCK: &'static str = "";
+
+    /// Runs `parts` like [`Session::pipeline`] and returns, with the outcome, the
+    /// readings of the parts marked in `clock` (each a [`Session::CLOCK`]) that ran, in
+    /// order, also when a later part failed.
+    async fn pipeline_clocked(
+        &mut self,
+        _parts: &[&str],
+        _clock: &[bool],
+    ) -> (Vec<i64>, Result<(), (usize, sqlx::Error)>) {
+        unreachable!("only for sessions that pipeline atomic snippets")
+    }
 
     /// Whether a statement and the ledger row that records it can travel in one round
     /// trip outside any transaction (MySQL, whose DDL commits by itself anyway).
