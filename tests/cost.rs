@@ -196,3 +196,28 @@ async fn postgres_fresh_sync_sends_the_snippets_of_a_batch_in_one_message() {
     // table created by the sync, is asked again and runs in a message of its own.
     assert_eq!(batches(&large), 2, "{large:?}");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn postgres_large_snippets_are_split_over_several_messages() {
+    install_recorder();
+    let Some(db) = TestDb::new(Kind::Postgres).await else { return };
+    // A table and three seeds of about 600 KiB each. A message carries at most 1 MiB of
+    // SQL (a larger snippet goes alone): the table and the first seed, then one seed
+    // per message.
+    let values = |k: usize| {
+        (0..20_000).map(|i| format!("({}, 'seed row {i:>15}')", k * 100_000 + i)).collect::<Vec<_>>().join(", ")
+    };
+    let dir = SnippetDir::new(&[("0001_t.sql", "CREATE TABLE t (id INT PRIMARY KEY, v TEXT);\n")]);
+    for k in 0..3 {
+        dir.write(&format!("000{}_seed{k}.sql", k + 2), &format!("INSERT INTO t VALUES {};\n", values(k)));
+    }
+    let pool = PgPoolOptions::new().max_connections(1).connect(&db.url).await.unwrap();
+    let set = dir.snippets();
+    STATEMENTS.with(|s| *s.borrow_mut() = Some(Vec::new()));
+    let report = syncer(&set).run(&pool).await.unwrap();
+    let statements = STATEMENTS.with(|s| s.borrow_mut().take()).unwrap();
+    assert_eq!(report.count(Action::Apply), 4);
+    let batches = statements.iter().filter(|s| s.contains("SAVEPOINT bootschema_snippet")).count();
+    assert_eq!(batches, 3, "{statements:?}");
+    assert_eq!(db.pool.count("SELECT COUNT(*) FROM t").await, 60_000, "every row arrived once");
+}

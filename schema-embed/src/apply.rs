@@ -162,17 +162,24 @@ fn statements_to_run(step: &Step) -> usize {
     }
 }
 
+/// How much SQL one message of a batch carries at most (the first snippet goes
+/// whatever its size): large seeds should not make one message of many megabytes.
+const BATCH_BYTES: usize = 1 << 20;
+
 /// The end of the batch that starts at `start` (which the caller has checked): the
 /// following steps that run [`in_the_lock`], as long as their statements fit `budget`
-/// (PostgreSQL's statements per transaction; at most 256 without one).
+/// (PostgreSQL's statements per transaction; at most 256 without one) and their text
+/// [`BATCH_BYTES`].
 fn batch_end(steps: &[Step], snippets: &[Snippet], start: usize, budget: Option<usize>) -> usize {
     let budget = budget.unwrap_or(256);
     let mut statements = statements_to_run(&steps[start]);
+    let mut bytes = snippets[steps[start].index].sql.len();
     let mut end = start + 1;
     while let Some(step) = steps.get(end) {
         if step.action.changes_database() {
             statements += statements_to_run(step);
-            if !in_the_lock(step, &snippets[step.index]) || statements > budget {
+            bytes += snippets[step.index].sql.len();
+            if !in_the_lock(step, &snippets[step.index]) || statements > budget || bytes > BATCH_BYTES {
                 break;
             }
         }
