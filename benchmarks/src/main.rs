@@ -616,10 +616,18 @@ async fn measure(servers: &Servers, kind: Db, n: usize, files: &Files) -> Res<Ro
                 return Err(format!("{} on {}: {tables} tables after the apply, {expected} expected", tool.tag(), kind.name()).into());
             }
             fresh.entry(tool).or_default().push(elapsed);
+            // One app's schema on the server at a time, as in a deploy: the other tools'
+            // tables (up to 3 × N/4 more) would crowd MariaDB's table caches (400
+            // definitions, 2,000 open tables by default) and PostgreSQL's catalog for
+            // whichever tool runs later in the round.
+            servers.drop(kind, &name).await?;
         }
     }
-    // No-op boots on the databases each tool has just brought up to date: a warm pool
-    // (one boot first), connection acquisition included, the tools interleaved.
+    // No-op boots on databases each tool brings up to date here, untimed (the first
+    // boot below): a warm pool, connection acquisition included, the tools interleaved.
+    for tool in [Tool::Boot, Tool::Sqlx, Tool::Refinery] {
+        servers.create(kind, &db(tool)).await?;
+    }
     let boot_pool = SqlxPool::connect(kind, &servers.url(kind, &db(Tool::Boot), None)).await?;
     let sqlx_pool = SqlxPool::connect(kind, &servers.url(kind, &db(Tool::Sqlx), None)).await?;
     let mut refinery = RefineryConn::connect(

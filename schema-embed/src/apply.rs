@@ -521,8 +521,15 @@ async fn run_statement_by_statement<S: Session>(
     for (n, &i) in pending.iter().enumerate() {
         let statement = snippet.statement_sql(i);
         let last = n + 1 == pending.len();
-        let mut done = progress.clone();
-        done.push(statement_fingerprint(statement));
+        // The progress a `partial` row records; the last statement's row is final and
+        // records none (the fingerprint is a SHA-256: not computed for nothing).
+        let done = if last {
+            Vec::new()
+        } else {
+            let mut done = progress.clone();
+            done.push(statement_fingerprint(statement));
+            done
+        };
         let row = if last {
             ledger_row(snippet, final_state(step), Vec::new(), started.elapsed().as_millis() as i64)
         } else {

@@ -335,8 +335,15 @@ pub(crate) use pipeline_in_one_round_trip;
 pub(crate) fn text_literal(kind: DialectKind, text: &str) -> String {
     match kind {
         DialectKind::MySql => {
-            let hex: String = text.bytes().map(|b| format!("{b:02X}")).collect();
-            format!("CONVERT(X'{hex}' USING utf8mb4)")
+            const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+            let mut literal = String::with_capacity(text.len() * 2 + 32);
+            literal.push_str("CONVERT(X'");
+            for b in text.bytes() {
+                literal.push(char::from(DIGITS[usize::from(b >> 4)]));
+                literal.push(char::from(DIGITS[usize::from(b & 15)]));
+            }
+            literal.push_str("' USING utf8mb4)");
+            literal
         }
         _ => format!("E'{}'", text.replace('\\', "\\\\").replace('\'', "''")),
     }
@@ -435,7 +442,16 @@ pub(crate) fn target_table(sql: &str) -> Option<TargetTable> {
 
 #[cfg(test)]
 mod tests {
-    use super::target_table;
+    use super::{target_table, text_literal};
+    use crate::snippet::DialectKind;
+
+    #[test]
+    fn text_literals_survive_every_server_setting() {
+        let text = "a'\\é";
+        assert_eq!(text_literal(DialectKind::MySql, text), "CONVERT(X'61275CC3A9' USING utf8mb4)");
+        assert_eq!(text_literal(DialectKind::MySql, ""), "CONVERT(X'' USING utf8mb4)");
+        assert_eq!(text_literal(DialectKind::Postgres, text), "E'a''\\\\é'");
+    }
 
     #[test]
     fn the_locked_table_is_read_from_the_statement() {
