@@ -153,10 +153,11 @@ fn in_the_lock(step: &Step, snippet: &Snippet) -> bool {
     }
 }
 
-/// The statements of a step that run (at least one is counted, as for an adopt).
-fn statements_to_run(step: &Step) -> usize {
+/// How many statements a step counts against the budget (at least one, as for an
+/// adopt).
+fn statements_counted(step: &Step) -> usize {
     if step.action.runs_sql() {
-        (step.statements_total as usize).saturating_sub(step.statements_skipped.len()).max(1)
+        step.statements_to_run().count().max(1)
     } else {
         1
     }
@@ -172,12 +173,12 @@ const BATCH_BYTES: usize = 1 << 20;
 /// [`BATCH_BYTES`].
 fn batch_end(steps: &[Step], snippets: &[Snippet], start: usize, budget: Option<usize>) -> usize {
     let budget = budget.unwrap_or(256);
-    let mut statements = statements_to_run(&steps[start]);
+    let mut statements = statements_counted(&steps[start]);
     let mut bytes = snippets[steps[start].index].sql.len();
     let mut end = start + 1;
     while let Some(step) = steps.get(end) {
         if step.action.changes_database() {
-            statements += statements_to_run(step);
+            statements += statements_counted(step);
             bytes += snippets[step.index].sql.len();
             if !in_the_lock(step, &snippets[step.index]) || statements > budget || bytes > BATCH_BYTES {
                 break;
@@ -216,9 +217,7 @@ async fn run_batch<S: Session>(
         let snippet = &snippets[step.index];
         parts.push((k, Part::Begin, S::UNIT_BEGIN));
         parts.extend(drops[k].iter().map(|d| (k, Part::DropInvalidIndex, d.as_str())));
-        for i in (0..snippet.statements.len()).filter(|i| !step.statements_skipped.contains(&(*i as u32))) {
-            parts.push((k, Part::Statement(i), snippet.statement_sql(i)));
-        }
+        parts.extend(step.statements_to_run().map(|i| (k, Part::Statement(i), snippet.statement_sql(i))));
         parts.push((k, Part::Commit, S::UNIT_COMMIT));
         parts.push((k, Part::Clock, S::CLOCK));
     }
@@ -252,7 +251,7 @@ async fn run_batch<S: Session>(
             action if action.runs_sql() => {
                 let reading = readings.next().unwrap_or(clock);
                 step.duration_ms = (reading - clock).max(0) as u64 / 1000;
-                step.statements_run = (step.statements_total as usize - step.statements_skipped.len()) as u32;
+                step.statements_run = step.statements_to_run().count() as u32;
                 clock = reading;
                 ledger_row(snippet, final_state(step), Vec::new(), step.duration_ms as i64)
             }
@@ -404,8 +403,7 @@ async fn run_atomic<S: Session>(
     snippet: &Snippet,
     table: &LedgerTable,
 ) -> Result<Option<LockWait>, Error> {
-    let pending: Vec<usize> =
-        (0..snippet.statements.len()).filter(|i| !step.statements_skipped.contains(&(*i as u32))).collect();
+    let pending: Vec<usize> = step.statements_to_run().collect();
     let Some((part, error)) = one_by_one_atomic(session, step, snippet, table, &pending).await else {
         step.statements_run = pending.len() as u32;
         return Ok(None);
@@ -516,8 +514,7 @@ async fn run_statement_by_statement<S: Session>(
             .map_err(Error::db(format!("dropping an invalid index before {}", snippet.path)))?;
     }
     let mut progress = step.progress.clone();
-    let pending: Vec<usize> =
-        (0..snippet.statements.len()).filter(|i| !step.statements_skipped.contains(&(*i as u32))).collect();
+    let pending: Vec<usize> = step.statements_to_run().collect();
     for (n, &i) in pending.iter().enumerate() {
         let statement = snippet.statement_sql(i);
         let last = n + 1 == pending.len();

@@ -114,6 +114,14 @@ pub struct Step {
     pub(crate) invalid_indexes: Vec<(String, String)>,
 }
 
+impl Step {
+    /// The 0-based indexes of the statements that run, in order: every statement of
+    /// the snippet but the [`Step::statements_skipped`].
+    pub(crate) fn statements_to_run(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.statements_total as usize).filter(|i| !self.statements_skipped.contains(&(*i as u32)))
+    }
+}
+
 /// One statement of a step: whether it runs, and why.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct StatementPlan {

@@ -309,9 +309,13 @@ pub(crate) fn mark_select(name: &str) -> String {
 /// statements in one message: the parts joined by `;` on lines of their own (so that a
 /// part ending in a `--` comment cannot swallow the separator), and the index of the
 /// failing part counted from the results that came back before the error (each
-/// statement returns one).
+/// statement returns one). With `|part, row| …`, each row is handed over with the index
+/// of the part that returned it (rows come before their statement's result).
 macro_rules! pipeline_in_one_round_trip {
-    ($conn:expr, $parts:expr) => {{
+    ($conn:expr, $parts:expr) => {
+        super::pipeline_in_one_round_trip!($conn, $parts, |_part, _row| {})
+    };
+    ($conn:expr, $parts:expr, |$part:ident, $row:ident| $on_row:expr) => {{
         let parts: &[&str] = $parts;
         let sql = parts.join("\n;\n");
         let mut stream = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).fetch_many($conn);
@@ -321,7 +325,10 @@ macro_rules! pipeline_in_one_round_trip {
             match next {
                 None => break Ok(()),
                 Some(Ok(sqlx::Either::Left(_))) => done += 1,
-                Some(Ok(sqlx::Either::Right(_))) => {}
+                Some(Ok(sqlx::Either::Right($row))) => {
+                    let $part = done;
+                    $on_row
+                }
                 Some(Err(e)) => break Err((done.min(parts.len().saturating_sub(1)), e)),
             }
         }

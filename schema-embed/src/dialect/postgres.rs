@@ -545,24 +545,13 @@ impl Session for PgSession {
         parts: &[&str],
         clock: &[bool],
     ) -> (Vec<i64>, Result<(), (usize, sqlx::Error)>) {
-        let sql = parts.join("\n;\n");
-        let mut stream = sqlx::raw_sql(AssertSqlSafe(sql)).fetch_many(&mut *self.conn);
-        let mut done = 0usize;
         let mut readings = Vec::new();
-        loop {
-            let next = std::future::poll_fn(|cx| futures_core::Stream::poll_next(stream.as_mut(), cx)).await;
-            match next {
-                None => break (readings, Ok(())),
-                Some(Ok(sqlx::Either::Left(_))) => done += 1,
-                // Rows come before their statement's result: `done` is their part.
-                Some(Ok(sqlx::Either::Right(row))) => {
-                    if clock.get(done).copied().unwrap_or(false) {
-                        readings.push(row.try_get::<i64, _>(0).unwrap_or(0));
-                    }
-                }
-                Some(Err(e)) => break (readings, Err((done.min(parts.len().saturating_sub(1)), e))),
+        let outcome = super::pipeline_in_one_round_trip!(&mut *self.conn, parts, |part, row| {
+            if clock.get(part).copied().unwrap_or(false) {
+                readings.push(row.try_get::<i64, _>(0).unwrap_or(0));
             }
-        }
+        });
+        (readings, outcome)
     }
 
     async fn record_applied(&mut self, table: &LedgerTable, row: &LedgerRow) -> Result<(), sqlx::Error> {
