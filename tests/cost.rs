@@ -59,6 +59,14 @@ fn install_recorder() {
     });
 }
 
+/// Runs `work` and returns its output with the statements sqlx logged meanwhile on this
+/// thread (the test must run on a single-threaded runtime).
+async fn recording<T>(work: impl std::future::Future<Output = T>) -> (T, Vec<String>) {
+    STATEMENTS.with(|s| *s.borrow_mut() = Some(Vec::new()));
+    let output = work.await;
+    (output, STATEMENTS.with(|s| s.borrow_mut().take()).unwrap())
+}
+
 /// `n` guarded snippets (a table each, every tenth with an index) and one seed
 /// guarded by `unless`.
 fn many_snippets(n: usize) -> SnippetDir {
@@ -92,9 +100,8 @@ async fn no_op_boot_statements(kind: Kind, n: usize, full: bool) -> Option<Vec<S
     };
     let set = many_snippets(n).snippets();
     syncer(&set).run(target.clone()).await.unwrap();
-    STATEMENTS.with(|s| *s.borrow_mut() = Some(Vec::new()));
-    let report = syncer(&set).full_check(full).run(target).await.unwrap();
-    let statements = STATEMENTS.with(|s| s.borrow_mut().take()).unwrap();
+    let (report, statements) = recording(syncer(&set).full_check(full).run(target)).await;
+    let report = report.unwrap();
     assert_eq!(report.count(Action::Skip), n + 1);
     assert_eq!(report.unchanged, if full { 0 } else { n + 1 }, "only the fast path leaves steps out");
     Some(statements)
@@ -177,9 +184,8 @@ async fn fresh_sync_statements(n: usize) -> Option<Vec<String>> {
     let db = TestDb::new(Kind::Postgres).await?;
     let pool = PgPoolOptions::new().max_connections(1).connect(&db.url).await.unwrap();
     let set = many_snippets(n).snippets();
-    STATEMENTS.with(|s| *s.borrow_mut() = Some(Vec::new()));
-    let report = syncer(&set).run(&pool).await.unwrap();
-    let statements = STATEMENTS.with(|s| s.borrow_mut().take()).unwrap();
+    let (report, statements) = recording(syncer(&set).run(&pool)).await;
+    let report = report.unwrap();
     assert_eq!(report.count(Action::Apply), n + 1);
     Some(statements)
 }
@@ -213,9 +219,8 @@ async fn postgres_large_snippets_are_split_over_several_messages() {
     }
     let pool = PgPoolOptions::new().max_connections(1).connect(&db.url).await.unwrap();
     let set = dir.snippets();
-    STATEMENTS.with(|s| *s.borrow_mut() = Some(Vec::new()));
-    let report = syncer(&set).run(&pool).await.unwrap();
-    let statements = STATEMENTS.with(|s| s.borrow_mut().take()).unwrap();
+    let (report, statements) = recording(syncer(&set).run(&pool)).await;
+    let report = report.unwrap();
     assert_eq!(report.count(Action::Apply), 4);
     let batches = statements.iter().filter(|s| s.contains("SAVEPOINT bootschema_snippet")).count();
     assert_eq!(batches, 3, "{statements:?}");
