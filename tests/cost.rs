@@ -178,6 +178,78 @@ async fn mysql_guarded_statements_share_the_next_ledger_write() {
     assert!(ledger.iter().all(|row| row.contains(" applied ")), "{ledger:?}");
 }
 
+#[tokio::test(flavor = "current_thread")]
+async fn mysql_fresh_sync_sends_each_run_of_guarded_ddl_with_the_next_row_in_one_message() {
+    install_recorder();
+    let Some(db) = TestDb::new(Kind::MySql).await else { return };
+    // Groups of three guarded DDL snippets and a seed; the last group has no seed.
+    let groups = 6;
+    let dir = SnippetDir::new(&[]);
+    for k in 0..groups {
+        let v = 4 * k;
+        // Tables that take 30 ms to create, seeds 200 ms to insert: the server times each.
+        dir.write(
+            &format!("{:04}_t{k}.sql", v + 1),
+            &format!("CREATE TABLE t{k} (id INTEGER PRIMARY KEY, c INTEGER) AS SELECT 1 AS id, SLEEP(0.03) AS c;\n"),
+        );
+        dir.write(&format!("{:04}_d{k}.sql", v + 2), &format!("ALTER TABLE t{k} ADD COLUMN d INTEGER;\n"));
+        // A snippet of two statements.
+        dir.write(
+            &format!("{:04}_i{k}.sql", v + 3),
+            &format!("CREATE INDEX t{k}_c_idx ON t{k} (c);\nCREATE INDEX t{k}_d_idx ON t{k} (d);\n"),
+        );
+        if k + 1 < groups {
+            dir.write(
+                &format!("{:04}_s{k}.sql", v + 4),
+                &format!("INSERT INTO t{k} (id, c, d) VALUES (2, SLEEP(0.2), 1);\n"),
+            );
+        }
+    }
+    let pool = MySqlPoolOptions::new().max_connections(1).connect(&db.url).await.unwrap();
+    let set = dir.snippets();
+    let (report, statements) = recording(syncer(&set).run(&pool)).await;
+    let report = report.unwrap();
+    assert_eq!(report.count(Action::Apply), 4 * groups - 1);
+    // One message per group: the seed's, carrying the three snippets before it; the
+    // last group's three snippets in one message of their own.
+    // (sqlx logs the start of each message: the note of its start time.)
+    let messages = statements.iter().filter(|s| s.contains("SET @bootschema_t0 = NOW(6)")).count();
+    assert_eq!(messages, groups, "{statements:#?}");
+    assert_eq!(statements.len(), groups + 11, "the fixed cost of a fresh sync: {statements:#?}");
+    // The report and the rows (those written with a seed's and those written with the
+    // mark alike) have each snippet's own time.
+    for step in &report.steps {
+        let expected = if step.path.contains("_s") {
+            200..400
+        } else if step.path.contains("_t") {
+            30..200
+        } else {
+            0..30
+        };
+        assert!(expected.contains(&step.duration_ms), "{step:?}");
+    }
+    let seeds = db
+        .pool
+        .count("SELECT COUNT(*) FROM bootschema_history WHERE path LIKE '%\\_s%' AND duration_ms BETWEEN 200 AND 399")
+        .await;
+    assert_eq!(seeds, groups as i64 - 1, "the seeds' rows record their time");
+    let tables = db
+        .pool
+        .count("SELECT COUNT(*) FROM bootschema_history WHERE path LIKE '%\\_t%' AND duration_ms BETWEEN 30 AND 199")
+        .await;
+    assert_eq!(tables, groups as i64, "the tables' rows record their own time");
+    let ledger = db.ledger().await;
+    assert_eq!(ledger.len(), 4 * groups - 1);
+    assert!(ledger.iter().all(|row| row.contains(" applied ")), "{ledger:?}");
+    // The connection goes back to the pool without this sync's user variables.
+    let left: Option<String> =
+        sqlx::query_scalar("SELECT CAST(COALESCE(@bootschema_t0, @bootschema_t1, @bootschema_started) AS CHAR)")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(left, None);
+}
+
 /// Statements (messages) sent by a fresh PostgreSQL sync of `n` snippets.
 async fn fresh_sync_statements(n: usize) -> Option<Vec<String>> {
     install_recorder();

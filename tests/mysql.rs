@@ -123,3 +123,24 @@ async fn a_seed_whose_row_cannot_be_written_is_rolled_back() {
     assert_eq!(report.steps[3].action, Action::Apply);
     assert_eq!(db.pool.count("SELECT COUNT(*) FROM a").await, 1, "the seed ran once");
 }
+
+#[tokio::test]
+async fn a_statement_that_fails_inside_a_message_keeps_the_ones_before_it_recorded() {
+    let Some(db) = mysql().await else { return };
+    // One message: two guarded snippets, then a snippet whose second statement fails.
+    let dir = SnippetDir::new(&GUARDED[..2]);
+    dir.write("0003_indexes.sql", "CREATE INDEX a_b_idx ON a (b);\nCREATE INDEX a_c_idx ON a (c);\n");
+    let err = syncer(&dir.snippets()).run(db.target()).await.unwrap_err().to_string();
+    assert!(err.contains("sql/0003_indexes.sql:2: statement failed"), "{err}");
+    assert!(err.contains("1 earlier statement(s) of this snippet completed"), "{err}");
+    let ledger = db.ledger().await;
+    assert_eq!(ledger.len(), 3, "{ledger:?}");
+    assert!(ledger[0].starts_with("1 applied ") && ledger[1].starts_with("2 applied "), "{ledger:?}");
+    assert!(ledger[2].starts_with("3 partial "), "the first index is recorded: {ledger:?}");
+
+    dir.write("0003_indexes.sql", "CREATE INDEX a_b_idx ON a (b);\nCREATE INDEX a_id_idx ON a (id);\n");
+    let report = syncer(&dir.snippets()).run(db.target()).await.expect("the fixed snippet resumes");
+    assert_eq!(report.steps[2].action, Action::Apply, "{report:?}");
+    assert_eq!(report.steps[2].statements_run, 1, "only the fixed statement runs: {report:?}");
+    assert!(db.ledger().await.iter().all(|row| row.contains(" applied ")), "{:?}", db.ledger().await);
+}

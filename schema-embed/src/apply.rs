@@ -70,9 +70,17 @@ pub(crate) async fn apply<S: Session>(
             step.action = Action::Adopt;
             step.reason = "every guard reports present once earlier snippets ran".into();
         }
-        if S::PIPELINE_ATOMIC && in_the_lock(step, snippet) {
+        // Runs of steps that travel several to a message.
+        let run = if S::PIPELINE_ATOMIC && in_the_lock(step, snippet) {
             let end = batch_end(&plan.steps, snippets, i, budget);
-            let (done, stopped) = run_batch(session, &mut plan.steps[i..end], snippets, table).await;
+            Some(run_batch(session, &mut plan.steps[i..end], snippets, table).await)
+        } else if S::PIPELINE_PROGRESS && step.action.runs_sql() {
+            let end = progress_run_end(&plan.steps, i);
+            Some(run_progress(session, &mut plan.steps[i..end], snippets, table).await)
+        } else {
+            None
+        };
+        if let Some((done, stopped)) = run {
             for step in &plan.steps[i..i + done] {
                 if step.action.changes_database() {
                     in_transaction += (step.statements_run as usize).max(1);
@@ -86,6 +94,7 @@ pub(crate) async fn apply<S: Session>(
             i += done;
             continue;
         }
+        let step = &mut plan.steps[i];
         let mut replan = false;
         match step.action {
             Action::Adopt => {
@@ -278,6 +287,7 @@ fn unit_failure<S: Session>(snippet: &Snippet, part: Part, error: sqlx::Error) -
         Part::DropInvalidIndex => format!("dropping an invalid index before {} (rolled back)", snippet.path),
         Part::Ledger => format!("recording {} in the ledger (rolled back)", snippet.path),
         Part::Commit | Part::Clock => format!("committing {}", snippet.path),
+        Part::Start => format!("noting the start time of {}", snippet.path),
         Part::Statement(i) => {
             if S::is_lock_timeout(&error) {
                 return Ok(Some(lock_wait(snippet, i, &error)));
@@ -391,6 +401,8 @@ enum Part {
     Commit,
     /// The clock reading after a snippet of a batch.
     Clock,
+    /// A statement that notes the time (MySQL: a message's start, a snippet's start).
+    Start,
 }
 
 /// SQLite: the snippet's statements and its ledger row in one transaction (a
@@ -491,15 +503,39 @@ pub(crate) fn changes_only_rows(sql: &str) -> bool {
     ["INSERT", "UPDATE", "DELETE", "REPLACE", "WITH"].iter().any(|w| w.eq_ignore_ascii_case(&word))
 }
 
-/// MySQL, and `transaction: none` everywhere: statements run one by one, each
-/// completed one recorded in a `partial` ledger row, so that a snippet that stopped
-/// half-way resumes after its completed statements once the failing one is fixed.
-///
-/// Where the session pipelines progress (MySQL), each statement travels with the row
-/// that records it: one round trip per statement, and the same order on the server. A
-/// statement that only changes rows commits together with its row (one transaction);
-/// the row of a statement its own guards recover is deferred
-/// ([`progress_recoverable`]) and written with the next row that is not.
+/// What stopped a snippet at statement `index`, `completed` of its statements being
+/// done and recorded: a lock wait to retry, or the error that names the statement.
+fn statement_failure<S: Session>(
+    snippet: &Snippet,
+    index: usize,
+    completed: usize,
+    error: sqlx::Error,
+) -> Result<Option<LockWait>, Error> {
+    if S::is_lock_timeout(&error) {
+        return Ok(Some(lock_wait(snippet, index, &error)));
+    }
+    let aftermath = if completed == 0 {
+        "no statement of this snippet had completed; fix the statement and boot again".to_string()
+    } else {
+        format!(
+            "{completed} earlier statement(s) of this snippet completed and are recorded; fix this statement and \
+             boot again: the snippet resumes after them"
+        )
+    };
+    Err(Error::Statement {
+        path: snippet.path.to_string(),
+        line: snippet.statements[index].line,
+        statement: excerpt(snippet.statement_sql(index)),
+        aftermath,
+        source: error,
+    })
+}
+
+/// `transaction: none` snippets on PostgreSQL and SQLite: statements run one by one,
+/// each completed one recorded in a `partial` ledger row, so that a snippet that
+/// stopped half-way resumes after its completed statements once the failing one is
+/// fixed. (MySQL runs every snippet this way, several statements per message:
+/// [`run_progress`].)
 async fn run_statement_by_statement<S: Session>(
     session: &mut S,
     step: &mut Step,
@@ -518,98 +554,23 @@ async fn run_statement_by_statement<S: Session>(
     for (n, &i) in pending.iter().enumerate() {
         let statement = snippet.statement_sql(i);
         let last = n + 1 == pending.len();
-        // The progress a `partial` row records; the last statement's row is final and
-        // records none (the fingerprint is a SHA-256: not computed for nothing).
-        let done = if last {
-            Vec::new()
-        } else {
-            let mut done = progress.clone();
-            done.push(statement_fingerprint(statement));
-            done
-        };
-        let row = if last {
-            ledger_row(snippet, final_state(step), Vec::new(), started.elapsed().as_millis() as i64)
-        } else {
-            ledger_row(snippet, LedgerState::Partial, done.clone(), started.elapsed().as_millis() as i64)
-        };
-        let (statement_failed, ledger_failed) = if S::PIPELINE_PROGRESS {
-            let deferred = S::DEFERS_RECOVERABLE_PROGRESS && progress_recoverable(step, snippet, i);
-            let upsert = if deferred { String::new() } else { session.ledger_upsert_literal(table, &row) };
-            let wrapped = !deferred && snippet.transaction == TransactionMode::Wrapped && changes_only_rows(statement);
-            let mut parts: Vec<&str> = Vec::with_capacity(5);
-            if n == 0 {
-                parts.extend(S::PIPELINE_START);
-            }
-            if wrapped {
-                parts.push(S::UNIT_BEGIN);
-            }
-            let at = parts.len();
-            parts.push(statement);
-            if !deferred {
-                parts.push(&upsert);
-            }
-            if wrapped {
-                parts.push(S::UNIT_COMMIT);
-            }
-            match session.pipeline(&parts).await {
-                Ok(()) if deferred => {
-                    let row = LedgerRow { duration_ms: started.elapsed().as_millis() as i64, ..row.clone() };
-                    session.defer_progress(table, &row);
-                    (None, None)
-                }
-                Ok(()) => {
-                    session.deferred_written();
-                    (None, None)
-                }
-                Err((k, e)) => {
-                    // A wrapped statement and its row are undone together; the
-                    // deferred rows stay queued for the unlock.
-                    if wrapped {
-                        let _ = session.rollback().await;
-                    }
-                    if k <= at {
-                        (Some(e), None)
-                    } else if wrapped {
-                        let what = format!("recording {} in the ledger (the statement was rolled back)", snippet.path);
-                        return Err(Error::db(what)(e));
-                    } else {
-                        (None, Some(e))
-                    }
-                }
-            }
-        } else {
-            match session.execute(statement).await {
-                Err(e) => (Some(e), None),
-                Ok(()) => (None, session.write_ledger(table, &row).await.err()),
-            }
-        };
-        if let Some(e) = statement_failed {
-            if S::is_lock_timeout(&e) {
-                return Ok(Some(lock_wait(snippet, i, &e)));
-            }
-            let aftermath = if progress.is_empty() {
-                "no statement of this snippet had completed; fix the statement and boot again".to_string()
-            } else {
-                format!(
-                    "{} earlier statement(s) of this snippet completed and are recorded; fix this statement and \
-                     boot again: the snippet resumes after them",
-                    progress.len()
-                )
-            };
-            return Err(Error::Statement {
-                path: snippet.path.to_string(),
-                line: snippet.statements[i].line,
-                statement: excerpt(statement),
-                aftermath,
-                source: e,
-            });
+        if let Err(e) = session.execute(statement).await {
+            return statement_failure::<S>(snippet, i, progress.len(), e);
         }
         step.statements_run += 1;
-        if let Some(e) = ledger_failed {
+        let elapsed = started.elapsed().as_millis() as i64;
+        // The last statement's row is final and records no progress (the fingerprint
+        // is a SHA-256: not computed for nothing).
+        let row = if last {
+            ledger_row(snippet, final_state(step), Vec::new(), elapsed)
+        } else {
+            progress.push(statement_fingerprint(statement));
+            ledger_row(snippet, LedgerState::Partial, progress.clone(), elapsed)
+        };
+        session.write_ledger(table, &row).await.map_err(|e| {
             let what = if last { "recording {} in the ledger" } else { "recording progress of {}" };
-            return Err(Error::db(what.replace("{}", &snippet.path))(e));
-        }
-        progress = done;
+            Error::db(what.replace("{}", &snippet.path))(e)
+        })?;
     }
     if pending.is_empty() {
         let row = ledger_row(snippet, final_state(step), Vec::new(), started.elapsed().as_millis() as i64);
@@ -619,6 +580,260 @@ async fn run_statement_by_statement<S: Session>(
             .map_err(Error::db(format!("recording {} in the ledger", snippet.path)))?;
     }
     Ok(None)
+}
+
+/// How many statements of snippets one MySQL message carries at most.
+const MESSAGE_STATEMENTS: usize = 256;
+
+/// The end of the run that [`run_progress`] takes from `start` (a step that runs SQL,
+/// whose guards the caller has asked again): the following steps that run SQL with
+/// nothing to ask the database first, at most 256 of them, so that progress is
+/// logged as it goes.
+fn progress_run_end(steps: &[Step], start: usize) -> usize {
+    let mut end = start + 1;
+    let mut taken = 1;
+    while let Some(step) = steps.get(end) {
+        if step.action.changes_database() {
+            let joins = step.action.runs_sql()
+                && step.invalid_indexes.is_empty()
+                && !step.guards.iter().any(|g| matches!(g.status, GuardStatus::Unknown(_)));
+            if !joins || taken == 256 {
+                break;
+            }
+            taken += 1;
+        }
+        end += 1;
+    }
+    end
+}
+
+/// One statement that a message of [`run_progress`] carries.
+struct Taken {
+    /// Its step, in the run.
+    step: usize,
+    /// The last statement of its snippet.
+    last: bool,
+    /// Its row waits in the session's queue ([`progress_recoverable`]).
+    deferred: bool,
+    /// The parts of the message: the statement's, the one that opens its transaction
+    /// (a row change committed with its row), and the last one that writes its row.
+    statement_part: usize,
+    begin_part: Option<usize>,
+    row_part: Option<usize>,
+    /// The row that records it.
+    row: LedgerRow,
+}
+
+/// MySQL, whose DDL commits by itself: statements run one by one, each completed one
+/// recorded in a `partial` ledger row, so that a snippet that stopped half-way resumes
+/// after its completed statements once the failing one is fixed.
+///
+/// Statements travel several to a message (the text protocol takes a `;`-separated
+/// list and stops at the first error): every statement whose row may wait
+/// ([`progress_recoverable`]: the guarded DDL of first applications) joins the message,
+/// up to [`MESSAGE_STATEMENTS`] or [`BATCH_BYTES`], and the first whose row may not
+/// ends it, followed by that row (the upsert that also carries the rows queued before
+/// the message). A statement that only changes rows commits together with its row, in
+/// one transaction. A clock reading after each snippet times it on the server.
+///
+/// Returns how many of `steps` completed, and what stopped the run, if anything: the
+/// statements before the failing one stand and are recorded (or queued).
+async fn run_progress<S: Session>(
+    session: &mut S,
+    steps: &mut [Step],
+    snippets: &[Snippet],
+    table: &LedgerTable,
+) -> (usize, Result<Option<LockWait>, Error>) {
+    let pending: Vec<Vec<usize>> =
+        steps.iter().map(|s| if s.action.runs_sql() { s.statements_to_run().collect() } else { Vec::new() }).collect();
+    // Whether each pending statement's row may wait.
+    let deferrable: Vec<Vec<bool>> = pending
+        .iter()
+        .enumerate()
+        .map(|(k, list)| {
+            let (step, snippet) = (&steps[k], &snippets[steps[k].index]);
+            list.iter().map(|&i| S::DEFERS_RECOVERABLE_PROGRESS && progress_recoverable(step, snippet, i)).collect()
+        })
+        .collect();
+    // Whether a step writes a row of its own (which measures its duration from the
+    // snippet's start, noted by the server).
+    let carries_row: Vec<bool> = deferrable.iter().map(|list| list.iter().any(|d| !d)).collect();
+    let mut progress: Vec<Vec<String>> = steps.iter().map(|s| s.progress.clone()).collect();
+    let mut micros = vec![0i64; steps.len()];
+    let (mut k, mut n) = (0, 0);
+    loop {
+        // Steps with nothing left to run: one that runs no SQL is passed over; one whose
+        // statements are all skipped records its final row.
+        while k < steps.len() && n == pending[k].len() {
+            if n == 0 && steps[k].action.runs_sql() {
+                let snippet = &snippets[steps[k].index];
+                let row = ledger_row(snippet, final_state(&steps[k]), Vec::new(), 0);
+                if let Err(e) = session.write_ledger(table, &row).await {
+                    return (k, Err(Error::db(format!("recording {} in the ledger", snippet.path))(e)));
+                }
+            }
+            (k, n) = (k + 1, 0);
+        }
+        if k == steps.len() {
+            return (k, Ok(None));
+        }
+        if n == 0 {
+            let (step, snippet) = (&steps[k], &snippets[steps[k].index]);
+            for drop in invalid_index_drops::<S>(step, snippet) {
+                if let Err(e) = session.execute(&drop).await {
+                    return (k, Err(Error::db(format!("dropping an invalid index before {}", snippet.path))(e)));
+                }
+            }
+        }
+
+        // One message, from statement `n` of step `k` on, cut into segments (a snippet,
+        // or the part of one that the message carries), each timed by the server.
+        let mut parts: Vec<(usize, Part, std::borrow::Cow<'_, str>)> =
+            vec![(k, Part::Start, session.note_time(0).into())];
+        let mut segments: Vec<usize> = Vec::new();
+        let mut taken: Vec<Taken> = Vec::new();
+        // The rows of the deferred statements so far, by version (the latest of each),
+        // with the segment that ran them and the milliseconds that earlier messages ran
+        // of their snippets: the upsert that ends the message carries them.
+        let mut carried: std::collections::BTreeMap<u64, (LedgerRow, usize, i64)> = Default::default();
+        let mut bytes = 0;
+        let mut done = progress[k].clone();
+        loop {
+            let (step, snippet) = (&steps[k], &snippets[steps[k].index]);
+            let i = pending[k][n];
+            let sql = snippet.statement_sql(i);
+            if !taken.is_empty() && (taken.len() == MESSAGE_STATEMENTS || bytes + sql.len() > BATCH_BYTES) {
+                break;
+            }
+            bytes += sql.len();
+            let last = n + 1 == pending[k].len();
+            let deferred = deferrable[k][n];
+            // The last statement's row is final and records no progress.
+            let row = if last {
+                ledger_row(snippet, final_state(step), Vec::new(), 0)
+            } else {
+                done.push(statement_fingerprint(sql));
+                ledger_row(snippet, LedgerState::Partial, done.clone(), 0)
+            };
+            if n == 0 && carries_row[k] {
+                parts.extend(S::PIPELINE_START.map(|start| (k, Part::Start, start.into())));
+            }
+            let wrapped = !deferred && snippet.transaction == TransactionMode::Wrapped && changes_only_rows(sql);
+            let begin_part = wrapped.then(|| {
+                parts.push((k, Part::Begin, S::UNIT_BEGIN.into()));
+                parts.len() - 1
+            });
+            parts.push((k, Part::Statement(i), sql.into()));
+            let statement_part = parts.len() - 1;
+            let row_part = (!deferred).then(|| {
+                let carried: Vec<(LedgerRow, String)> = carried
+                    .values()
+                    .map(|(row, segment, before)| (row.clone(), format!("{before} + {}", S::noted_ms(*segment))))
+                    .collect();
+                parts.push((k, Part::Ledger, session.ledger_upsert_literal(table, &row, &carried).into()));
+                if wrapped {
+                    parts.push((k, Part::Commit, S::UNIT_COMMIT.into()));
+                }
+                parts.len() - 1
+            });
+            if deferred {
+                // Its duration: this segment's, plus what earlier messages ran of it.
+                carried.insert(row.version, (row.clone(), segments.len() + 1, micros[k] / 1000));
+            }
+            taken.push(Taken { step: k, last, deferred, statement_part, begin_part, row_part, row });
+            n += 1;
+            if last {
+                segments.push(k);
+                parts.push((k, Part::Clock, session.note_time(segments.len()).into()));
+                (k, n) = (k + 1, 0);
+                while k < steps.len() && !steps[k].action.runs_sql() {
+                    k += 1;
+                }
+                // A step with nothing to run, or with invalid indexes to drop, starts a
+                // message of its own.
+                if k == steps.len() || pending[k].is_empty() || !steps[k].invalid_indexes.is_empty() {
+                    break;
+                }
+                done = progress[k].clone();
+            }
+            if !deferred {
+                break;
+            }
+        }
+        if n > 0 {
+            // The message ends inside a snippet: time what of it ran.
+            segments.push(k);
+            parts.push((k, Part::Clock, session.note_time(segments.len()).into()));
+        }
+        let readings_part = parts.len();
+        parts.push((k, Part::Clock, S::noted_micros(segments.len()).into()));
+
+        let sql: Vec<&str> = parts.iter().map(|(_, _, sql)| sql.as_ref()).collect();
+        let clock: Vec<bool> = (0..parts.len()).map(|p| p == readings_part).collect();
+        let (mut readings, outcome) = session.pipeline_clocked(&sql, &clock).await;
+        let failed = outcome.err();
+        // Parts before `ran` ran.
+        let ran = failed.as_ref().map_or(parts.len(), |(f, _)| *f);
+        if failed.is_some() {
+            // The segments that ended before the failure, read apart (zero if the
+            // connection is gone).
+            let ended = parts[..ran].iter().filter(|(_, part, _)| matches!(part, Part::Clock)).count();
+            if ended > 0 {
+                readings = session.pipeline_clocked(&[&S::noted_micros(ended)], &[true]).await.0;
+            }
+        }
+        for (segment, micro) in segments.iter().zip(readings) {
+            micros[*segment] += micro.max(0);
+        }
+        // The row-writing statement ends the message: its upsert carried the rows queued
+        // before the message and those of the deferred statements before it in the
+        // message.
+        let written = taken.last().is_some_and(|t| t.row_part.is_some_and(|p| p < ran));
+        if written {
+            session.deferred_written();
+        }
+        let mut complete = 0;
+        for t in &taken {
+            let completed = t.statement_part < ran && t.row_part.is_none_or(|p| p < ran);
+            if !completed {
+                break;
+            }
+            steps[t.step].statements_run += 1;
+            progress[t.step] = t.row.progress.clone();
+            if t.deferred && !written {
+                let duration_ms = micros[t.step] / 1000;
+                session.defer_progress(table, &LedgerRow { duration_ms, ..t.row.clone() });
+            }
+            if t.last {
+                steps[t.step].duration_ms = (micros[t.step] / 1000) as u64;
+                complete = t.step + 1;
+            }
+        }
+        let Some((f, error)) = failed else { continue };
+        let (s, part) = (parts[f].0, parts[f].1);
+        let snippet = &snippets[steps[s].index];
+        // A failure inside a row change's transaction leaves it open: undo it.
+        let unit = taken.iter().find(|t| t.begin_part.is_some_and(|b| b < f) && t.row_part.is_some_and(|r| f <= r));
+        if unit.is_some() {
+            if let Err(e) = session.rollback().await {
+                return (s, Err(Error::db(format!("rolling back the failed transaction of {}", snippet.path))(e)));
+            }
+        }
+        let failure = match part {
+            Part::Statement(i) => statement_failure::<S>(snippet, i, progress[s].len(), error),
+            Part::Ledger | Part::Commit if unit.is_some() => {
+                let what = format!("recording {} in the ledger (the statement was rolled back)", snippet.path);
+                Err(Error::db(what)(error))
+            }
+            Part::Ledger => {
+                let last = taken.iter().any(|t| t.row_part == Some(f) && t.last);
+                let what = if last { "recording {} in the ledger" } else { "recording progress of {}" };
+                Err(Error::db(what.replace("{}", &snippet.path))(error))
+            }
+            _ => unit_failure::<S>(snippet, part, error),
+        };
+        return (complete.max(s), failure);
+    }
 }
 
 #[cfg(test)]

@@ -182,8 +182,9 @@ pub(crate) trait Session: Send {
         unreachable!("only for sessions that pipeline atomic snippets")
     }
 
-    /// Whether a statement and the ledger row that records it can travel in one round
-    /// trip outside any transaction (MySQL, whose DDL commits by itself anyway).
+    /// Whether statements and the ledger rows that record them can travel several to a
+    /// message outside any transaction (MySQL, whose DDL commits by itself anyway); the
+    /// messages are timed like atomic batches ([`Session::pipeline_clocked`]).
     const PIPELINE_PROGRESS: bool = false;
 
     /// Runs `parts` in order, in one round trip where the database allows it; on
@@ -204,11 +205,18 @@ pub(crate) trait Session: Send {
     }
 
     /// `row`'s upsert as one self-contained statement (literals only), for
-    /// [`Session::pipeline`], carrying the rows deferred so far
-    /// ([`Session::defer_progress`]) in the same statement; `row`'s duration is measured
-    /// by the server from [`Session::PIPELINE_START`] (MySQL). The deferred rows stay
+    /// [`Session::pipeline`], carrying in the same statement the rows deferred so far
+    /// ([`Session::defer_progress`]) and the `carried` rows, each with an SQL
+    /// expression for its duration (rows of statements earlier in the same message);
+    /// `row`'s duration is measured by the server from [`Session::PIPELINE_START`]
+    /// (MySQL). A later row of a snippet replaces its queued one. The deferred rows stay
     /// queued until [`Session::deferred_written`] says the upsert ran.
-    fn ledger_upsert_literal(&self, _table: &LedgerTable, _row: &LedgerRow) -> String {
+    fn ledger_upsert_literal(
+        &self,
+        _table: &LedgerTable,
+        _row: &LedgerRow,
+        _carried: &[(LedgerRow, String)],
+    ) -> String {
         unreachable!("only for sessions that pipeline")
     }
 
@@ -230,6 +238,25 @@ pub(crate) trait Session: Send {
 
     /// A statement that notes when a snippet started, for the server-side duration.
     const PIPELINE_START: Option<&'static str> = None;
+
+    /// A statement that notes the time at boundary `j` of a message of statements with
+    /// their progress rows (MySQL): 0 is the message's start, `j` the end of the `j`-th
+    /// snippet (or part of one) that it carries.
+    fn note_time(&mut self, _j: usize) -> String {
+        unreachable!("only for sessions that pipeline progress")
+    }
+
+    /// An SQL expression: the whole milliseconds between the boundaries `j - 1` and `j`
+    /// noted by [`Session::note_time`] earlier in the same message.
+    fn noted_ms(_j: usize) -> String {
+        unreachable!("only for sessions that pipeline progress")
+    }
+
+    /// A query that returns, one row each in order, the microseconds between the
+    /// boundaries `j - 1` and `j` for `j` in `1..=m`.
+    fn noted_micros(_m: usize) -> String {
+        unreachable!("only for sessions that pipeline progress")
+    }
 
     /// Reads the ledger's mark, never inside a transaction, in one round trip.
     async fn read_mark(&mut self, table: &LedgerTable) -> Result<MarkRead, Error>;
@@ -335,6 +362,22 @@ macro_rules! pipeline_in_one_round_trip {
     }};
 }
 pub(crate) use pipeline_in_one_round_trip;
+
+/// [`Session::pipeline_clocked`] on top of [`pipeline_in_one_round_trip`]: the first
+/// column of each row returned by a part marked in `clock`, as an `i64`.
+macro_rules! pipeline_clocked_in_one_round_trip {
+    ($conn:expr, $parts:expr, $clock:expr) => {{
+        let clock: &[bool] = $clock;
+        let mut readings = Vec::new();
+        let outcome = super::pipeline_in_one_round_trip!($conn, $parts, |part, row| {
+            if clock.get(part).copied().unwrap_or(false) {
+                readings.push(sqlx::Row::try_get::<i64, _>(&row, 0).unwrap_or(0));
+            }
+        });
+        (readings, outcome)
+    }};
+}
+pub(crate) use pipeline_clocked_in_one_round_trip;
 
 /// A string literal that means the same whatever the server's settings: PostgreSQL's
 /// escape string (`E'…'`, unaffected by `standard_conforming_strings`), MySQL's

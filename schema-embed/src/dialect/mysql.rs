@@ -28,12 +28,15 @@ pub(crate) struct MySqlSession {
     deferred: BTreeMap<u64, String>,
     /// The quoted ledger table the deferred rows go to.
     deferred_table: String,
+    /// How many `@bootschema_t<j>` variables messages have set on this connection
+    /// ([`Session::note_time`]): the unlock clears them.
+    noted: usize,
 }
 
 impl MySqlSession {
     pub(crate) async fn open(pool: &sqlx::MySqlPool) -> Result<MySqlSession, Error> {
         let conn = pool.acquire().await.map_err(Error::db("connecting to MySQL"))?;
-        Ok(MySqlSession { conn, held: None, deferred: BTreeMap::new(), deferred_table: String::new() })
+        Ok(MySqlSession { conn, held: None, deferred: BTreeMap::new(), deferred_table: String::new(), noted: 0 })
     }
 
     /// The upsert of `rows` (literal `VALUES` tuples) into the ledger `name`.
@@ -267,9 +270,16 @@ impl Session for MySqlSession {
         // The deferred rows go before the lock, so that the next holder reads them; the
         // lock is released whatever that write says.
         let flushed = self.flush_deferred().await;
-        self.execute(&format!("SET SESSION lock_wait_timeout = {previous}"))
-            .await
-            .map_err(Error::db("restoring lock_wait_timeout"))?;
+        // The connection goes back to the app's pool as it came: its setting restored,
+        // this sync's user variables cleared.
+        let mut restore = format!("SET SESSION lock_wait_timeout = {previous}");
+        if self.noted > 0 {
+            restore.push_str(", @bootschema_started = NULL");
+            for j in 0..std::mem::take(&mut self.noted) {
+                restore.push_str(&format!(", @bootschema_t{j} = NULL"));
+            }
+        }
+        self.execute(&restore).await.map_err(Error::db("restoring lock_wait_timeout"))?;
         sqlx::query("SELECT RELEASE_LOCK(?)")
             .bind(&name)
             .execute(&mut *self.conn)
@@ -330,15 +340,45 @@ impl Session for MySqlSession {
         super::pipeline_in_one_round_trip!(&mut *self.conn, parts)
     }
 
-    fn ledger_upsert_literal(&self, table: &LedgerTable, row: &LedgerRow) -> String {
-        let own = format!(
-            "({}, COALESCE(TIMESTAMPDIFF(MICROSECOND, @bootschema_started, NOW(3)) DIV 1000, 0), CURRENT_TIMESTAMP(3))",
-            super::ledger_values_literal(DialectKind::MySql, row),
-        );
-        // `row` includes its snippet's earlier progress: it replaces a deferred row of
-        // the same snippet.
-        let mut rows: Vec<&str> =
-            self.deferred.iter().filter(|(v, _)| **v != row.version).map(|(_, r)| r.as_str()).collect();
+    // `NOW()` is each statement's own start, also inside a multi-statement message.
+    fn note_time(&mut self, j: usize) -> String {
+        self.noted = self.noted.max(j + 1);
+        format!("SET @bootschema_t{j} = NOW(6)")
+    }
+
+    fn noted_ms(j: usize) -> String {
+        format!("TIMESTAMPDIFF(MICROSECOND, @bootschema_t{}, @bootschema_t{j}) DIV 1000", j - 1)
+    }
+
+    fn noted_micros(m: usize) -> String {
+        let each = |j: usize| {
+            format!("SELECT CAST(TIMESTAMPDIFF(MICROSECOND, @bootschema_t{}, @bootschema_t{j}) AS SIGNED)", j - 1)
+        };
+        (1..=m).map(each).collect::<Vec<_>>().join(" UNION ALL ")
+    }
+
+    async fn pipeline_clocked(
+        &mut self,
+        parts: &[&str],
+        clock: &[bool],
+    ) -> (Vec<i64>, Result<(), (usize, sqlx::Error)>) {
+        super::pipeline_clocked_in_one_round_trip!(&mut *self.conn, parts, clock)
+    }
+
+    fn ledger_upsert_literal(&self, table: &LedgerTable, row: &LedgerRow, carried: &[(LedgerRow, String)]) -> String {
+        let literal = |row: &LedgerRow, ms: &str| {
+            format!(
+                "({}, COALESCE({ms}, 0), CURRENT_TIMESTAMP(3))",
+                super::ledger_values_literal(DialectKind::MySql, row)
+            )
+        };
+        let own = literal(row, "TIMESTAMPDIFF(MICROSECOND, @bootschema_started, NOW(3)) DIV 1000");
+        let carried: Vec<(u64, String)> = carried.iter().map(|(r, ms)| (r.version, literal(r, ms))).collect();
+        // A later row of a snippet includes its earlier progress: it replaces the
+        // queued one.
+        let newer = |v: &u64| *v == row.version || carried.iter().any(|(c, _)| c == v);
+        let mut rows: Vec<&str> = self.deferred.iter().filter(|(v, _)| !newer(v)).map(|(_, r)| r.as_str()).collect();
+        rows.extend(carried.iter().filter(|(v, _)| *v != row.version).map(|(_, r)| r.as_str()));
         rows.push(&own);
         Self::upsert(&Self::ledger_name(table), &rows)
     }

@@ -545,13 +545,7 @@ impl Session for PgSession {
         parts: &[&str],
         clock: &[bool],
     ) -> (Vec<i64>, Result<(), (usize, sqlx::Error)>) {
-        let mut readings = Vec::new();
-        let outcome = super::pipeline_in_one_round_trip!(&mut *self.conn, parts, |part, row| {
-            if clock.get(part).copied().unwrap_or(false) {
-                readings.push(row.try_get::<i64, _>(0).unwrap_or(0));
-            }
-        });
-        (readings, outcome)
+        super::pipeline_clocked_in_one_round_trip!(&mut *self.conn, parts, clock)
     }
 
     async fn record_applied(&mut self, table: &LedgerTable, row: &LedgerRow) -> Result<(), sqlx::Error> {
