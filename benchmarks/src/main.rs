@@ -663,35 +663,48 @@ async fn measure(servers: &Servers, kind: Db, n: usize, files: &Files) -> Res<Ro
     })
 }
 
-/// The no-op boot of bootschema alone: one database per N, synced once, then 51 boots
-/// each, the N interleaved boot by boot. The no-op table above puts sqlx's and
-/// refinery's reads of an N-row ledger between two of our boots, and at N = 5,000 that
-/// disturbance (caches, the server's buffers) is most of what it measures of us.
+/// The no-op boot of bootschema alone: one database per N, synced once, then 5 rounds
+/// of 21 boots each, the N interleaved boot by boot; median of the 105. The no-op
+/// table above puts sqlx's and refinery's reads of an N-row ledger between two of our
+/// boots, and at N = 5,000 that disturbance (caches, the server's buffers) is most of
+/// what it measures of us. Each round opens new pools: a pool's connections (SQLite:
+/// its worker threads; PostgreSQL: its backends) land on the cores one way for as long
+/// as they live, which moved a whole round's median by 2× on the 2-core VM.
 async fn noop_alone(servers: &Servers, kind: Db, ns: &[usize], sets: &BTreeMap<usize, Files>) -> Res<Vec<(usize, Duration)>> {
-    let mut cases = Vec::new();
+    let mut times: BTreeMap<usize, Vec<Duration>> = BTreeMap::new();
     for &n in ns {
         let name = format!("bench_alone_{n}");
         servers.create(kind, &name).await?;
         let pool = SqlxPool::connect(kind, &servers.url(kind, &name, None)).await?;
-        let syncer = bootschema::Syncer::new(&sets[&n].set).ignore_environment();
-        syncer.run(pool.target()).await?;
-        syncer.run(pool.target()).await?;
-        cases.push((n, name, pool, syncer, Vec::new()));
+        bootschema::Syncer::new(&sets[&n].set).ignore_environment().run(pool.target()).await?;
+        pool.close().await;
     }
-    for _ in 0..51 {
-        for (n, _, pool, syncer, times) in cases.iter_mut() {
-            let started = Instant::now();
-            let report = syncer.run(pool.target()).await?;
-            times.push(started.elapsed());
-            if report.unchanged != *n {
-                return Err(format!("{} N = {n}: a no-op boot left the fast path", kind.name()).into());
+    for _round in 0..5 {
+        let mut cases = Vec::new();
+        for &n in ns {
+            let pool = SqlxPool::connect(kind, &servers.url(kind, &format!("bench_alone_{n}"), None)).await?;
+            let syncer = bootschema::Syncer::new(&sets[&n].set).ignore_environment();
+            syncer.run(pool.target()).await?;
+            syncer.run(pool.target()).await?;
+            cases.push((n, pool, syncer));
+        }
+        for _ in 0..21 {
+            for (n, pool, syncer) in &cases {
+                let started = Instant::now();
+                let report = syncer.run(pool.target()).await?;
+                times.entry(*n).or_default().push(started.elapsed());
+                if report.unchanged != *n {
+                    return Err(format!("{} N = {n}: a no-op boot left the fast path", kind.name()).into());
+                }
             }
+        }
+        for (_, pool, _) in cases {
+            pool.close().await;
         }
     }
     let mut out = Vec::new();
-    for (n, name, pool, _, times) in cases {
-        pool.close().await;
-        servers.drop(kind, &name).await?;
+    for (n, times) in times {
+        servers.drop(kind, &format!("bench_alone_{n}")).await?;
         out.push((n, median(times)));
     }
     Ok(out)
@@ -1087,7 +1100,7 @@ async fn main() -> Res<()> {
     }
     println!();
     if !alone.is_empty() {
-        println!("## No-op boot of bootschema alone (one database per N, the N interleaved boot by boot; median of 51)\n");
+        println!("## No-op boot of bootschema alone (one database per N, 5 rounds of new pools, the N interleaved boot by boot; median of 105)\n");
         println!("| database | N | no-op boot | N / N = {} |", ns[0]);
         println!("| --- | ---: | ---: | ---: |");
         for (kind, rows) in &alone {
