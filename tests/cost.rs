@@ -250,6 +250,35 @@ async fn mysql_fresh_sync_sends_each_run_of_guarded_ddl_with_the_next_row_in_one
     assert_eq!(left, None);
 }
 
+#[tokio::test(flavor = "current_thread")]
+async fn mysql_adopting_an_existing_schema_writes_every_row_with_the_mark() {
+    let Some(db) = TestDb::new(Kind::MySql).await else { return };
+    // A database built before bootschema: every object of the snippets is there.
+    let dir = SnippetDir::new(&[]);
+    for k in 0..10 {
+        let create = format!("CREATE TABLE t{k} (id INTEGER PRIMARY KEY, c INTEGER)");
+        db.pool.exec(&create).await.unwrap();
+        dir.write(&format!("{:04}_t{k}.sql", 2 * k + 1), &format!("{create};\n"));
+        let index = format!("CREATE INDEX t{k}_c_idx ON t{k} (c)");
+        db.pool.exec(&index).await.unwrap();
+        dir.write(&format!("{:04}_i{k}.sql", 2 * k + 2), &format!("{index};\n"));
+    }
+    // One snippet guarded by a query: its row is written at once, as before.
+    dir.write("0021_seeded.sql", "-- guard: unless(SELECT 1 FROM t0)\nINSERT INTO t0 VALUES (1, 1);\n");
+    db.pool.exec("INSERT INTO t0 VALUES (1, 1)").await.unwrap();
+    let pool = MySqlPoolOptions::new().max_connections(1).connect(&db.url).await.unwrap();
+    let before = session_inserts(&mut pool.acquire().await.unwrap()).await;
+    let report = syncer(&dir.snippets()).run(&pool).await.unwrap();
+    let sent = session_inserts(&mut pool.acquire().await.unwrap()).await - before;
+    assert_eq!(report.count(Action::Adopt), 21, "{report:?}");
+    // The guarded snippet's row, then the twenty others with the mark (two INSERTs).
+    assert_eq!(sent, 3, "INSERTs sent by the sync");
+    let ledger = db.ledger().await;
+    assert_eq!(ledger.len(), 21);
+    assert!(ledger.iter().all(|row| row.contains(" adopted ")), "{ledger:?}");
+    assert!(db.mark().await.is_some());
+}
+
 /// Statements (messages) sent by a fresh PostgreSQL sync of `n` snippets.
 async fn fresh_sync_statements(n: usize) -> Option<Vec<String>> {
     install_recorder();

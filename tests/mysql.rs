@@ -144,3 +144,20 @@ async fn a_statement_that_fails_inside_a_message_keeps_the_ones_before_it_record
     assert_eq!(report.steps[2].statements_run, 1, "only the fixed statement runs: {report:?}");
     assert!(db.ledger().await.iter().all(|row| row.contains(" applied ")), "{:?}", db.ledger().await);
 }
+
+#[tokio::test]
+async fn adopt_rows_that_their_guards_recover_wait_and_come_back_after_a_crash() {
+    let Some(db) = mysql().await else { return };
+    for (_, sql) in GUARDED {
+        db.pool.exec(sql.trim_end().trim_end_matches(';')).await.unwrap();
+    }
+    let dir = SnippetDir::new(&GUARDED);
+    dir.write(CRASH.0, CRASH.1);
+    assert!(syncer(&dir.snippets()).run(db.target()).await.is_err());
+    assert!(db.ledger().await.is_empty(), "the adopt rows were still queued: {:?}", db.ledger().await);
+
+    dir.remove(CRASH.0);
+    let report = syncer(&dir.snippets()).run(db.target()).await.expect("the next boot adopts them again");
+    assert_eq!(report.count(Action::Adopt), 3, "{report:?}");
+    assert_eq!(db.ledger().await.len(), 3);
+}

@@ -74,7 +74,7 @@ pub(crate) async fn apply<S: Session>(
         let run = if S::PIPELINE_ATOMIC && in_the_lock(step, snippet) {
             let end = batch_end(&plan.steps, snippets, i, budget);
             Some(run_batch(session, &mut plan.steps[i..end], snippets, table).await)
-        } else if S::PIPELINE_PROGRESS && step.action.runs_sql() {
+        } else if S::PIPELINE_PROGRESS && (step.action.runs_sql() || step.action == Action::Adopt) {
             let end = progress_run_end(&plan.steps, i);
             Some(run_progress(session, &mut plan.steps[i..end], snippets, table).await)
         } else {
@@ -484,6 +484,16 @@ fn progress_recoverable(step: &Step, snippet: &Snippet, index: usize) -> bool {
         && guards.iter().all(|g| g.undone_by.is_none() && !matches!(g.kind, GuardKind::Unless(_)))
 }
 
+/// Whether the row of an adopt may wait like [`progress_recoverable`] rows: lost, the
+/// next boot adopts the snippet again, from the same guards, as long as none of them is
+/// an `unless` query (which may read what later snippets change) and nothing removes
+/// their objects on purpose.
+fn adopt_recoverable(step: &Step, snippet: &Snippet) -> bool {
+    step.action == Action::Adopt
+        && snippet.all_guards().next().is_some()
+        && snippet.all_guards().all(|g| g.undone_by.is_none() && !matches!(g.kind, GuardKind::Unless(_)))
+}
+
 /// Whether a statement only changes rows (`INSERT`, `UPDATE`, `DELETE`, `REPLACE`, or a
 /// `WITH` query), as far as its first word tells: on MySQL it can then commit together
 /// with its ledger row. Anything else runs as before, outside a transaction: DDL
@@ -594,7 +604,7 @@ fn progress_run_end(steps: &[Step], start: usize) -> usize {
     let mut taken = 1;
     while let Some(step) = steps.get(end) {
         if step.action.changes_database() {
-            let joins = step.action.runs_sql()
+            let joins = (step.action.runs_sql() || step.action == Action::Adopt)
                 && step.invalid_indexes.is_empty()
                 && !step.guards.iter().any(|g| matches!(g.status, GuardStatus::Unknown(_)));
             if !joins || taken == 256 {
@@ -662,13 +672,16 @@ async fn run_progress<S: Session>(
     let mut micros = vec![0i64; steps.len()];
     let (mut k, mut n) = (0, 0);
     loop {
-        // Steps with nothing left to run: one that runs no SQL is passed over; one whose
-        // statements are all skipped records its final row.
+        // Steps with nothing left to run: one that changes nothing is passed over; an
+        // adopt whose row its guards recover is queued; an adopt, or a snippet whose
+        // statements are all skipped, records its final row.
         while k < steps.len() && n == pending[k].len() {
-            if n == 0 && steps[k].action.runs_sql() {
-                let snippet = &snippets[steps[k].index];
-                let row = ledger_row(snippet, final_state(&steps[k]), Vec::new(), 0);
-                if let Err(e) = session.write_ledger(table, &row).await {
+            let (step, snippet) = (&steps[k], &snippets[steps[k].index]);
+            if n == 0 && (step.action.runs_sql() || step.action == Action::Adopt) {
+                let row = ledger_row(snippet, final_state(step), Vec::new(), 0);
+                if S::DEFERS_RECOVERABLE_PROGRESS && adopt_recoverable(step, snippet) {
+                    session.defer_progress(table, &row);
+                } else if let Err(e) = session.write_ledger(table, &row).await {
                     return (k, Err(Error::db(format!("recording {} in the ledger", snippet.path))(e)));
                 }
             }
@@ -746,11 +759,11 @@ async fn run_progress<S: Session>(
                 segments.push(k);
                 parts.push((k, Part::Clock, session.note_time(segments.len()).into()));
                 (k, n) = (k + 1, 0);
-                while k < steps.len() && !steps[k].action.runs_sql() {
+                while k < steps.len() && !steps[k].action.changes_database() {
                     k += 1;
                 }
-                // A step with nothing to run, or with invalid indexes to drop, starts a
-                // message of its own.
+                // A step with nothing to run (an adopt, a snippet whose statements are all
+                // skipped), or with invalid indexes to drop, starts a message of its own.
                 if k == steps.len() || pending[k].is_empty() || !steps[k].invalid_indexes.is_empty() {
                     break;
                 }
