@@ -41,7 +41,7 @@
 //! to a false value wins over both, as the environment always does.
 //!
 //! Nothing printed holds a password or token of the connection string given to
-//! [`Release::redact_url`], nor anything that looks like one (see [`redact`]).
+//! [`Release::redact_url`], nor anything that looks like one (see [`redact()`]).
 
 mod args;
 mod document;
