@@ -217,27 +217,31 @@ async fn mysql_fresh_sync_sends_each_run_of_guarded_ddl_with_the_next_row_in_one
     assert_eq!(messages, groups, "{statements:#?}");
     assert_eq!(statements.len(), groups + 11, "the fixed cost of a fresh sync: {statements:#?}");
     // The report and the rows (those written with a seed's and those written with the
-    // mark alike) have each snippet's own time.
+    // mark alike) have each snippet's own time: at least its own sleep, and, the
+    // snippets' times being disjoint, all of them together no more than the sync's (a
+    // row charged with the time of the message that carried it would count a seed's
+    // sleep twice). No upper bound on any one snippet: the machine may be slow.
+    let at_least = |path: &str| match () {
+        _ if path.contains("_s") => 200,
+        _ if path.contains("_t") => 30,
+        _ => 0,
+    };
     for step in &report.steps {
-        let expected = if step.path.contains("_s") {
-            200..400
-        } else if step.path.contains("_t") {
-            30..200
-        } else {
-            0..30
-        };
-        assert!(expected.contains(&step.duration_ms), "{step:?}");
+        assert!(step.duration_ms >= at_least(&step.path), "{step:?}");
     }
-    let seeds = db
-        .pool
-        .count("SELECT COUNT(*) FROM bootschema_history WHERE path LIKE '%\\_s%' AND duration_ms BETWEEN 200 AND 399")
-        .await;
-    assert_eq!(seeds, groups as i64 - 1, "the seeds' rows record their time");
-    let tables = db
-        .pool
-        .count("SELECT COUNT(*) FROM bootschema_history WHERE path LIKE '%\\_t%' AND duration_ms BETWEEN 30 AND 199")
-        .await;
-    assert_eq!(tables, groups as i64, "the tables' rows record their own time");
+    let total: u64 = report.steps.iter().map(|s| s.duration_ms).sum();
+    assert!(total <= report.duration_ms, "{total} ms of snippets in a sync of {} ms", report.duration_ms);
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT path, duration_ms FROM bootschema_history WHERE version >= 0")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 4 * groups - 1);
+    for (path, ms) in &rows {
+        assert!(*ms >= at_least(path) as i64, "{path}: {ms} ms");
+    }
+    let recorded: i64 = rows.iter().map(|(_, ms)| ms).sum();
+    assert!(recorded <= report.duration_ms as i64, "{recorded} ms recorded for a sync of {} ms", report.duration_ms);
     let ledger = db.ledger().await;
     assert_eq!(ledger.len(), 4 * groups - 1);
     assert!(ledger.iter().all(|row| row.contains(" applied ")), "{ledger:?}");
