@@ -140,11 +140,19 @@ async fn mysql_no_op_boot_reads_a_constant_number_of_statements() {
     no_op_boot_reads_a_constant_number_of_statements(Kind::MySql).await;
 }
 
-/// How many `INSERT`s the sync's own connection sent (`Com_insert`, counted per session).
-async fn session_inserts(conn: &mut sqlx::pool::PoolConnection<sqlx::MySql>) -> i64 {
-    let (_, value): (String, String) =
-        sqlx::query_as("SHOW SESSION STATUS LIKE 'Com_insert'").fetch_one(&mut **conn).await.unwrap();
-    value.parse().unwrap()
+/// Syncs `dir` into `db` on a pool of one connection and returns the report with how
+/// many `INSERT`s the sync sent (`Com_insert`, counted per session: the sync runs on the
+/// connection whose counter is read).
+async fn sync_counting_inserts(db: &TestDb, dir: &SnippetDir) -> (bootschema::SyncReport, i64) {
+    async fn inserts(pool: &sqlx::MySqlPool) -> i64 {
+        let (_, value): (String, String) =
+            sqlx::query_as("SHOW SESSION STATUS LIKE 'Com_insert'").fetch_one(pool).await.unwrap();
+        value.parse().unwrap()
+    }
+    let pool = MySqlPoolOptions::new().max_connections(1).connect(&db.url).await.unwrap();
+    let before = inserts(&pool).await;
+    let report = syncer(&dir.snippets()).run(&pool).await.unwrap();
+    (report, inserts(&pool).await - before)
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -164,11 +172,7 @@ async fn mysql_guarded_statements_share_the_next_ledger_write() {
         dir.write(&format!("{:04}_i{k}.sql", v + 3), &format!("CREATE INDEX t{k}_c_idx ON t{k} (c);\n"));
         dir.write(&format!("{:04}_s{k}.sql", v + 4), &format!("INSERT INTO t{k} (id, c, d) VALUES (1, 1, 1);\n"));
     }
-    // One connection: the sync runs on the connection whose counters are read.
-    let pool = MySqlPoolOptions::new().max_connections(1).connect(&db.url).await.unwrap();
-    let before = session_inserts(&mut pool.acquire().await.unwrap()).await;
-    let report = syncer(&dir.snippets()).run(&pool).await.unwrap();
-    let sent = session_inserts(&mut pool.acquire().await.unwrap()).await - before;
+    let (report, sent) = sync_counting_inserts(&db, &dir).await;
     assert_eq!(report.count(Action::Apply), 4 * groups);
     // Per group: the seed and one ledger write; then the mark. Without deferral each
     // statement would send its own row: 4 * groups + groups + 1.
@@ -270,10 +274,7 @@ async fn mysql_adopting_an_existing_schema_writes_every_row_with_the_mark() {
     // One snippet guarded by a query: its row is written at once, as before.
     dir.write("0021_seeded.sql", "-- guard: unless(SELECT 1 FROM t0)\nINSERT INTO t0 VALUES (1, 1);\n");
     db.pool.exec("INSERT INTO t0 VALUES (1, 1)").await.unwrap();
-    let pool = MySqlPoolOptions::new().max_connections(1).connect(&db.url).await.unwrap();
-    let before = session_inserts(&mut pool.acquire().await.unwrap()).await;
-    let report = syncer(&dir.snippets()).run(&pool).await.unwrap();
-    let sent = session_inserts(&mut pool.acquire().await.unwrap()).await - before;
+    let (report, sent) = sync_counting_inserts(&db, &dir).await;
     assert_eq!(report.count(Action::Adopt), 21, "{report:?}");
     // The guarded snippet's row, then the twenty others with the mark (two INSERTs).
     assert_eq!(sent, 3, "INSERTs sent by the sync");

@@ -526,15 +526,20 @@ impl Proxy {
 // Measurements
 // ---------------------------------------------------------------------------------
 
-/// The median; of an even number of runs, the mean of the two in the middle.
-fn median(mut runs: Vec<Duration>) -> Duration {
-    runs.sort();
-    let n = runs.len();
+/// The median; of an even number of values, the mean of the two in the middle.
+fn middle(mut values: Vec<f64>) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    let n = values.len();
     if n % 2 == 0 {
-        (runs[n / 2 - 1] + runs[n / 2]) / 2
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
     } else {
-        runs[n / 2]
+        values[n / 2]
     }
+}
+
+/// The median of runs ([`middle`]).
+fn median(runs: Vec<Duration>) -> Duration {
+    Duration::from_secs_f64(middle(runs.iter().map(Duration::as_secs_f64).collect()))
 }
 
 fn ms(d: Duration) -> String {
@@ -573,14 +578,10 @@ struct Row {
 
 /// The median of bootschema's time over `other`'s, repetition by repetition: the tools
 /// of one repetition run back to back and share the machine's state of the moment,
-/// which moves a single tool's runs by up to 2.5× over a run on the noisy VM.
+/// which moves a single tool's runs by up to 2.8× over a run on the noisy VM.
 fn paired_ratio(row: &Row, other: Tool) -> f64 {
     let boot = &row.fresh_runs[&Tool::Boot];
-    let mut ratios: Vec<f64> =
-        boot.iter().zip(&row.fresh_runs[&other]).map(|(b, o)| b.as_secs_f64() / o.as_secs_f64()).collect();
-    ratios.sort_by(|a, b| a.total_cmp(b));
-    let mid = ratios.len() / 2;
-    if ratios.len() % 2 == 0 { (ratios[mid - 1] + ratios[mid]) / 2.0 } else { ratios[mid] }
+    middle(boot.iter().zip(&row.fresh_runs[&other]).map(|(b, o)| b.as_secs_f64() / o.as_secs_f64()).collect())
 }
 
 async fn measure(servers: &Servers, kind: Db, n: usize, files: &Files) -> Res<Row> {

@@ -10,7 +10,7 @@ use crate::dialect::Session;
 use crate::error::{db_message, excerpt, Error};
 use crate::ledger::{statement_fingerprint, LedgerRow, LedgerState, LedgerTable};
 use crate::plan::{Action, Plan, Step};
-use crate::snippet::{GuardKind, Snippet, TransactionMode};
+use crate::snippet::{Guard, GuardKind, Snippet, TransactionMode};
 
 /// What applying a plan left to do.
 pub(crate) enum Applied {
@@ -74,7 +74,7 @@ pub(crate) async fn apply<S: Session>(
         let run = if S::PIPELINE_ATOMIC && in_the_lock(step, snippet) {
             let end = batch_end(&plan.steps, snippets, i, budget);
             Some(run_batch(session, &mut plan.steps[i..end], snippets, table).await)
-        } else if S::PIPELINE_PROGRESS && (step.action.runs_sql() || step.action == Action::Adopt) {
+        } else if S::PIPELINE_PROGRESS {
             let end = progress_run_end(&plan.steps, i);
             Some(run_progress(session, &mut plan.steps[i..end], snippets, table).await)
         } else {
@@ -154,10 +154,7 @@ fn log_step(step: &Step) {
 fn in_the_lock(step: &Step, snippet: &Snippet) -> bool {
     match step.action {
         Action::Adopt => true,
-        Action::Apply | Action::Reapply => {
-            snippet.transaction == TransactionMode::Wrapped
-                && !step.guards.iter().any(|g| matches!(g.status, GuardStatus::Unknown(_)))
-        }
+        Action::Apply | Action::Reapply => snippet.transaction == TransactionMode::Wrapped && !asks_again(step),
         _ => false,
     }
 }
@@ -314,7 +311,7 @@ async fn recheck_unknown_guards<S: Session>(
     step: &mut Step,
     snippet: &Snippet,
 ) -> Result<bool, Error> {
-    if !step.guards.iter().any(|g| matches!(g.status, GuardStatus::Unknown(_))) {
+    if !asks_again(step) {
         return Ok(false);
     }
     for (report, guard) in step.guards.iter_mut().zip(snippet.all_guards()) {
@@ -478,20 +475,28 @@ async fn one_by_one_atomic<S: Session>(
 /// carry the deferred rows with them.
 fn progress_recoverable(step: &Step, snippet: &Snippet, index: usize) -> bool {
     let guards = &snippet.statements[index].guards;
-    step.action == Action::Apply
-        && snippet.guards.is_empty()
-        && !guards.is_empty()
-        && guards.iter().all(|g| g.undone_by.is_none() && !matches!(g.kind, GuardKind::Unless(_)))
+    step.action == Action::Apply && snippet.guards.is_empty() && !guards.is_empty() && guards.iter().all(recovers)
+}
+
+/// Whether a guard decides the same on the next boot whatever later snippets did: a
+/// catalog guard whose object nothing removes on purpose (an `unless` query may read
+/// what later snippets change).
+fn recovers(guard: &Guard) -> bool {
+    guard.undone_by.is_none() && !matches!(guard.kind, GuardKind::Unless(_))
+}
+
+/// Whether a step has `unless` guards that could not be asked at planning time (they
+/// read a table that an earlier snippet of this sync creates): they are asked again
+/// right before it runs.
+fn asks_again(step: &Step) -> bool {
+    step.guards.iter().any(|g| matches!(g.status, GuardStatus::Unknown(_)))
 }
 
 /// Whether the row of an adopt may wait like [`progress_recoverable`] rows: lost, the
-/// next boot adopts the snippet again, from the same guards, as long as none of them is
-/// an `unless` query (which may read what later snippets change) and nothing removes
-/// their objects on purpose.
+/// next boot adopts the snippet again from the same guards, when every one of them
+/// [`recovers`].
 fn adopt_recoverable(step: &Step, snippet: &Snippet) -> bool {
-    step.action == Action::Adopt
-        && snippet.all_guards().next().is_some()
-        && snippet.all_guards().all(|g| g.undone_by.is_none() && !matches!(g.kind, GuardKind::Unless(_)))
+    step.action == Action::Adopt && snippet.all_guards().next().is_some() && snippet.all_guards().all(recovers)
 }
 
 /// Whether a statement only changes rows (`INSERT`, `UPDATE`, `DELETE`, `REPLACE`, or a
@@ -541,6 +546,16 @@ fn statement_failure<S: Session>(
     })
 }
 
+/// What writing a statement's ledger row is, for its error: the final row of the
+/// snippet's last statement, or a progress row.
+fn row_write(snippet: &Snippet, last: bool) -> String {
+    if last {
+        format!("recording {} in the ledger", snippet.path)
+    } else {
+        format!("recording progress of {}", snippet.path)
+    }
+}
+
 /// `transaction: none` snippets on PostgreSQL and SQLite: statements run one by one,
 /// each completed one recorded in a `partial` ledger row, so that a snippet that
 /// stopped half-way resumes after its completed statements once the failing one is
@@ -577,10 +592,7 @@ async fn run_statement_by_statement<S: Session>(
             progress.push(statement_fingerprint(statement));
             ledger_row(snippet, LedgerState::Partial, progress.clone(), elapsed)
         };
-        session.write_ledger(table, &row).await.map_err(|e| {
-            let what = if last { "recording {} in the ledger" } else { "recording progress of {}" };
-            Error::db(what.replace("{}", &snippet.path))(e)
-        })?;
+        session.write_ledger(table, &row).await.map_err(Error::db(row_write(snippet, last)))?;
     }
     if pending.is_empty() {
         let row = ledger_row(snippet, final_state(step), Vec::new(), started.elapsed().as_millis() as i64);
@@ -604,10 +616,7 @@ fn progress_run_end(steps: &[Step], start: usize) -> usize {
     let mut taken = 1;
     while let Some(step) = steps.get(end) {
         if step.action.changes_database() {
-            let joins = (step.action.runs_sql() || step.action == Action::Adopt)
-                && step.invalid_indexes.is_empty()
-                && !step.guards.iter().any(|g| matches!(g.status, GuardStatus::Unknown(_)));
-            if !joins || taken == 256 {
+            if !step.invalid_indexes.is_empty() || asks_again(step) || taken == 256 {
                 break;
             }
             taken += 1;
@@ -677,7 +686,7 @@ async fn run_progress<S: Session>(
         // statements are all skipped, records its final row.
         while k < steps.len() && n == pending[k].len() {
             let (step, snippet) = (&steps[k], &snippets[steps[k].index]);
-            if n == 0 && (step.action.runs_sql() || step.action == Action::Adopt) {
+            if n == 0 && step.action.changes_database() {
                 let row = ledger_row(snippet, final_state(step), Vec::new(), 0);
                 if S::DEFERS_RECOVERABLE_PROGRESS && adopt_recoverable(step, snippet) {
                     session.defer_progress(table, &row);
@@ -840,8 +849,7 @@ async fn run_progress<S: Session>(
             }
             Part::Ledger => {
                 let last = taken.iter().any(|t| t.row_part == Some(f) && t.last);
-                let what = if last { "recording {} in the ledger" } else { "recording progress of {}" };
-                Err(Error::db(what.replace("{}", &snippet.path))(error))
+                Err(Error::db(row_write(snippet, last))(error))
             }
             _ => unit_failure::<S>(snippet, part, error),
         };
