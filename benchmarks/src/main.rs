@@ -557,11 +557,13 @@ fn ratio(a: Duration, b: Duration) -> String {
     format!("{:.2}×", a.as_secs_f64() / b.as_secs_f64())
 }
 
-/// Repetitions at `n`: (fresh applies, no-op boots). Four fresh applies at large N:
-/// with the order rotated, each tool runs once in each position.
+/// Repetitions at `n`: (fresh applies, no-op boots). Fresh applies come in multiples
+/// of four: with the order rotated, each tool runs as often in each position. Sixteen
+/// at small N, where one sample is a few tens of milliseconds and the VM's noise moves
+/// it by ±15 %; four at large N.
 fn repetitions(n: usize) -> (usize, usize) {
     match n {
-        0..=100 => (9, 21),
+        0..=100 => (16, 21),
         101..=1000 => (4, 11),
         _ => (4, 5),
     }
