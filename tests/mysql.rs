@@ -48,20 +48,32 @@ async fn a_crash_loses_only_ledger_rows_that_the_guards_recover() {
 }
 
 #[tokio::test]
-async fn a_row_change_commits_with_its_row_and_the_deferred_rows() {
+async fn a_row_change_commits_with_its_row_and_the_rows_deferred_before_its_message() {
     let Some(db) = mysql().await else { return };
+    // Two messages: the three guarded statements with the first seed, then a fourth
+    // guarded statement with the second seed, whose transaction carries the rows of the
+    // first message's guarded statements (queued once their results came back). The
+    // fourth's row is still queued when the connection dies.
     let dir = SnippetDir::new(&GUARDED);
     dir.write("0004_seed.sql", "INSERT INTO a (id, b) VALUES (1, 1);\n");
+    dir.write("0005_add_c.sql", "ALTER TABLE a ADD COLUMN c INTEGER;\n");
+    dir.write("0006_seed_c.sql", "UPDATE a SET c = 1 WHERE id = 1;\n");
     dir.write(CRASH.0, CRASH.1);
     assert!(syncer(&dir.snippets()).run(db.target()).await.is_err());
     let ledger = db.ledger().await;
     let versions: Vec<&str> = ledger.iter().map(|row| row.split(' ').next().unwrap()).collect();
-    assert_eq!(versions, ["1", "2", "3", "4"], "the seed's transaction carried every row before it: {ledger:?}");
+    assert_eq!(
+        versions,
+        ["1", "2", "3", "4", "6"],
+        "the second seed's transaction carried the queued rows: {ledger:?}"
+    );
     assert!(ledger.iter().all(|row| row.contains(" applied ")), "{ledger:?}");
 
     dir.remove(CRASH.0);
     let report = syncer(&dir.snippets()).run(db.target()).await.unwrap();
-    assert_eq!(report.count(Action::Skip), 4, "{report:?}");
+    let actions: Vec<Action> = report.steps.iter().map(|s| s.action).collect();
+    assert_eq!(actions[..4], [Action::Skip; 4], "{report:?}");
+    assert_eq!(actions[4..], [Action::Adopt, Action::Skip], "the lost row is recovered by its guard: {report:?}");
     assert_eq!(db.pool.count("SELECT COUNT(*) FROM a").await, 1, "the seed ran once");
 }
 

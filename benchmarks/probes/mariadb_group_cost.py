@@ -12,7 +12,10 @@ a seed INSERT. The ways:
   upsert of the four ledger rows (hex literals, durations computed from the noted
   times), and the read-back of the four durations;
 - msgnoledger: msg without the ledger rows;
-- msgnotimers: msg without the clock (no SETs, no read-back, literal durations).
+- msgnotimers: msg without the clock (no SETs, no read-back, literal durations);
+- msgstart: msgnotimers with the one clock bootschema keeps since the fourth session,
+  `SET @bootschema_started = NOW(3)` before the seed, whose own row's duration the
+  server computes (the three DDL rows carry literal, client-measured durations).
 
 Each way works in a database of its own (created here, dropped at the end), on one
 connection; the order rotates group by group. Prints the median and mean per way.
@@ -24,7 +27,7 @@ import time
 import pymysql
 from pymysql.constants import CLIENT
 
-WAYS = ["raw", "rawmsg", "msg", "msgnoledger", "msgnotimers"]
+WAYS = ["raw", "rawmsg", "msg", "msgnoledger", "msgnotimers", "msgstart"]
 LEDGER = """CREATE TABLE IF NOT EXISTS bootschema_history (
     version BIGINT NOT NULL PRIMARY KEY, description TEXT NOT NULL, path TEXT NOT NULL,
     checksum VARCHAR(80) NOT NULL, state VARCHAR(16) NOT NULL, progress TEXT NOT NULL,
@@ -55,11 +58,13 @@ def elapsed_ms(j):
     return f"TIMESTAMPDIFF(MICROSECOND, @bootschema_t{j}, @bootschema_t{j + 1}) DIV 1000"
 
 
-def upsert(k, timers):
+def upsert(k, timers, start=False):
     rows = []
     for i in range(4):
         v = 4 * k + i + 1
-        if not timers:
+        if start and i == 3:
+            ms = "TIMESTAMPDIFF(MICROSECOND, @bootschema_started, NOW(3)) DIV 1000"
+        elif not timers:
             ms = "1"
         elif i < 3:
             ms = elapsed_ms(i)
@@ -72,14 +77,16 @@ def upsert(k, timers):
     return f"INSERT INTO `bootschema_history` ({columns}) VALUES {', '.join(rows)} {ON_DUPLICATE}"
 
 
-def message(k, ledger=True, timers=True):
+def message(k, ledger=True, timers=True, start=False):
     s = statements(k)
     parts = []
     for i in range(3):
         parts += ([f"SET @bootschema_t{i} = NOW(6)"] if timers else []) + [s[i]]
     if timers:
         parts += ["SET @bootschema_t3 = NOW(6)", "SET @bootschema_started = NOW(3)"]
-    parts += ["BEGIN", s[3]] + ([upsert(k, timers)] if ledger else []) + ["COMMIT"]
+    elif start:
+        parts += ["SET @bootschema_started = NOW(3)"]
+    parts += ["BEGIN", s[3]] + ([upsert(k, timers, start)] if ledger else []) + ["COMMIT"]
     if timers:
         read_back = " UNION ALL ".join(
             f"SELECT CAST(TIMESTAMPDIFF(MICROSECOND, @bootschema_t{j}, @bootschema_t{j + 1}) AS SIGNED)"
@@ -114,7 +121,7 @@ def main(groups):
         conns[way] = pymysql.connect(
             host="127.0.0.1", user="root", database=db, client_flag=CLIENT.MULTI_STATEMENTS, autocommit=True
         )
-    for way in ["msg", "msgnotimers"]:
+    for way in ["msg", "msgnotimers", "msgstart"]:
         conns[way].cursor().execute(LEDGER)
     run = {
         "raw": lambda k: raw(conns["raw"], k),
@@ -122,6 +129,7 @@ def main(groups):
         "msg": lambda k: send(conns["msg"], message(k)),
         "msgnoledger": lambda k: send(conns["msgnoledger"], message(k, ledger=False)),
         "msgnotimers": lambda k: send(conns["msgnotimers"], message(k, timers=False)),
+        "msgstart": lambda k: send(conns["msgstart"], message(k, timers=False, start=True)),
     }
     times = {way: [] for way in WAYS}
     for k in range(groups):

@@ -398,7 +398,8 @@ enum Part {
     Commit,
     /// The clock reading after a snippet of a batch.
     Clock,
-    /// A statement that notes the time (MySQL: a message's start, a snippet's start).
+    /// A statement that notes the time (MySQL: the start of a snippet that writes its
+    /// row in the same message).
     Start,
 }
 
@@ -653,7 +654,15 @@ struct Taken {
 /// up to [`MESSAGE_STATEMENTS`] or [`BATCH_BYTES`], and the first whose row may not
 /// ends it, followed by that row (the upsert that also carries the rows queued before
 /// the message). A statement that only changes rows commits together with its row, in
-/// one transaction. A clock reading after each snippet times it on the server.
+/// one transaction.
+///
+/// Each statement is timed by the arrival of its result (MySQL sends each one as its
+/// statement ends), from the result before it. A row written in the message is built
+/// before those times are known: its duration is the server's, from the snippet's start
+/// noted in the same message ([`Session::PIPELINE_START`]). The rows of the deferred
+/// statements, which could only carry the client's times if written after the message,
+/// are queued for the next write instead ([`Session::defer_progress`]): losing them is
+/// safe by the same reasoning that lets them wait at all.
 ///
 /// Returns how many of `steps` completed, and what stopped the run, if anything: the
 /// statements before the failing one stand and are recorded (or queued).
@@ -675,10 +684,11 @@ async fn run_progress<S: Session>(
         })
         .collect();
     // Whether a step writes a row of its own (which measures its duration from the
-    // snippet's start, noted by the server).
+    // snippet's start, noted by the server in the same message).
     let carries_row: Vec<bool> = deferrable.iter().map(|list| list.iter().any(|d| !d)).collect();
     let mut progress: Vec<Vec<String>> = steps.iter().map(|s| s.progress.clone()).collect();
-    let mut micros = vec![0i64; steps.len()];
+    // The time each step ran, over the messages that carried it.
+    let mut elapsed = vec![Duration::ZERO; steps.len()];
     let (mut k, mut n) = (0, 0);
     loop {
         // Steps with nothing left to run: one that changes nothing is passed over; an
@@ -708,16 +718,9 @@ async fn run_progress<S: Session>(
             }
         }
 
-        // One message, from statement `n` of step `k` on, cut into segments (a snippet,
-        // or the part of one that the message carries), each timed by the server.
-        let mut parts: Vec<(usize, Part, std::borrow::Cow<'_, str>)> =
-            vec![(k, Part::Start, session.note_time(0).into())];
-        let mut segments: Vec<usize> = Vec::new();
+        // One message, from statement `n` of step `k` on.
+        let mut parts: Vec<(usize, Part, std::borrow::Cow<'_, str>)> = Vec::new();
         let mut taken: Vec<Taken> = Vec::new();
-        // The rows of the deferred statements so far, by version (the latest of each),
-        // with the segment that ran them and the milliseconds that earlier messages ran
-        // of their snippets: the upsert that ends the message carries them.
-        let mut carried: std::collections::BTreeMap<u64, (LedgerRow, usize, i64)> = Default::default();
         let mut bytes = 0;
         let mut done = progress[k].clone();
         loop {
@@ -748,25 +751,15 @@ async fn run_progress<S: Session>(
             parts.push((k, Part::Statement(i), sql.into()));
             let statement_part = parts.len() - 1;
             let row_part = (!deferred).then(|| {
-                let carried: Vec<(LedgerRow, String)> = carried
-                    .values()
-                    .map(|(row, segment, before)| (row.clone(), format!("{before} + {}", S::noted_ms(*segment))))
-                    .collect();
-                parts.push((k, Part::Ledger, session.ledger_upsert_literal(table, &row, &carried).into()));
+                parts.push((k, Part::Ledger, session.ledger_upsert_literal(table, &row).into()));
                 if wrapped {
                     parts.push((k, Part::Commit, S::UNIT_COMMIT.into()));
                 }
                 parts.len() - 1
             });
-            if deferred {
-                // Its duration: this segment's, plus what earlier messages ran of it.
-                carried.insert(row.version, (row.clone(), segments.len() + 1, micros[k] / 1000));
-            }
             taken.push(Taken { step: k, last, deferred, statement_part, begin_part, row_part, row });
             n += 1;
             if last {
-                segments.push(k);
-                parts.push((k, Part::Clock, session.note_time(segments.len()).into()));
                 (k, n) = (k + 1, 0);
                 while k < steps.len() && !steps[k].action.changes_database() {
                     k += 1;
@@ -782,36 +775,24 @@ async fn run_progress<S: Session>(
                 break;
             }
         }
-        if n > 0 {
-            // The message ends inside a snippet: time what of it ran.
-            segments.push(k);
-            parts.push((k, Part::Clock, session.note_time(segments.len()).into()));
-        }
-        let readings_part = parts.len();
-        parts.push((k, Part::Clock, S::noted_micros(segments.len()).into()));
 
         let sql: Vec<&str> = parts.iter().map(|(_, _, sql)| sql.as_ref()).collect();
-        let clock: Vec<bool> = (0..parts.len()).map(|p| p == readings_part).collect();
-        let (mut readings, outcome) = session.pipeline_clocked(&sql, &clock).await;
+        let sent = Instant::now();
+        let (arrivals, outcome) = session.pipeline_timed(&sql).await;
+        // Each part that ran took from the result before it (the first, from the send)
+        // to its own, charged to its step.
+        let mut previous = sent;
+        for (p, arrived) in arrivals.iter().enumerate() {
+            elapsed[parts[p].0] += arrived.saturating_duration_since(previous);
+            previous = *arrived;
+        }
         let failed = outcome.err();
         // Parts before `ran` ran.
         let ran = failed.as_ref().map_or(parts.len(), |(f, _)| *f);
-        if failed.is_some() {
-            // The segments that ended before the failure, read apart (zero if the
-            // connection is gone).
-            let ended = parts[..ran].iter().filter(|(_, part, _)| matches!(part, Part::Clock)).count();
-            if ended > 0 {
-                readings = session.pipeline_clocked(&[&S::noted_micros(ended)], &[true]).await.0;
-            }
-        }
-        for (segment, micro) in segments.iter().zip(readings) {
-            micros[*segment] += micro.max(0);
-        }
         // The row-writing statement ends the message: its upsert carried the rows queued
-        // before the message and those of the deferred statements before it in the
-        // message.
-        let written = taken.last().is_some_and(|t| t.row_part.is_some_and(|p| p < ran));
-        if written {
+        // before the message.
+        let written = taken.last().filter(|t| t.row_part.is_some_and(|p| p < ran));
+        if written.is_some() {
             session.deferred_written();
         }
         let mut complete = 0;
@@ -820,14 +801,16 @@ async fn run_progress<S: Session>(
             if !completed {
                 break;
             }
+            let ms = elapsed[t.step].as_millis() as u64;
             steps[t.step].statements_run += 1;
             progress[t.step] = t.row.progress.clone();
-            if t.deferred && !written {
-                let duration_ms = micros[t.step] / 1000;
-                session.defer_progress(table, &LedgerRow { duration_ms, ..t.row.clone() });
+            // The rows of the message's deferred statements wait for the next write, with
+            // the time measured here; unless the message wrote a later row of the snippet.
+            if t.deferred && written.is_none_or(|w| w.step != t.step) {
+                session.defer_progress(table, &LedgerRow { duration_ms: ms as i64, ..t.row.clone() });
             }
             if t.last {
-                steps[t.step].duration_ms = (micros[t.step] / 1000) as u64;
+                steps[t.step].duration_ms = ms;
                 complete = t.step + 1;
             }
         }

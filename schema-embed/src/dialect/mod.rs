@@ -183,9 +183,16 @@ pub(crate) trait Session: Send {
     }
 
     /// Whether statements and the ledger rows that record them can travel several to a
-    /// message outside any transaction (MySQL, whose DDL commits by itself anyway); the
-    /// messages are timed like atomic batches ([`Session::pipeline_clocked`]).
+    /// message outside any transaction (MySQL, whose DDL commits by itself anyway),
+    /// timed by the arrival of each statement's result ([`Session::pipeline_timed`]).
     const PIPELINE_PROGRESS: bool = false;
+
+    /// Runs `parts` like [`Session::pipeline`] and returns, with the outcome, when the
+    /// result of each part that ran arrived, in order (MySQL sends each statement's
+    /// result as soon as the statement ends, also inside a multi-statement message).
+    async fn pipeline_timed(&mut self, _parts: &[&str]) -> (Vec<std::time::Instant>, Result<(), (usize, sqlx::Error)>) {
+        unreachable!("only for sessions that pipeline progress")
+    }
 
     /// Runs `parts` in order, in one round trip where the database allows it; on
     /// failure, the index of the failing part (the parts after it do not run).
@@ -206,17 +213,10 @@ pub(crate) trait Session: Send {
 
     /// `row`'s upsert as one self-contained statement (literals only), for
     /// [`Session::pipeline`], carrying in the same statement the rows deferred so far
-    /// ([`Session::defer_progress`]) and the `carried` rows, each with an SQL
-    /// expression for its duration (rows of statements earlier in the same message);
-    /// `row`'s duration is measured by the server from [`Session::PIPELINE_START`]
-    /// (MySQL). A later row of a snippet replaces its queued one. The deferred rows stay
-    /// queued until [`Session::deferred_written`] says the upsert ran.
-    fn ledger_upsert_literal(
-        &self,
-        _table: &LedgerTable,
-        _row: &LedgerRow,
-        _carried: &[(LedgerRow, String)],
-    ) -> String {
+    /// ([`Session::defer_progress`]) but for an earlier one of `row`'s snippet; `row`'s
+    /// duration is measured by the server from [`Session::PIPELINE_START`] (MySQL). The
+    /// deferred rows stay queued until [`Session::deferred_written`] says the upsert ran.
+    fn ledger_upsert_literal(&self, _table: &LedgerTable, _row: &LedgerRow) -> String {
         unreachable!("only for sessions that pipeline")
     }
 
@@ -236,27 +236,10 @@ pub(crate) trait Session: Send {
     /// are written.
     fn deferred_written(&mut self) {}
 
-    /// A statement that notes when a snippet started, for the server-side duration.
+    /// A statement that notes when a snippet that writes its own row in the same message
+    /// started, for that row's duration (measured by the server: the row is built before
+    /// the message is sent).
     const PIPELINE_START: Option<&'static str> = None;
-
-    /// A statement that notes the time at boundary `j` of a message of statements with
-    /// their progress rows (MySQL): 0 is the message's start, `j` the end of the `j`-th
-    /// snippet (or part of one) that it carries.
-    fn note_time(&mut self, _j: usize) -> String {
-        unreachable!("only for sessions that pipeline progress")
-    }
-
-    /// An SQL expression: the whole milliseconds between the boundaries `j - 1` and `j`
-    /// noted by [`Session::note_time`] earlier in the same message.
-    fn noted_ms(_j: usize) -> String {
-        unreachable!("only for sessions that pipeline progress")
-    }
-
-    /// A query that returns, one row each in order, the microseconds between the
-    /// boundaries `j - 1` and `j` for `j` in `1..=m`.
-    fn noted_micros(_m: usize) -> String {
-        unreachable!("only for sessions that pipeline progress")
-    }
 
     /// Reads the ledger's mark, never inside a transaction, in one round trip.
     async fn read_mark(&mut self, table: &LedgerTable) -> Result<MarkRead, Error>;
@@ -338,11 +321,16 @@ pub(crate) fn mark_select(name: &str) -> String {
 /// failing part counted from the results that came back before the error (each
 /// statement returns one). With `|part, row| …`, each row is handed over with the index
 /// of the part that returned it (rows come before their statement's result).
+/// With `|part| …` after it, each result is handed over too, with the index of the
+/// part that returned it.
 macro_rules! pipeline_in_one_round_trip {
     ($conn:expr, $parts:expr) => {
-        super::pipeline_in_one_round_trip!($conn, $parts, |_part, _row| {})
+        super::pipeline_in_one_round_trip!($conn, $parts, |_part, _row| {}, |_done| {})
     };
-    ($conn:expr, $parts:expr, |$part:ident, $row:ident| $on_row:expr) => {{
+    ($conn:expr, $parts:expr, |$part:ident, $row:ident| $on_row:expr) => {
+        super::pipeline_in_one_round_trip!($conn, $parts, |$part, $row| $on_row, |_done| {})
+    };
+    ($conn:expr, $parts:expr, |$part:ident, $row:ident| $on_row:expr, |$done:ident| $on_result:expr) => {{
         let parts: &[&str] = $parts;
         let sql = parts.join("\n;\n");
         let mut stream = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).fetch_many($conn);
@@ -351,7 +339,11 @@ macro_rules! pipeline_in_one_round_trip {
             let next = std::future::poll_fn(|cx| futures_core::Stream::poll_next(stream.as_mut(), cx)).await;
             match next {
                 None => break Ok(()),
-                Some(Ok(sqlx::Either::Left(_))) => done += 1,
+                Some(Ok(sqlx::Either::Left(_))) => {
+                    let $done = done;
+                    $on_result;
+                    done += 1
+                }
                 Some(Ok(sqlx::Either::Right($row))) => {
                     let $part = done;
                     $on_row

@@ -2,6 +2,7 @@
 //! `GET_LOCK` for the lock; `information_schema` snapshot.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use sqlx::mysql::MySqlDatabaseError;
 use sqlx::pool::PoolConnection;
@@ -28,15 +29,15 @@ pub(crate) struct MySqlSession {
     deferred: BTreeMap<u64, String>,
     /// The quoted ledger table the deferred rows go to.
     deferred_table: String,
-    /// How many `@bootschema_t<j>` variables messages have set on this connection
-    /// ([`Session::note_time`]): the unlock clears them.
-    noted: usize,
+    /// Whether a message may have set `@bootschema_started` on this connection
+    /// ([`Session::PIPELINE_START`]): the unlock clears it.
+    noted: bool,
 }
 
 impl MySqlSession {
     pub(crate) async fn open(pool: &sqlx::MySqlPool) -> Result<MySqlSession, Error> {
         let conn = pool.acquire().await.map_err(Error::db("connecting to MySQL"))?;
-        Ok(MySqlSession { conn, held: None, deferred: BTreeMap::new(), deferred_table: String::new(), noted: 0 })
+        Ok(MySqlSession { conn, held: None, deferred: BTreeMap::new(), deferred_table: String::new(), noted: false })
     }
 
     /// The upsert of `rows` (literal `VALUES` tuples) into the ledger `name`.
@@ -273,11 +274,8 @@ impl Session for MySqlSession {
         // The connection goes back to the app's pool as it came: its setting restored,
         // this sync's user variables cleared.
         let mut restore = format!("SET SESSION lock_wait_timeout = {previous}");
-        if self.noted > 0 {
+        if std::mem::take(&mut self.noted) {
             restore.push_str(", @bootschema_started = NULL");
-            for j in 0..std::mem::take(&mut self.noted) {
-                restore.push_str(&format!(", @bootschema_t{j} = NULL"));
-            }
         }
         self.execute(&restore).await.map_err(Error::db("restoring lock_wait_timeout"))?;
         sqlx::query("SELECT RELEASE_LOCK(?)")
@@ -340,45 +338,26 @@ impl Session for MySqlSession {
         super::pipeline_in_one_round_trip!(&mut *self.conn, parts)
     }
 
-    // `NOW()` is each statement's own start, also inside a multi-statement message.
-    fn note_time(&mut self, j: usize) -> String {
-        self.noted = self.noted.max(j + 1);
-        format!("SET @bootschema_t{j} = NOW(6)")
+    async fn pipeline_timed(&mut self, parts: &[&str]) -> (Vec<Instant>, Result<(), (usize, sqlx::Error)>) {
+        self.noted = true;
+        let mut arrivals = Vec::with_capacity(parts.len());
+        let outcome = super::pipeline_in_one_round_trip!(&mut *self.conn, parts, |_part, _row| {}, |_done| {
+            arrivals.push(Instant::now())
+        });
+        (arrivals, outcome)
     }
 
-    fn noted_ms(j: usize) -> String {
-        format!("TIMESTAMPDIFF(MICROSECOND, @bootschema_t{}, @bootschema_t{j}) DIV 1000", j - 1)
-    }
-
-    fn noted_micros(m: usize) -> String {
-        let each = |j: usize| {
-            format!("SELECT CAST(TIMESTAMPDIFF(MICROSECOND, @bootschema_t{}, @bootschema_t{j}) AS SIGNED)", j - 1)
-        };
-        (1..=m).map(each).collect::<Vec<_>>().join(" UNION ALL ")
-    }
-
-    async fn pipeline_clocked(
-        &mut self,
-        parts: &[&str],
-        clock: &[bool],
-    ) -> (Vec<i64>, Result<(), (usize, sqlx::Error)>) {
-        super::pipeline_clocked_in_one_round_trip!(&mut *self.conn, parts, clock)
-    }
-
-    fn ledger_upsert_literal(&self, table: &LedgerTable, row: &LedgerRow, carried: &[(LedgerRow, String)]) -> String {
-        let literal = |row: &LedgerRow, ms: &str| {
-            format!(
-                "({}, COALESCE({ms}, 0), CURRENT_TIMESTAMP(3))",
-                super::ledger_values_literal(DialectKind::MySql, row)
-            )
-        };
-        let own = literal(row, "TIMESTAMPDIFF(MICROSECOND, @bootschema_started, NOW(3)) DIV 1000");
-        let carried: Vec<(u64, String)> = carried.iter().map(|(r, ms)| (r.version, literal(r, ms))).collect();
+    fn ledger_upsert_literal(&self, table: &LedgerTable, row: &LedgerRow) -> String {
+        // `NOW()` is each statement's own start, also inside a multi-statement message.
+        let own = format!(
+            "({}, COALESCE(TIMESTAMPDIFF(MICROSECOND, @bootschema_started, NOW(3)) DIV 1000, 0), \
+             CURRENT_TIMESTAMP(3))",
+            super::ledger_values_literal(DialectKind::MySql, row)
+        );
         // A later row of a snippet includes its earlier progress: it replaces the
         // queued one.
-        let newer = |v: &u64| *v == row.version || carried.iter().any(|(c, _)| c == v);
-        let mut rows: Vec<&str> = self.deferred.iter().filter(|(v, _)| !newer(v)).map(|(_, r)| r.as_str()).collect();
-        rows.extend(carried.iter().filter(|(v, _)| *v != row.version).map(|(_, r)| r.as_str()));
+        let mut rows: Vec<&str> =
+            self.deferred.iter().filter(|(v, _)| **v != row.version).map(|(_, r)| r.as_str()).collect();
         rows.push(&own);
         Self::upsert(&Self::ledger_name(table), &rows)
     }
@@ -412,16 +391,13 @@ impl Session for MySqlSession {
 
     async fn write_mark(&mut self, table: &LedgerTable, mark: &str) -> Result<(), sqlx::Error> {
         let Some(values) = mark_values(mark) else { return Ok(()) };
-        let mark = format!(
-            "INSERT INTO {} (version, description, path, checksum, state, progress, duration_ms) VALUES ({values}) \
-             ON DUPLICATE KEY UPDATE checksum = VALUES(checksum), applied_at = CURRENT_TIMESTAMP(3)",
-            Self::ledger_name(table)
-        );
-        // The mark says every row is written: the deferred ones go first, in the same
-        // message (a failed write stops the message before the mark).
-        let deferred = self.deferred_upsert();
-        let parts: Vec<&str> = deferred.iter().map(String::as_str).chain([mark.as_str()]).collect();
-        self.pipeline(&parts).await.map_err(|(_, e)| e)?;
+        // The mark says every row is written: the deferred ones go in the same statement,
+        // which writes all of them or none (one commit). The mark's other columns are
+        // constants: the full conflict clause rewrites them unchanged.
+        let mark = format!("({values}, CURRENT_TIMESTAMP(3))");
+        let mut rows: Vec<&str> = self.deferred.values().map(String::as_str).collect();
+        rows.push(&mark);
+        self.execute(&Self::upsert(&Self::ledger_name(table), &rows)).await?;
         self.deferred.clear();
         Ok(())
     }
