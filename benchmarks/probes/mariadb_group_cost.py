@@ -1,4 +1,4 @@
-"""What one group of four benchmark snippets costs MariaDB, sent five ways, interleaved.
+"""What one group of four benchmark snippets costs MariaDB, sent six ways, interleaved.
 
     pip install pymysql && python3 benchmarks/probes/mariadb_group_cost.py 100
 
@@ -7,15 +7,16 @@ a seed INSERT. The ways:
 
 - raw: each statement in BEGIN/COMMIT, one round trip each (the `mariadb` client's replay);
 - rawmsg: the same statements in one multi-statement message;
-- msg: the message bootschema sends for the group (as MariaDB's general log shows it):
-  `SET @bootschema_t<j> = NOW(6)` before each snippet, the seed in a transaction with the
+- msg: the message bootschema sent for the group until its fourth session (as MariaDB's
+  general log showed it): `SET @bootschema_t<j> = NOW(6)` before each snippet, the seed in a transaction with the
   upsert of the four ledger rows (hex literals, durations computed from the noted
   times), and the read-back of the four durations;
 - msgnoledger: msg without the ledger rows;
 - msgnotimers: msg without the clock (no SETs, no read-back, literal durations);
-- msgstart: msgnotimers with the one clock bootschema keeps since the fourth session,
-  `SET @bootschema_started = NOW(3)` before the seed, whose own row's duration the
-  server computes (the three DDL rows carry literal, client-measured durations).
+- msgstart: the message bootschema sends since its fourth session: msgnotimers with one
+  clock, `SET @bootschema_started = NOW(3)` before the seed, whose own row's duration
+  the server computes (the other three rows carry literal, client-measured durations:
+  in bootschema they are the previous group's, queued).
 
 Each way works in a database of its own (created here, dropped at the end), on one
 connection; the order rotates group by group. Prints the median and mean per way.

@@ -558,15 +558,23 @@ fn ratio(a: Duration, b: Duration) -> String {
 }
 
 /// Repetitions at `n`: (fresh applies, no-op boots). Fresh applies come in multiples
-/// of four: with the order rotated, each tool runs as often in each position. Sixteen
+/// of four, the size of the square that orders them ([`balanced_order`]). Sixteen
 /// at small N, where one sample is a few tens of milliseconds and the VM's noise moves
-/// it by ±15 %; four at large N.
+/// it by ±15 %; eight at N = 1,000, where MariaDB's samples of one tool still spread
+/// over ±25 % (2.6–4.1 s) and a median of four moved the ratio by more than the goal's
+/// margin; four at N = 5,000.
 fn repetitions(n: usize) -> (usize, usize) {
     match n {
         0..=100 => (16, 21),
-        101..=1000 => (4, 11),
+        101..=1000 => (8, 11),
         _ => (4, 5),
     }
+}
+
+/// The order of four tools (their indexes) in repetition `rep`: row `rep % 4` of the
+/// Williams square whose first row is 0, 1, 3, 2 and each next row adds one (mod 4).
+fn balanced_order(rep: usize) -> [usize; 4] {
+    [0, 1, 3, 2].map(|i| (i + rep) % 4)
 }
 
 #[derive(Default)]
@@ -594,13 +602,14 @@ async fn measure(servers: &Servers, kind: Db, n: usize, files: &Files) -> Res<Ro
     let mut fresh: BTreeMap<Tool, Vec<Duration>> = BTreeMap::new();
     let tools = [Tool::Boot, Tool::Sqlx, Tool::Refinery, Tool::Raw];
     let db = |t: Tool| format!("bench_{}_{n}", t.tag());
-    // Fresh applies, the tools interleaved in each repetition, the order rotated from
-    // one repetition to the next so that no tool always follows the same one (and its
-    // background work: dirty pages, autovacuum, the purge of dropped databases).
+    // Fresh applies, the tools interleaved in each repetition, in the orders of a
+    // balanced Latin square: over four repetitions each tool runs once in each position
+    // and right after each other tool once, so that no tool always follows the same one
+    // (and its background work: dirty pages, autovacuum, the purge of dropped
+    // databases). A plain rotation keeps the cycle: every tool would always follow the
+    // same one.
     for rep in 0..fresh_reps {
-        let mut order = tools;
-        order.rotate_left(rep % tools.len());
-        for tool in order {
+        for tool in balanced_order(rep).map(|i| tools[i]) {
             let name = db(tool);
             servers.create(kind, &name).await?;
             servers.settle(kind).await?;
