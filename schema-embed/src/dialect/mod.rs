@@ -212,7 +212,7 @@ pub(crate) trait Session: Send {
     }
 
     /// `row`'s upsert as one self-contained statement (literals only), for
-    /// [`Session::pipeline`], carrying in the same statement the rows deferred so far
+    /// [`Session::pipeline_timed`], carrying in the same statement the rows deferred so far
     /// ([`Session::defer_progress`]) but for an earlier one of `row`'s snippet; `row`'s
     /// duration is measured by the server from [`Session::PIPELINE_START`] (MySQL). The
     /// deferred rows stay queued until [`Session::deferred_written`] says the upsert ran.
@@ -321,8 +321,8 @@ pub(crate) fn mark_select(name: &str) -> String {
 /// failing part counted from the results that came back before the error (each
 /// statement returns one). With `|part, row| …`, each row is handed over with the index
 /// of the part that returned it (rows come before their statement's result).
-/// With `|part| …` after it, each result is handed over too, with the index of the
-/// part that returned it.
+/// With `|part| …` after it, that runs as each part's result arrives, with the part's
+/// index.
 macro_rules! pipeline_in_one_round_trip {
     ($conn:expr, $parts:expr) => {
         super::pipeline_in_one_round_trip!($conn, $parts, |_part, _row| {}, |_done| {})

@@ -334,10 +334,6 @@ impl Session for MySqlSession {
     const PIPELINE_PROGRESS: bool = true;
     const PIPELINE_START: Option<&'static str> = Some("SET @bootschema_started = NOW(3)");
 
-    async fn pipeline(&mut self, parts: &[&str]) -> Result<(), (usize, sqlx::Error)> {
-        super::pipeline_in_one_round_trip!(&mut *self.conn, parts)
-    }
-
     async fn pipeline_timed(&mut self, parts: &[&str]) -> (Vec<Instant>, Result<(), (usize, sqlx::Error)>) {
         self.noted = true;
         let mut arrivals = Vec::with_capacity(parts.len());
