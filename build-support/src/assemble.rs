@@ -4,15 +4,16 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use bootschema::{DialectKind, Guard, GuardKind, GuardOrigin, Snippet, Statement};
+use bootschema::{DialectKind, Guard, GuardKind, GuardOrigin, Snippet, Statement, TransactionMode};
 
 use crate::checksum::checksum;
 use crate::diagnostic::Diagnostic;
 use crate::directives;
-use crate::infer::{infer, Inferred};
+use crate::infer::{catalog_change, infer, Inferred};
 use crate::lines::LineIndex;
 use crate::scan::{self, and_list, SnippetFile};
 use crate::split::{self, Problem};
+use crate::transaction::outside_transaction_only;
 
 /// One file's snippets, one per dialect it serves, with what the undo analysis needs
 /// and the warnings found on the way.
@@ -43,6 +44,13 @@ pub(crate) fn assemble(
         per_dialect.extend(unsupported_guards(&directives.guards, &text, dialect).into_iter().map(|p| (dialect, p)));
         match split::split(&text, dialect) {
             Ok(split) => {
+                if directives.transaction == TransactionMode::Wrapped {
+                    for piece in &split.statements {
+                        if let Some(what) = outside_transaction_only(&text, dialect, piece) {
+                            per_dialect.push((dialect, outside_transaction_problem(&text, piece, what)));
+                        }
+                    }
+                }
                 if !directives.destructive {
                     for statement in split::destructive(&text, dialect, &split) {
                         per_dialect.push((dialect, destructive_problem(&text, &statement, env_prefix)));
@@ -80,12 +88,14 @@ pub(crate) fn assemble(
             .statements
             .iter()
             .zip(&inferred.statements)
-            .map(|(piece, guards)| Statement {
+            .zip(&inferred.effects)
+            .map(|((piece, guards), effects)| Statement {
                 line: lines.line(piece.start),
                 // `scan::read` refuses files whose offsets do not fit a u32.
                 start: u32::try_from(piece.start).unwrap_or(u32::MAX),
                 end: u32::try_from(piece.end).unwrap_or(u32::MAX),
                 guards: Cow::Owned(guards.clone()),
+                catalog: catalog_change(effects.as_deref()),
             })
             .collect::<Vec<_>>();
         let snippet = Snippet {
@@ -146,6 +156,19 @@ fn unreadable_warning(text: &str, piece: &split::Piece, message: &str, written: 
         ),
         help: "nothing to do if the database accepts it; add `-- guard:` lines at the top if the snippet must be \
                skipped where its objects already exist"
+            .to_owned(),
+    }
+}
+
+fn outside_transaction_problem(text: &str, piece: &split::Piece, what: &str) -> Problem {
+    Problem {
+        offset: piece.start,
+        message: format!(
+            "`{}` cannot run inside a transaction block ({what}), and the snippet runs in one",
+            split::first_words(text, piece.start, piece.end)
+        ),
+        help: "add `-- transaction: none` at the top (the snippet then runs statement by statement, each one \
+               recorded as it completes), or move the statement to a snippet of its own that has it"
             .to_owned(),
     }
 }

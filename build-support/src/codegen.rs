@@ -76,11 +76,12 @@ fn write_snippet(out: &mut String, s: &Snippet, text: usize) {
     for st in s.statements.iter() {
         let _ = writeln!(
             out,
-            "                    ::bootschema::Statement {{ line: {}, start: {}, end: {}, guards: {} }},",
+            "                    ::bootschema::Statement {{ line: {}, start: {}, end: {}, guards: {}, catalog: ::bootschema::CatalogChange::{:?} }},",
             st.line,
             st.start,
             st.end,
-            guards(&st.guards)
+            guards(&st.guards),
+            st.catalog
         );
     }
     let _ = writeln!(out, "                ]),");
@@ -177,7 +178,13 @@ mod tests {
             path: path.to_owned().into(),
             checksum: "sha256:00".into(),
             sql: sql.to_owned().into(),
-            statements: Cow::Owned(vec![Statement { line: 2, start: 31, end: 47, guards: Cow::Borrowed(&[]) }]),
+            statements: Cow::Owned(vec![Statement {
+                line: 2,
+                start: 31,
+                end: 47,
+                guards: Cow::Borrowed(&[]),
+                catalog: bootschema::CatalogChange::Adds,
+            }]),
             guards: Cow::Owned(vec![Guard {
                 kind: GuardKind::ColumnMissing {
                     table: ObjectName {
@@ -212,7 +219,7 @@ mod tests {
             r#"const T0: &str = "a\"b\\c\n";"#,
             r#"env_prefix: ::std::borrow::Cow::Borrowed("MYAPP"),"#,
             r#"path: ::std::borrow::Cow::Borrowed("sql/postgres/0001_x.sql"),"#,
-            "::bootschema::Statement { line: 2, start: 31, end: 47, guards: ::std::borrow::Cow::Borrowed(&[]) },",
+            "::bootschema::Statement { line: 2, start: 31, end: 47, guards: ::std::borrow::Cow::Borrowed(&[]), catalog: ::bootschema::CatalogChange::Adds },",
             r#"schema: ::core::option::Option::Some(::bootschema::Ident { value: ::std::borrow::Cow::Borrowed("billing"), quoted: false })"#,
             r#"::bootschema::Ident { value: ::std::borrow::Cow::Borrowed("My \"T\""), quoted: true }"#,
             "origin: ::bootschema::GuardOrigin::Written { line: 1 }, undone_by: ::core::option::Option::Some(7)",

@@ -22,10 +22,10 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use bootschema::{DialectKind, Guard, GuardKind, GuardOrigin, Ident, ObjectName, Snippet};
+use bootschema::{CatalogChange, DialectKind, Guard, GuardKind, GuardOrigin, Ident, ObjectName, Snippet};
 use sqlparser::ast::{
-    self, AlterIndexOperation, AlterTableOperation, ObjectNamePart, ObjectType, RenameTableNameKind, SchemaName,
-    Statement as Ast, TableConstraint,
+    self, AlterIndexOperation, AlterTableOperation, AlterTypeOperation, ObjectNamePart, ObjectType,
+    RenameTableNameKind, SchemaName, Statement as Ast, TableConstraint,
 };
 use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
@@ -101,6 +101,16 @@ pub(crate) enum Effect {
     Removes(Object),
     /// Renames it away: what lives on it moves along.
     RenamesAway(Object),
+    /// A view (or materialized view) is defined over these words: the relations it
+    /// reads are among them. `DROP … CASCADE` of one of them drops the view.
+    Reads(Name, Vec<String>),
+    /// Drops it with `CASCADE`: whatever is defined over it goes too (the views that
+    /// read it, and theirs), as [`Effect::Reads`] tell.
+    Cascades(Object),
+    /// Changes the catalog in a way the build does not model (an `ALTER TABLE`
+    /// operation it does not know, a `CASCADE` whose dependents are not all known):
+    /// anything may have been removed.
+    Unknown,
 }
 
 /// What a guard depends on.
@@ -157,11 +167,19 @@ impl Watch {
 
     /// Whether `effect` changes what the guard sees, so that a guard evaluated before
     /// the effect's statement ran would be wrong after it. Creating a holder (the table
-    /// of a column guard) does not: a missing table reads as a missing column.
+    /// of a column guard) does not: a missing table reads as a missing column; but it
+    /// does for a rename, which reads as done where its table is missing.
     fn disturbed_by(&self, effect: &Effect) -> bool {
+        // A rename guard reads "nothing to rename" where its holder is missing, so
+        // creating the holder changes its answer too.
+        let renames = self.result != self.own;
         match effect {
-            Effect::Creates(o) => self.own.iter().any(|w| w.matches(o)),
+            Effect::Creates(o) => {
+                self.own.iter().any(|w| w.matches(o)) || (renames && self.holders.iter().any(|w| w.matches(o)))
+            }
             Effect::Removes(o) | Effect::RenamesAway(o) => self.removed_by(o, true),
+            Effect::Unknown | Effect::Cascades(_) => true,
+            Effect::Reads(..) => false,
         }
     }
 
@@ -173,6 +191,23 @@ impl Watch {
         match object {
             Object::Schema(s) => watched.any(|w| w.schema() == Some(s.as_str()) || w.matches(object)),
             _ => watched.any(|w| w.matches(object)),
+        }
+    }
+
+    /// `from` was renamed to `to`: what the guarded object covers now goes by the new
+    /// name (an index's table and columns move with a rename; its own name does not).
+    fn follow(&mut self, from: &Object, to: &Object) {
+        for cover in &mut self.covers {
+            if matches!((from, to), (Object::Column(..), Object::Column(..))) && cover.matches(from) {
+                *cover = to.clone();
+                continue;
+            }
+            match (from, to, cover) {
+                (Object::Table(a), Object::Table(b), Object::Table(t) | Object::Column(t, _)) if t.matches(a) => {
+                    *t = b.clone();
+                }
+                _ => {}
+            }
         }
     }
 
@@ -308,7 +343,85 @@ fn dropped(dialect: DialectKind, sql: &str) -> Option<Vec<Effect>> {
         }
         k += 1;
     }
+    if tokens.iter().any(|t| t.eq_ignore_ascii_case("CASCADE")) {
+        effects.push(Effect::Unknown);
+    }
     Some(effects)
+}
+
+/// What a statement whose effects are `effects` (`None`: unknown) may do to the
+/// catalog, as the runtime's plan needs it.
+pub(crate) fn catalog_change(effects: Option<&[Effect]>) -> CatalogChange {
+    match effects {
+        None => CatalogChange::Unknown,
+        Some(e) if e.contains(&Effect::Unknown) => CatalogChange::Unknown,
+        Some(e) if e.iter().any(|e| matches!(e, Effect::Removes(_) | Effect::RenamesAway(_))) => CatalogChange::Removes,
+        Some(_) => CatalogChange::Adds,
+    }
+}
+
+/// Whether [`Reader::read_into`] knows everything `statement` can remove: the DDL it
+/// reads, and the statements that change no table, column, index, constraint, schema
+/// or type (rows, routines, triggers, sequences, comments, grants).
+fn modelled(statement: &Ast) -> bool {
+    matches!(
+        statement,
+        Ast::Drop { .. }
+            | Ast::CreateTable(_)
+            | Ast::CreateVirtualTable { .. }
+            | Ast::CreateView(_)
+            | Ast::CreateIndex(_)
+            | Ast::CreateSchema { .. }
+            | Ast::CreateDatabase { .. }
+            | Ast::CreateType { .. }
+            | Ast::CreateDomain(_)
+            | Ast::AlterTable(_)
+            | Ast::AlterIndex { .. }
+            | Ast::AlterType(_)
+            | Ast::RenameTable(_)
+            | Ast::DropDomain(_)
+            | Ast::Insert(_)
+            | Ast::Update(_)
+            | Ast::Delete(_)
+            | Ast::Merge(_)
+            | Ast::Query(_)
+            | Ast::Truncate(_)
+            | Ast::Set(_)
+            | Ast::Analyze(_)
+            | Ast::Comment { .. }
+            | Ast::Grant(_)
+            | Ast::Revoke(_)
+            | Ast::CreateFunction(_)
+            | Ast::CreateProcedure { .. }
+            | Ast::CreateTrigger(_)
+            | Ast::DropTrigger(_)
+            | Ast::CreateSequence { .. }
+            | Ast::CreateExtension(_)
+            | Ast::CreatePolicy(_)
+            | Ast::DropPolicy(_)
+            | Ast::CreateRole(_)
+    )
+}
+
+/// Whether `statement` drops with `CASCADE`: the server then removes dependents (views
+/// built on a view, foreign keys, generated columns that call a function) that the
+/// statement does not name.
+fn cascades(statement: &Ast) -> bool {
+    let text = statement.to_string().to_ascii_uppercase();
+    let words: Vec<&str> =
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect();
+    let drops = matches!(
+        statement,
+        Ast::Drop { .. }
+            | Ast::DropFunction(_)
+            | Ast::DropDomain(_)
+            | Ast::DropProcedure { .. }
+            | Ast::DropTrigger(_)
+            | Ast::DropPolicy(_)
+            | Ast::DropExtension(_)
+            | Ast::AlterTable(_)
+    );
+    drops && words.windows(2).any(|w| w[1] == "CASCADE" && w[0] != "DELETE" && w[0] != "UPDATE")
 }
 
 fn parser_dialect(dialect: DialectKind) -> &'static dyn Dialect {
@@ -321,10 +434,7 @@ fn parser_dialect(dialect: DialectKind) -> &'static dyn Dialect {
 
 /// How a dialect compares a name.
 fn normalise(dialect: DialectKind, value: &str, quoted: bool) -> String {
-    match dialect {
-        DialectKind::Postgres if quoted => value.to_owned(),
-        _ => value.to_lowercase(),
-    }
+    dialect.fold(value, quoted)
 }
 
 fn object_name(dialect: DialectKind, o: &ObjectName) -> Name {
@@ -394,6 +504,18 @@ impl Reader {
     fn read(&self, statement: &Ast) -> Understood {
         let mut effects = Vec::new();
         let guards = self.read_into(statement, &mut effects).unwrap_or_default();
+        if cascades(statement) {
+            let dropped: Vec<Object> = effects
+                .iter()
+                .filter_map(|e| if let Effect::Removes(o) = e { Some(o.clone()) } else { None })
+                .collect();
+            effects.extend(dropped.into_iter().map(Effect::Cascades));
+            // What else CASCADE reaches (foreign keys, generated columns, columns of a
+            // type) is not known here.
+            effects.push(Effect::Unknown);
+        } else if !modelled(statement) {
+            effects.push(Effect::Unknown);
+        }
         let replaces = match statement {
             Ast::CreateView(view) if view.or_replace && !guards.is_empty() => {
                 self.object(&view.name).map(|n| Object::Table(self.name(&n)))
@@ -425,8 +547,11 @@ impl Reader {
                         effects.extend(self.constraint_effects(&kind));
                     }
                 }
-                // A temporary table lives in the session; MariaDB's CREATE OR REPLACE
-                // TABLE drops the one that is there.
+                // MariaDB's CREATE OR REPLACE TABLE drops the one that is there first.
+                if create.or_replace {
+                    effects.insert(0, Effect::Removes(Object::Table(t.clone())));
+                }
+                // A temporary table lives in the session.
                 let certain = !(create.temporary || create.global.is_some() || create.or_replace);
                 certain.then(|| vec![self.guard(GuardKind::TableMissing(table), vec![])])
             }
@@ -438,6 +563,14 @@ impl Reader {
             Ast::CreateView(view) => {
                 let name = self.object(&view.name)?;
                 effects.push(Effect::Creates(Object::Table(self.name(&name))));
+                let words = view
+                    .query
+                    .to_string()
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+                    .filter(|w| !w.is_empty())
+                    .map(|w| normalise(self.dialect, w, false))
+                    .collect::<HashSet<_>>();
+                effects.push(Effect::Reads(self.name(&name), words.into_iter().collect()));
                 (!view.temporary).then(|| vec![self.guard(GuardKind::TableMissing(name), vec![])])
             }
             Ast::CreateIndex(index) => {
@@ -543,6 +676,14 @@ impl Reader {
                 }
                 None
             }
+            Ast::AlterType(alter) => {
+                let AlterTypeOperation::Rename(rename) = &alter.operation else { return None };
+                let from = self.name(&self.object(&alter.name)?);
+                let to = Name { schema: from.schema.clone(), name: self.norm(&self.ident(&rename.new_name)) };
+                effects.push(Effect::RenamesAway(Object::Type(from)));
+                effects.push(Effect::Creates(Object::Type(to)));
+                None
+            }
             Ast::DropDomain(drop) => {
                 if let Some(o) = self.object(&drop.name) {
                     effects.push(Effect::Removes(Object::Type(self.name(&o))));
@@ -619,7 +760,28 @@ impl Reader {
                 }
                 None
             }
-            _ => None,
+            // Changes that leave every table, column, index and constraint in place.
+            AlterTableOperation::AlterColumn { .. }
+            | AlterTableOperation::ModifyColumn { .. }
+            | AlterTableOperation::ValidateConstraint { .. }
+            | AlterTableOperation::OwnerTo { .. }
+            | AlterTableOperation::SetTblProperties { .. }
+            | AlterTableOperation::SetLogged
+            | AlterTableOperation::SetUnlogged
+            | AlterTableOperation::EnableTrigger { .. }
+            | AlterTableOperation::DisableTrigger { .. }
+            | AlterTableOperation::EnableRowLevelSecurity
+            | AlterTableOperation::DisableRowLevelSecurity
+            | AlterTableOperation::ForceRowLevelSecurity
+            | AlterTableOperation::NoForceRowLevelSecurity
+            | AlterTableOperation::ReplicaIdentity { .. }
+            | AlterTableOperation::Algorithm { .. }
+            | AlterTableOperation::Lock { .. }
+            | AlterTableOperation::AutoIncrement { .. } => None,
+            _ => {
+                effects.push(Effect::Unknown);
+                None
+            }
         }
     }
 
@@ -772,24 +934,79 @@ pub(crate) fn across_snippets(snippets: &mut [Snippet], inferred: &mut [Inferred
                 .flatten()
                 .filter_map(|e| match e {
                     Effect::Removes(o) | Effect::RenamesAway(o) => Some(o.keys()),
-                    Effect::Creates(_) => None,
+                    Effect::Creates(_) | Effect::Unknown | Effect::Reads(..) | Effect::Cascades(_) => None,
                 })
                 .flatten()
                 .collect()
         })
         .collect();
+    // The views defined so far, in order, and the words they read; and which snippets
+    // drop with CASCADE.
+    let reads: Vec<Vec<(&Name, &Vec<String>)>> = inferred
+        .iter()
+        .map(|inf| {
+            inf.effects
+                .iter()
+                .flatten()
+                .flatten()
+                .filter_map(|e| if let Effect::Reads(view, words) = e { Some((view, words)) } else { None })
+                .collect()
+        })
+        .collect();
+    let cascading: Vec<bool> = inferred
+        .iter()
+        .map(|inf| inf.effects.iter().flatten().flatten().any(|e| matches!(e, Effect::Cascades(_))))
+        .collect();
+    // The views that `DROP … CASCADE` of `object` in snippet `at` reaches: every view
+    // defined up to there over its name, and the views over those (a view read by name;
+    // a word of a definition that merely looks like the name counts too, which only
+    // marks more guards as undone).
+    let dependents = |at: usize, object: &Object| -> Vec<Name> {
+        let Object::Table(root) = object else { return Vec::new() };
+        let mut reached: Vec<Name> = vec![root.clone()];
+        let mut k = 0;
+        while k < reached.len() {
+            let name = reached[k].name.clone();
+            for (view, words) in reads[..=at].iter().flatten() {
+                if words.contains(&name) && !reached.iter().any(|r| r.matches(view)) {
+                    reached.push((*view).clone());
+                }
+            }
+            k += 1;
+        }
+        reached.remove(0);
+        reached
+    };
     let undone_by = |s: usize, from: usize, watch: &Watch| -> Option<u64> {
-        let keys: Vec<&str> = watch.keys().collect();
-        let candidates = (s..snippets.len()).filter(|&later| keys.iter().any(|k| removed[later].contains(k)));
-        for later in candidates {
+        // What the guarded object lives on moves along with a renamed table or column,
+        // so the watch follows it (an index on `a.x` is dropped by `DROP TABLE b` once
+        // `a` became `b`); the candidates are found from the names watched now.
+        let mut watch = watch.clone();
+        for later in s..snippets.len() {
+            if !cascading[later] && !watch.keys().any(|k| removed[later].contains(k)) {
+                continue;
+            }
             let statements = if later == s { &inferred[s].effects[from..] } else { &inferred[later].effects[..] };
             let mut gone = false;
-            for effect in statements.iter().flatten().flatten() {
-                match effect {
-                    Effect::Removes(o) if watch.removed_by(o, true) => gone = true,
-                    Effect::RenamesAway(o) if watch.removed_by(o, false) => gone = true,
-                    e if watch.restored_by(e) => gone = false,
-                    _ => {}
+            for effects in statements.iter().flatten() {
+                for (k, effect) in effects.iter().enumerate() {
+                    match effect {
+                        Effect::Removes(o) if watch.removed_by(o, true) => gone = true,
+                        Effect::RenamesAway(o) if watch.removed_by(o, false) => gone = true,
+                        Effect::RenamesAway(o) => {
+                            if let Some(Effect::Creates(to)) = effects.get(k + 1) {
+                                watch.follow(o, to);
+                            }
+                        }
+                        Effect::Cascades(o) => {
+                            let reached = dependents(later, o);
+                            if reached.iter().any(|v| watch.removed_by(&Object::Table(v.clone()), true)) {
+                                gone = true;
+                            }
+                        }
+                        e if watch.restored_by(e) => gone = false,
+                        _ => {}
+                    }
                 }
             }
             if gone {
@@ -924,7 +1141,9 @@ mod tests {
             understood.effects,
             Some(vec![
                 Effect::Removes(Object::Index(name(Some("billing"), "a"))),
-                Effect::Removes(Object::Index(name(None, "B")))
+                Effect::Removes(Object::Index(name(None, "B"))),
+                // CASCADE: what depends on them goes too, unnamed.
+                Effect::Unknown,
             ])
         );
     }

@@ -104,6 +104,7 @@ mod infer;
 mod lines;
 mod scan;
 mod split;
+mod transaction;
 
 use std::collections::BTreeMap;
 use std::env;

@@ -358,3 +358,21 @@ fn every_error_of_every_file_is_reported_in_file_and_line_order() {
         ]
     );
 }
+
+#[test]
+fn a_statement_that_cannot_run_in_a_transaction_needs_transaction_none() {
+    let sql = SqlFolder::new();
+    sql.file("postgres/0001_users.sql", format!("-- destructive\n{TABLE}DROP INDEX CONCURRENTLY IF EXISTS old_idx;\n"));
+    assert_diagnostic(
+        &sql.error(),
+        "sql/postgres/0001_users.sql",
+        Some(3),
+        "cannot run inside a transaction block (DROP INDEX CONCURRENTLY)",
+        "-- transaction: none",
+    );
+    sql.file(
+        "postgres/0001_users.sql",
+        format!("-- destructive\n-- transaction: none\n{TABLE}DROP INDEX CONCURRENTLY IF EXISTS old_idx;\n"),
+    );
+    assert_eq!(sql.scan().set.postgres.len(), 1, "with `-- transaction: none` it builds");
+}

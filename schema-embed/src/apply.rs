@@ -16,8 +16,9 @@ use crate::snippet::{Guard, GuardKind, Snippet, TransactionMode};
 pub(crate) enum Applied {
     /// Every step ran.
     Done,
-    /// A `transaction: none` snippet had to release the lock (PostgreSQL, SQLite): plan
-    /// again.
+    /// A `transaction: none` snippet had to release the lock (PostgreSQL, SQLite), or
+    /// the next step's decision rests on a reading of the catalog that earlier steps
+    /// may have made stale ([`Step::recheck`](crate::plan::Step)): plan again.
     Replan,
     /// The lock's transaction holds its budget of statements
     /// ([`Session::STATEMENTS_PER_TRANSACTION`]): the caller commits, takes the lock
@@ -62,6 +63,11 @@ pub(crate) async fn apply<S: Session>(
         let budget = S::STATEMENTS_PER_TRANSACTION.map(|budget| budget.saturating_sub(in_transaction));
         if budget == Some(0) {
             return Ok(Applied::Checkpoint);
+        }
+        // The plan's decision rests on a reading that earlier steps may have made stale:
+        // plan again on a new one (the steps before are recorded, so they are skipped).
+        if plan.steps[i].recheck {
+            return Ok(Applied::Replan);
         }
         let step = &mut plan.steps[i];
         let snippet = &snippets[step.index];
@@ -152,6 +158,9 @@ fn log_step(step: &Step) {
 /// ask the database first: an adopt (its row only), or a snippet that runs in a
 /// transaction and has no `unless` guard left to ask again right before it runs.
 fn in_the_lock(step: &Step, snippet: &Snippet) -> bool {
+    if step.recheck {
+        return false;
+    }
     match step.action {
         Action::Adopt => true,
         Action::Apply | Action::Reapply => snippet.transaction == TransactionMode::Wrapped && !asks_again(step),
@@ -617,7 +626,7 @@ fn progress_run_end(steps: &[Step], start: usize) -> usize {
     let mut taken = 1;
     while let Some(step) = steps.get(end) {
         if step.action.changes_database() {
-            if !step.invalid_indexes.is_empty() || asks_again(step) || taken == 256 {
+            if !step.invalid_indexes.is_empty() || asks_again(step) || step.recheck || taken == 256 {
                 break;
             }
             taken += 1;

@@ -74,11 +74,9 @@ pub struct Scope {
 
 /// How a dialect compares identifiers: PostgreSQL folds bare names to lower case and
 /// keeps quoted ones exact; MySQL and SQLite compare without regard to case.
+/// (See [`DialectKind::fold`].)
 pub(crate) fn normalise(dialect: DialectKind, ident: &Ident) -> String {
-    match dialect {
-        DialectKind::Postgres if ident.quoted => ident.value.to_string(),
-        _ => ident.value.to_lowercase(),
-    }
+    dialect.fold(&ident.value, ident.quoted)
 }
 
 /// How a name read from the catalog is stored in the snapshot.

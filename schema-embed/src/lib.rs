@@ -50,8 +50,8 @@
 mod snippet;
 
 pub use snippet::{
-    set_mark, DialectKind, Guard, GuardKind, GuardOrigin, Ident, ObjectName, OnChange, Snippet, SnippetSet, Statement,
-    TransactionMode,
+    set_mark, CatalogChange, DialectKind, Guard, GuardKind, GuardOrigin, Ident, ObjectName, OnChange, Snippet,
+    SnippetSet, Statement, TransactionMode,
 };
 
 #[cfg(feature = "runtime")]

@@ -108,6 +108,10 @@ pub struct Step {
     pub(crate) index: usize,
     #[serde(skip)]
     pub(crate) progress: Vec<String>,
+    /// Whether the step skips or adopts on a guard that an earlier step of the same
+    /// sync may have made stale: the sync reads the catalog again when it gets here.
+    #[serde(skip)]
+    pub(crate) recheck: bool,
     /// `(schema, index)` of indexes a guard waits for that exist but are invalid (a
     /// failed `CREATE INDEX CONCURRENTLY`): dropped before the snippet runs again.
     #[serde(skip)]
@@ -228,11 +232,17 @@ pub(crate) fn plan(
     probes: &Probes,
     settings: &Settings,
 ) -> Plan {
-    // Each snippet is planned against the catalog it will meet: the snapshot, plus
-    // what the earlier snippets of this sync that run are certain to create, rename
-    // and remove.
+    // Guards decide from facts: a guard reports present only when the snapshot shows
+    // its object, and nothing run earlier in this sync may have removed it since. The
+    // prediction of what the earlier snippets that run create, rename and remove (the
+    // `expected` catalog) may only say "missing": it sends work ahead, it never skips
+    // any. Once a statement that may remove something is to run (a drop, a rename, a
+    // CASCADE, anything the build could not read), a later step that would skip or
+    // adopt on the strength of the snapshot is marked to be decided again, on a new
+    // reading, when the sync reaches it.
     let mut expected = snapshot.clone();
     let mut assumed = false;
+    let mut unsettled = false;
     // The guards each version undoes, found once (looking them up for every snippet
     // that runs, among every guard of the set, was quadratic: two thirds of a
     // 3,000-snippet sync's client time).
@@ -244,9 +254,11 @@ pub(crate) fn plan(
     }
     let mut steps = Vec::with_capacity(snippets.len());
     for (index, snippet) in snippets.iter().enumerate() {
-        let step = plan_step(dialect, index, snippet, ledger, (&expected, assumed), probes, settings);
+        let catalogs = Catalogs { facts: snapshot, expected: &expected, assumed, unsettled };
+        let step = plan_step(dialect, index, snippet, ledger, catalogs, probes, settings);
         if step.action.runs_sql() {
             assumed = true;
+            unsettled |= step.statements_to_run().any(|i| snippet.statements[i].catalog.may_remove());
             for guard in snippet.all_guards() {
                 expected.assume_ran(dialect, guard);
             }
@@ -265,17 +277,52 @@ pub(crate) fn plan(
     Plan { dialect, steps, orphans }
 }
 
+/// What a step is planned against.
+#[derive(Clone, Copy)]
+struct Catalogs<'a> {
+    /// The catalog as read.
+    facts: &'a CatalogSnapshot,
+    /// The catalog as the earlier steps that run are expected to leave it.
+    expected: &'a CatalogSnapshot,
+    /// Whether an earlier step of this sync runs SQL.
+    assumed: bool,
+    /// Whether an earlier step runs a statement that may remove objects.
+    unsettled: bool,
+}
+
+impl Catalogs<'_> {
+    /// A guard's status: missing when the facts or the prediction say so, present only
+    /// when both do.
+    fn status(&self, dialect: DialectKind, guard: &Guard, probes: &Probes) -> GuardStatus {
+        let fact = self.facts.status(dialect, guard, probes);
+        if fact.is_missing() {
+            return fact;
+        }
+        self.expected.status_expected(dialect, guard, probes, self.assumed)
+    }
+
+    /// Whether a guard found present may be stale by the time its step runs: a catalog
+    /// object after a statement that may remove objects, an `unless` query after any
+    /// statement (rows change too).
+    fn stale(&self, guard: &Guard) -> bool {
+        match guard.kind {
+            GuardKind::Unless(_) => self.assumed,
+            _ => self.unsettled,
+        }
+    }
+}
+
 fn plan_step(
     dialect: DialectKind,
     index: usize,
     snippet: &Snippet,
     ledger: &Ledger,
-    (snapshot, assumed): (&CatalogSnapshot, bool),
+    catalogs: Catalogs<'_>,
     probes: &Probes,
     settings: &Settings,
 ) -> Step {
     let guards: Vec<(&Guard, GuardStatus)> =
-        snippet.all_guards().map(|g| (g, snapshot.status_expected(dialect, g, probes, assumed))).collect();
+        snippet.all_guards().map(|g| (g, catalogs.status(dialect, g, probes))).collect();
     let row = ledger.rows.get(&snippet.version);
     // A guard whose object a later snippet (already recorded) or this one removes on
     // purpose reports missing without anything having drifted.
@@ -365,6 +412,16 @@ fn plan_step(
         });
     }
 
+    // A step that skips or adopts anything on a present guard that may be stale is
+    // decided again when the sync reaches it.
+    let recheck = row.is_none()
+        && matches!(action, Action::Apply | Action::Adopt)
+        && guards.iter().any(|(g, status)| !status.is_missing() && catalogs.stale(g));
+    let reason = if recheck {
+        format!("{reason} (read again before it runs: an earlier snippet of this sync may change what it looks at)")
+    } else {
+        reason
+    };
     Step {
         version: snippet.version,
         path: snippet.path.to_string(),
@@ -382,11 +439,12 @@ fn plan_step(
         duration_ms: 0,
         index,
         progress,
+        recheck,
         invalid_indexes: if action.runs_sql() {
             snippet
                 .all_guards()
                 .filter_map(|g| match &g.kind {
-                    GuardKind::IndexMissing(name) => snapshot.invalid_index(dialect, name),
+                    GuardKind::IndexMissing(name) => catalogs.facts.invalid_index(dialect, name),
                     _ => None,
                 })
                 .collect()

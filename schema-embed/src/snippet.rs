@@ -43,6 +43,28 @@ impl DialectKind {
         }
     }
 
+    /// An identifier as the database compares and stores it: PostgreSQL folds a bare
+    /// name to lower case, keeps a quoted one exact, and cuts either to 63 bytes (on a
+    /// character boundary: a longer name in a snippet is the cut name in the catalog);
+    /// MySQL and SQLite compare without regard to case (MySQL refuses names over 64
+    /// characters, SQLite keeps any length).
+    pub fn fold(self, value: &str, quoted: bool) -> String {
+        match self {
+            DialectKind::Postgres => {
+                let mut name = if quoted { value.to_owned() } else { value.to_lowercase() };
+                if name.len() > POSTGRES_IDENTIFIER_BYTES {
+                    let mut end = POSTGRES_IDENTIFIER_BYTES;
+                    while !name.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    name.truncate(end);
+                }
+                name
+            }
+            DialectKind::MySql | DialectKind::Sqlite => value.to_lowercase(),
+        }
+    }
+
     /// The dialect whose folder is `name`, if any.
     pub fn from_folder(name: &str) -> Option<DialectKind> {
         DialectKind::ALL.into_iter().find(|d| d.folder() == name)
@@ -58,6 +80,9 @@ impl fmt::Display for DialectKind {
         })
     }
 }
+
+/// The most bytes of a PostgreSQL identifier (`NAMEDATALEN - 1`).
+const POSTGRES_IDENTIFIER_BYTES: usize = 63;
 
 /// Whether a snippet runs inside a transaction (`-- transaction: none` turns it off).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -251,6 +276,35 @@ pub struct Guard {
     pub undone_by: Option<u64>,
 }
 
+/// What a statement may do to the objects that guards look at, as the build read it.
+///
+/// The plan trusts a guard that the catalog showed *present* only while no statement
+/// run before it in the same sync may have removed something: after a statement that
+/// [`CatalogChange::may_remove`], the sync reads the catalog again before it skips or
+/// adopts anything on the strength of an earlier reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "runtime", derive(serde::Serialize))]
+#[cfg_attr(feature = "runtime", serde(rename_all = "lowercase"))]
+pub enum CatalogChange {
+    /// Creates objects, or changes none that a guard looks at (rows, routines,
+    /// comments, grants): whatever was present before is present after.
+    Adds,
+    /// Drops or renames objects the build could name (a table, a column, an index),
+    /// with what the server removes along with them.
+    Removes,
+    /// Not known: a statement the parser could not read, a block, an operation it does
+    /// not model, or a `CASCADE`, whose dependents are not all known at build time.
+    #[default]
+    Unknown,
+}
+
+impl CatalogChange {
+    /// Whether an object present before the statement may be gone after it.
+    pub fn may_remove(self) -> bool {
+        !matches!(self, CatalogChange::Adds)
+    }
+}
+
 /// One statement of a snippet, as a byte range into [`Snippet::sql`] so that a portable
 /// snippet's text is stored once however many dialects split it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -264,6 +318,8 @@ pub struct Statement {
     /// Guards that decide this statement alone (inferred from its DDL). Empty when the
     /// snippet's guards decide for the whole snippet.
     pub guards: Cow<'static, [Guard]>,
+    /// What it may do to the catalog, as the build read it.
+    pub catalog: CatalogChange,
 }
 
 /// One SQL file of `sql/`, resolved for one dialect.

@@ -237,6 +237,104 @@ impl TestDb {
             .await
     }
 
+    /// Runs `sql` with the database's own command-line client, as an operator replaying
+    /// a file would: `psql` (stopping at the first error), `mariadb`, `sqlite3 -bail`.
+    /// The oracle that bootschema's result is compared with. Returns the client's
+    /// error output when it fails.
+    pub fn run_client(&self, sql: &str) -> Result<(), String> {
+        use std::io::Write;
+        use std::process::{Command, Stdio};
+        let mut command = match self.kind {
+            Kind::Postgres => {
+                let mut c = Command::new("psql");
+                c.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &self.url]);
+                c
+            }
+            Kind::MySql => {
+                let (user, password, host, port, database) = mysql_parts(&self.url);
+                let mut c = Command::new("mariadb");
+                c.args(["-h", &host, "-P", &port, "-u", &user, "--default-character-set=utf8mb4", &database]);
+                if !password.is_empty() {
+                    c.env("MYSQL_PWD", password);
+                }
+                c
+            }
+            Kind::Sqlite => {
+                let mut c = Command::new("sqlite3");
+                c.args(["-bail", sqlite_path(&self.url)]);
+                c
+            }
+        };
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("the database's command-line client ({:?}) cannot start: {e}", self.kind));
+        child.stdin.take().unwrap().write_all(sql.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+
+    /// The whole database, schema and rows, as its own dump tool writes it (`pg_dump`,
+    /// `mysqldump`, `sqlite3 .dump`), without bootschema's ledger and without what
+    /// differs between two databases of the same content (names, dates, random keys):
+    /// two equal dumps are two equal databases.
+    pub fn dump(&self) -> String {
+        use std::process::Command;
+        let mut command = match self.kind {
+            Kind::Postgres => {
+                let mut c = Command::new("pg_dump");
+                c.args(["--no-owner", "--no-privileges", "--exclude-table=bootschema_history", "-d", &self.url]);
+                c
+            }
+            Kind::MySql => {
+                let (user, password, host, port, database) = mysql_parts(&self.url);
+                let mut c = Command::new("mysqldump");
+                c.args([
+                    "-h",
+                    &host,
+                    "-P",
+                    &port,
+                    "-u",
+                    &user,
+                    "--skip-comments",
+                    "--skip-dump-date",
+                    &format!("--ignore-table={database}.bootschema_history"),
+                    &database,
+                ]);
+                if !password.is_empty() {
+                    c.env("MYSQL_PWD", password);
+                }
+                c
+            }
+            Kind::Sqlite => {
+                let mut c = Command::new("sqlite3");
+                c.args([sqlite_path(&self.url), ".dump"]);
+                c
+            }
+        };
+        let out = command.output().unwrap_or_else(|e| panic!("the dump tool of {:?} cannot start: {e}", self.kind));
+        assert!(out.status.success(), "dumping {:?}: {}", self.kind, String::from_utf8_lossy(&out.stderr));
+        let lines: Vec<&str> = std::str::from_utf8(&out.stdout)
+            .expect("a UTF-8 dump")
+            .lines()
+            .filter(|l| !(l.starts_with("--") || l.starts_with("\\restrict") || l.starts_with("\\unrestrict")))
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        // Whole statements that name the ledger go (its CREATE TABLE spans lines).
+        lines
+            .join("\n")
+            .split_inclusive(";\n")
+            .filter(|statement| !statement.contains("bootschema_history"))
+            .collect::<String>()
+            .replace(&self.name, "<db>")
+    }
+
     /// Whether a table exists.
     pub async fn has_table(&self, table: &str) -> bool {
         self.catalog().await.iter().any(|l| l.starts_with(&format!("table {table} ")))
@@ -277,6 +375,23 @@ impl Drop for TestDb {
         })
         .join();
     }
+}
+
+/// `(user, password, host, port, database)` of a `mysql://` URL.
+fn mysql_parts(url: &str) -> (String, String, String, String, String) {
+    let rest = url.strip_prefix("mysql://").expect("a mysql:// URL");
+    let (auth, rest) = rest.split_once('@').expect("user@host in the URL");
+    let (user, password) = auth.split_once(':').unwrap_or((auth, ""));
+    let (host_port, database) = rest.split_once('/').expect("a database in the URL");
+    let (host, port) = host_port.split_once(':').unwrap_or((host_port, "3306"));
+    let database = database.split('?').next().unwrap_or(database);
+    (user.into(), password.into(), host.into(), port.into(), database.into())
+}
+
+/// The file of a `sqlite:` URL.
+fn sqlite_path(url: &str) -> &str {
+    let path = url.strip_prefix("sqlite:").unwrap_or(url);
+    path.split('?').next().unwrap_or(path)
 }
 
 /// A folder of snippet files for one test.
