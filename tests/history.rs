@@ -193,3 +193,112 @@ async fn a_renamed_type_is_no_drift() {
     )
     .await;
 }
+
+// ---------------------------------------------------------------------------------
+// Adopting a database that another tool (here: the raw client) brought up to date.
+
+/// A history with what guards cannot prove done: a table created and later renamed
+/// away (its old `CREATE TABLE` reads as "missing"), a seed and a backfill.
+const ADOPTED: &[(&str, &str)] = &[
+    ("0001_users.sql", "CREATE TABLE users (id INTEGER NOT NULL PRIMARY KEY, name VARCHAR(50));\n"),
+    ("0002_seed.sql", "INSERT INTO users (id, name) VALUES (1, 'admin');\n"),
+    ("0003_rename.sql", "ALTER TABLE users RENAME TO accounts;\n"),
+    ("0004_email.sql", "ALTER TABLE accounts ADD COLUMN email VARCHAR(100);\n"),
+    ("0005_backfill.sql", "UPDATE accounts SET email = 'admin@example.invalid' WHERE email IS NULL;\n"),
+];
+
+/// The snippet that comes after the adopted history.
+const AFTER: (&str, &str) = ("0006_index.sql", "CREATE INDEX accounts_email ON accounts (email);\n");
+
+/// A database that holds the history of `files`, replayed by the raw client.
+async fn replayed(kind: Kind, files: &[(&str, &str)]) -> Option<TestDb> {
+    let db = TestDb::new(kind).await?;
+    for (path, text) in files {
+        db.run_client(text).unwrap_or_else(|e| panic!("the raw client fails on {path}: {e}"));
+    }
+    Some(db)
+}
+
+on_every_database!(
+    adopting_refuses_unproven_history_and_changes_nothing,
+    a_baseline_records_the_history_and_applies_what_follows
+);
+
+async fn adopting_refuses_unproven_history_and_changes_nothing(db: TestDb) {
+    let db = replayed(db.kind, ADOPTED).await.unwrap();
+    let before = db.dump();
+    let mut files = ADOPTED.to_vec();
+    files.push(AFTER);
+    let set = SnippetDir::new(&files).snippets();
+    let err = syncer(&set).run(db.target()).await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, bootschema::Error::Refused(_)), "{text}");
+    // The first snippet that guards cannot prove: the old CREATE TABLE of the renamed table.
+    assert!(text.contains("0001_users.sql") && text.contains("BSTEST_SCHEMA_BASELINE"), "{text}");
+    assert_eq!(db.dump(), before, "nothing ran, nothing was recorded");
+    assert!(!db.has_table("bootschema_history").await);
+    let plan = syncer(&set).plan(db.target()).await.unwrap();
+    let unproven: Vec<u64> = plan.steps.iter().filter(|s| s.action == Action::Unproven).map(|s| s.version).collect();
+    assert_eq!(unproven, vec![1, 2, 5, 6], "{:#?}", plan.steps);
+}
+
+async fn a_baseline_records_the_history_and_applies_what_follows(db: TestDb) {
+    let kind = db.kind;
+    let db = replayed(kind, ADOPTED).await.unwrap();
+    let mut files = ADOPTED.to_vec();
+    files.push(AFTER);
+    let set = SnippetDir::new(&files).snippets();
+    let report = syncer(&set).baseline(5).run(db.target()).await.unwrap();
+    let actions: Vec<Action> = report.steps.iter().map(|s| s.action).collect();
+    assert_eq!(actions, [vec![Action::Baselined; 5], vec![Action::Apply]].concat());
+    // The same database as the raw client replaying every file.
+    let all = replayed(kind, &files).await.unwrap();
+    assert_eq!(db.dump(), all.dump());
+    let ledger = db.ledger().await;
+    assert!(ledger[..5].iter().all(|row| row.contains(" baselined ")), "{ledger:?}");
+    // The next boot (the variable may stay set) has nothing to do.
+    let second = syncer(&set).baseline(5).run(db.target()).await.unwrap();
+    assert!(!second.changed_anything(), "{:#?}", second.steps);
+    assert_eq!(db.mark().await.as_deref(), Some(&*set.mark(dialect(kind))));
+}
+
+/// `myapp schema baseline <version>` records the baseline and nothing else, and refuses
+/// where bootschema already records the history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_release_command_records_a_baseline_and_nothing_else() {
+    use bootschema::release::{Console, Release};
+    let db = replayed(Kind::Sqlite, ADOPTED).await.unwrap();
+    let mut files = ADOPTED.to_vec();
+    files.push(AFTER);
+    let set = SnippetDir::new(&files).snippets();
+    let run = |args: &'static [&'static str]| {
+        let set = &set;
+        let target = db.target();
+        async move {
+            let (mut out, mut err) = (Vec::new(), Vec::new());
+            let code = {
+                let mut console = Console::new(&mut out, &mut err);
+                Release::new(syncer(set))
+                    .run(
+                        args.iter().map(std::ffi::OsString::from),
+                        || async { Ok::<_, std::io::Error>(target) },
+                        &mut console,
+                    )
+                    .await
+            };
+            (code, String::from_utf8(out).unwrap(), String::from_utf8(err).unwrap())
+        }
+    };
+    let (code, out, err) = run(&["baseline", "5"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("baselined"), "{out}");
+    let ledger = db.ledger().await;
+    assert_eq!(ledger.len(), 5, "only the baseline is recorded: {ledger:?}");
+    assert!(!db.catalog().await.iter().any(|l| l.contains("accounts_email")), "0006 did not run");
+    let (code, _, err) = run(&["baseline", "5"]).await;
+    assert_eq!(code, 1, "a second baseline refuses");
+    assert!(err.contains("nothing to baseline"), "{err}");
+    let (code, out, err) = run(&["apply"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(db.catalog().await.iter().any(|l| l.contains("accounts_email")), "0006 ran after the baseline");
+}

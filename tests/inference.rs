@@ -118,7 +118,8 @@ async fn a_backfill_makes_the_snippet_run_once_but_present_statements_are_skippe
         .await
         .unwrap();
     db.pool.exec("INSERT INTO items (id, name) VALUES (1, 'a')").await.unwrap();
-    let report = syncer(&SnippetDir::new(&[TABLE, backfill]).snippets()).run(db.target()).await.unwrap();
+    // Baseline 0: the hand-made table is no history of the snippets; guards decide.
+    let report = syncer(&SnippetDir::new(&[TABLE, backfill]).snippets()).baseline(0).run(db.target()).await.unwrap();
     assert_eq!(report.steps[0].action, Action::Adopt);
     assert_eq!(report.steps[1].action, Action::Apply, "not every statement is guarded: it runs once");
     assert_eq!(report.steps[1].statements_skipped, vec![0], "the column is there");
@@ -140,7 +141,7 @@ async fn postgres_schema_and_enum_type_are_guarded() {
 
     let other = TestDb::new(Kind::Postgres).await.unwrap();
     other.pool.exec("CREATE SCHEMA billing; CREATE TYPE billing.currency AS ENUM ('EUR', 'USD')").await.unwrap();
-    let report = syncer(&set).run(other.target()).await.unwrap();
+    let report = syncer(&set).baseline(0).run(other.target()).await.unwrap();
     assert_eq!(report.steps[0].action, Action::Apply);
     assert_eq!(report.steps[0].statements_skipped, vec![0, 1], "schema and type are there: only the table is created");
 }
@@ -149,7 +150,8 @@ async fn postgres_schema_and_enum_type_are_guarded() {
 async fn mysql_database_is_guarded_as_a_schema() {
     let Some(db) = TestDb::new(Kind::MySql).await else { return };
     let name = format!("bs_schema_{}", std::process::id());
-    let files = [("0001_reporting.sql", format!("CREATE DATABASE {name};\nCREATE TABLE {name}.totals (day DATE);\n"))];
+    let files =
+        [("mysql/0001_reporting.sql", format!("CREATE DATABASE {name};\nCREATE TABLE {name}.totals (day DATE);\n"))];
     let files: Vec<(&str, &str)> = files.iter().map(|(p, t)| (*p, t.as_str())).collect();
     let set = SnippetDir::new(&files).snippets();
     let result = syncer(&set).run(db.target()).await;

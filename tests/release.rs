@@ -40,7 +40,7 @@ impl Run {
 fn myapp(url: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_myapp"));
     command.args(args).env("DATABASE_URL", url).env("RUST_LOG", "info,sqlx=warn").stdin(Stdio::null());
-    for variable in ["DRY_RUN", "ALLOW_DESTRUCTIVE", "SYNC", "LOCK_TIMEOUT"] {
+    for variable in ["DRY_RUN", "ALLOW_DESTRUCTIVE", "SYNC", "LOCK_TIMEOUT", "BASELINE"] {
         command.env_remove(format!("MYAPP_SCHEMA_{variable}"));
     }
     command.env_remove("MYAPP_ENV");
@@ -300,15 +300,17 @@ async fn drift_fails_verify_and_is_reported_by_apply(db: TestDb) {
 
 async fn failed_statement_exits_1_with_the_error_in_json(db: TestDb) {
     // A hand-made `users` without `name`: 0001 is adopted, and 0005's unique rule on
-    // `name` fails.
+    // `name` fails. (Baseline 0: the hand-made table is no history of the snippets, so
+    // guards decide.)
     db.pool.exec("CREATE TABLE users (id INTEGER PRIMARY KEY)").await.unwrap();
-    let run = schema(&db, &["apply"]);
+    let baseline = [("MYAPP_SCHEMA_BASELINE", "0")];
+    let run = myapp(&db.url, &["schema", "apply"], &baseline);
     run.exits(1);
     assert!(run.stderr.contains("0005_unique_user_name.sql:"), "{}", run.stderr);
     assert!(run.stderr.contains("statement failed"), "{}", run.stderr);
     assert!(run.stdout.contains("  + 0005 unique_user_name"), "the plan that was attempted: {}", run.stdout);
 
-    let document = schema(&db, &["apply", "--json"]).exits(1).json();
+    let document = myapp(&db.url, &["schema", "apply", "--json"], &baseline).exits(1).json();
     assert_eq!(document["outcome"]["status"], "failed");
     let error = document["outcome"]["error"].as_str().unwrap();
     assert!(error.contains("0005_unique_user_name.sql") && error.contains("statement failed"), "{error}");
@@ -411,6 +413,7 @@ async fn passwords_never_appear_in_any_output(db: TestDb) {
         db.pool.exec(&format!("DROP TABLE {table}")).await.unwrap();
     }
     db.pool.exec("CREATE TABLE users (id INTEGER PRIMARY KEY)").await.unwrap();
+    let debug = [("RUST_LOG", "debug"), ("MYAPP_SCHEMA_BASELINE", "0")];
     for args in [&["schema", "apply"][..], &["schema", "apply", "--json"], &[]] {
         let run = myapp(&url, args, &debug);
         assert_ne!(run.code, 0, "{run:?}");

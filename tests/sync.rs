@@ -84,14 +84,33 @@ async fn hand_made_tables_are_adopted_without_running(db: TestDb) {
     db.pool.exec(index).await.unwrap();
     db.pool.exec("INSERT INTO items (id, name, price) VALUES (1, 'made by hand', NULL)").await.unwrap();
     let set = SnippetDir::new(BASE).snippets();
-    let report = syncer(&set).run(db.target()).await.unwrap();
+    // The backfill has no guard: nothing proves whether it ran on this database.
+    let err = syncer(&set).run(db.target()).await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::Refused(_)), "{text}");
+    assert!(text.contains("0005_backfill.sql") && text.contains("BSTEST_SCHEMA_BASELINE"), "{text}");
+    assert!(!db.has_table("bootschema_history").await, "a refusal creates nothing");
+    let plan = syncer(&set).plan(db.target()).await.unwrap();
+    assert_eq!(
+        actions(&plan),
+        vec![(1, Action::Adopt), (2, Action::Adopt), (3, Action::Adopt), (4, Action::Adopt), (5, Action::Unproven)]
+    );
+    // With the history's end named, the proven snippets are baselined, the rest runs.
+    let report = syncer(&set).baseline(4).run(db.target()).await.unwrap();
     assert_eq!(
         actions(&report),
-        vec![(1, Action::Adopt), (2, Action::Adopt), (3, Action::Adopt), (4, Action::Adopt), (5, Action::Apply)]
+        vec![
+            (1, Action::Baselined),
+            (2, Action::Baselined),
+            (3, Action::Baselined),
+            (4, Action::Baselined),
+            (5, Action::Apply)
+        ]
     );
     let ledger = db.ledger().await;
-    assert!(ledger[0].starts_with("1 adopted "), "{ledger:?}");
+    assert!(ledger[0].starts_with("1 baselined "), "{ledger:?}");
     assert_eq!(db.pool.strings("SELECT name FROM items").await, vec!["made by hand"], "the seed did not run");
+    assert_eq!(db.pool.count("SELECT COUNT(*) FROM items WHERE price = 0").await, 1, "the backfill ran");
 }
 
 async fn edited_snippet_refuses_to_boot_naming_file_and_both_checksums(db: TestDb) {

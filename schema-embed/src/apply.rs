@@ -103,12 +103,13 @@ pub(crate) async fn apply<S: Session>(
         let step = &mut plan.steps[i];
         let mut replan = false;
         match step.action {
-            Action::Adopt => {
-                let row = ledger_row(snippet, LedgerState::Adopted, Vec::new(), 0);
-                session
-                    .write_ledger(table, &row)
-                    .await
-                    .map_err(Error::db(format!("recording {} as adopted", snippet.path)))?;
+            Action::Adopt | Action::Baselined => {
+                let row = ledger_row(snippet, final_state(step), Vec::new(), 0);
+                session.write_ledger(table, &row).await.map_err(Error::db(format!(
+                    "recording {} as {}",
+                    snippet.path,
+                    row.state.as_str()
+                )))?;
             }
             _ if S::ATOMIC_DDL && snippet.transaction == TransactionMode::Wrapped => {
                 if let Some(wait) = run_atomic(session, step, snippet, table).await? {
@@ -162,7 +163,7 @@ fn in_the_lock(step: &Step, snippet: &Snippet) -> bool {
         return false;
     }
     match step.action {
-        Action::Adopt => true,
+        Action::Adopt | Action::Baselined => true,
         Action::Apply | Action::Reapply => snippet.transaction == TransactionMode::Wrapped && !asks_again(step),
         _ => false,
     }
@@ -262,7 +263,7 @@ async fn run_batch<S: Session>(
         }
         let snippet = &snippets[step.index];
         let row = match step.action {
-            Action::Adopt => ledger_row(snippet, LedgerState::Adopted, Vec::new(), 0),
+            Action::Adopt | Action::Baselined => ledger_row(snippet, final_state(step), Vec::new(), 0),
             action if action.runs_sql() => {
                 let reading = readings.next().unwrap_or(clock);
                 step.duration_ms = (reading - clock).max(0) as u64 / 1000;
@@ -361,6 +362,7 @@ pub(crate) fn final_state(step: &Step) -> LedgerState {
     match step.action {
         Action::Reapply => LedgerState::Reapplied,
         Action::Adopt => LedgerState::Adopted,
+        Action::Baselined => LedgerState::Baselined,
         _ => LedgerState::Applied,
     }
 }

@@ -222,6 +222,27 @@ impl CatalogSnapshot {
         }
     }
 
+    /// Whether the database holds any object that a guard of `snippets` looks for (a
+    /// table, an index, a type): a database that some history already shaped, as
+    /// opposed to an empty one (bootschema's own ledger is named by no guard).
+    pub(crate) fn holds_any(&self, dialect: DialectKind, snippets: &[Snippet]) -> bool {
+        snippets.iter().flat_map(Snippet::all_guards).any(|guard| match &guard.kind {
+            GuardKind::TableMissing(t)
+            | GuardKind::ColumnMissing { table: t, .. }
+            | GuardKind::ConstraintMissing { table: t, .. }
+            | GuardKind::ColumnRenamed { table: t, .. } => self.resolve_table(dialect, t).is_some(),
+            GuardKind::TableRenamed { from, to } => {
+                self.resolve_table(dialect, from).is_some() || self.resolve_table(dialect, to).is_some()
+            }
+            GuardKind::IndexMissing(i) => self.resolve_index(dialect, i).is_some(),
+            GuardKind::IndexRenamed { from, to } => {
+                self.resolve_index(dialect, from).is_some() || self.resolve_index(dialect, to).is_some()
+            }
+            GuardKind::TypeMissing(_) => !self.status(dialect, guard, &Probes::new()).is_missing(),
+            GuardKind::SchemaMissing(_) | GuardKind::Unless(_) => false,
+        })
+    }
+
     /// `(schema, index)` of an index that exists but is invalid, if `name` is one.
     pub(crate) fn invalid_index(&self, dialect: DialectKind, name: &ObjectName) -> Option<(String, String)> {
         let index = normalise(dialect, &name.name);

@@ -28,6 +28,14 @@ pub struct Settings {
     pub ddl_attempts: u32,
     /// The ledger table, optionally schema-qualified (`ops.schema_history`).
     pub ledger_table: String,
+    /// Records every snippet at or below this version that has no record of its era
+    /// as `baselined`, without running it (`<PREFIX>_SCHEMA_BASELINE`): how a database
+    /// that another tool or a hand-run script brought up to date joins. See the
+    /// README, "Bringing an existing history".
+    pub baseline: Option<u64>,
+    /// Plans only the snippets at or below this version (the release-phase `schema
+    /// baseline` records the baseline alone); the ledger's mark is then not written.
+    pub up_to: Option<u64>,
 }
 
 /// The ledger table's default name.
@@ -45,6 +53,8 @@ impl Settings {
             ddl_lock_timeout: Duration::from_secs(5),
             ddl_attempts: 4,
             ledger_table: DEFAULT_LEDGER_TABLE.to_string(),
+            baseline: None,
+            up_to: None,
         }
     }
 
@@ -79,6 +89,14 @@ impl Settings {
                                catalog on every boot) or off (no boot-time sync); also 1/0, true/false, yes/no",
                 })?;
             }
+        }
+        if let Some((variable, value)) = read("BASELINE") {
+            self.baseline = Some(value.trim().parse().map_err(|_| Error::Config {
+                variable,
+                value: value.clone(),
+                expected: "a snippet version, as a number (the digits of its file name's prefix: 20250301 for \
+                           `2025-03-01_x.sql`)",
+            })?);
         }
         if let Some((variable, value)) = read("LOCK_TIMEOUT") {
             let timeout = parse_duration(&variable, &value)?;
@@ -151,6 +169,14 @@ mod tests {
         assert!(s.enabled && !s.full_check);
         let err = Settings::new("MYAPP").with_env(env(&[("MYAPP_SCHEMA_SYNC", "sometimes")])).unwrap_err();
         assert!(err.to_string().contains("full (read the ledger"), "{err}");
+    }
+
+    #[test]
+    fn a_baseline_is_a_version_number() {
+        let s = Settings::new("MYAPP").with_env(env(&[("MYAPP_SCHEMA_BASELINE", " 20250301 ")])).unwrap();
+        assert_eq!(s.baseline, Some(20250301));
+        let err = Settings::new("MYAPP").with_env(env(&[("MYAPP_SCHEMA_BASELINE", "v3")])).unwrap_err();
+        assert!(err.to_string().contains("MYAPP_SCHEMA_BASELINE"), "{err}");
     }
 
     #[test]

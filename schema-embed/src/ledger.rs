@@ -15,6 +15,9 @@ pub enum LedgerState {
     Adopted,
     /// An `on_change: reapply` snippet ran again after its text changed.
     Reapplied,
+    /// At or below a baseline: recorded without running, because the database already
+    /// held that history when bootschema first synced it.
+    Baselined,
     /// A snippet that cannot run atomically (MySQL DDL, `transaction: none`) stopped
     /// half-way: `progress` lists the statements that completed, so the next boot
     /// resumes after them.
@@ -27,6 +30,7 @@ impl LedgerState {
             LedgerState::Applied => "applied",
             LedgerState::Adopted => "adopted",
             LedgerState::Reapplied => "reapplied",
+            LedgerState::Baselined => "baselined",
             LedgerState::Partial => "partial",
         }
     }
@@ -36,6 +40,7 @@ impl LedgerState {
             "applied" => LedgerState::Applied,
             "adopted" => LedgerState::Adopted,
             "reapplied" => LedgerState::Reapplied,
+            "baselined" => LedgerState::Baselined,
             "partial" => LedgerState::Partial,
             _ => return None,
         })

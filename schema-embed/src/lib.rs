@@ -28,7 +28,9 @@
 //! | --- | --- | --- |
 //! | `skip` | in the ledger with the same checksum | nothing |
 //! | `apply` | not in the ledger, a guard reports missing (or no guard) | run it, record it |
-//! | `adopt` | not in the ledger, every guard reports present | record it without running it |
+//! | `adopt` | not in the ledger, every statement guard-proven present | record it without running it |
+//! | `baselined` | at or below the baseline, in a history the database holds no record of | record it without running it |
+//! | `unproven` | the database holds objects but no record of this snippet's era, and a statement cannot be proven done | refuse, before applying anything |
 //! | `reapply` | `on_change: reapply` and the checksum changed | run it again, record the new checksum |
 //! | `edited` | in the ledger with another checksum | refuse to boot, before applying anything |
 //! | `drift` | in the ledger, a guard now reports missing | warn; not re-created |
@@ -37,7 +39,8 @@
 //! # Environment
 //!
 //! `<PREFIX>_SCHEMA_DRY_RUN=1`, `<PREFIX>_SCHEMA_ALLOW_DESTRUCTIVE=1`,
-//! `<PREFIX>_SCHEMA_SYNC=off`, `<PREFIX>_SCHEMA_LOCK_TIMEOUT=5s`, where the prefix is
+//! `<PREFIX>_SCHEMA_SYNC=off`, `<PREFIX>_SCHEMA_LOCK_TIMEOUT=5s`,
+//! `<PREFIX>_SCHEMA_BASELINE=<version>`, where the prefix is
 //! the embedding package's name in upper case (`myapp` → `MYAPP`). The environment
 //! wins over the [`Syncer`]'s builder.
 //!

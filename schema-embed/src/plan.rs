@@ -19,6 +19,13 @@ pub enum Action {
     Apply,
     /// Not in the ledger, every guard present: record it without running it.
     Adopt,
+    /// At or below the baseline, in the database's history before bootschema: record it
+    /// without running it.
+    Baselined,
+    /// The database holds objects but no record that this snippet ran, and some of its
+    /// statements cannot be proven done by a guard: refuses the sync, before anything
+    /// runs (a baseline, or a written guard, resolves it).
+    Unproven,
     /// `on_change: reapply` and the text changed: run it again.
     Reapply,
     /// In the ledger with another checksum: refuses the sync.
@@ -30,9 +37,22 @@ pub enum Action {
 }
 
 impl Action {
+    /// Every action, in the order reports count them.
+    pub const ALL: [Action; 9] = [
+        Action::Skip,
+        Action::Apply,
+        Action::Adopt,
+        Action::Baselined,
+        Action::Reapply,
+        Action::Edited,
+        Action::Drift,
+        Action::Blocked,
+        Action::Unproven,
+    ];
+
     /// Whether the step changes the database (runs SQL or writes the ledger).
     pub fn changes_database(self) -> bool {
-        matches!(self, Action::Apply | Action::Adopt | Action::Reapply)
+        matches!(self, Action::Apply | Action::Adopt | Action::Baselined | Action::Reapply)
     }
 
     /// Whether the step runs the snippet's SQL.
@@ -47,6 +67,8 @@ impl fmt::Display for Action {
             Action::Skip => "skip",
             Action::Apply => "apply",
             Action::Adopt => "adopt",
+            Action::Baselined => "baselined",
+            Action::Unproven => "unproven",
             Action::Reapply => "reapply",
             Action::Edited => "edited",
             Action::Drift => "drift",
@@ -180,21 +202,28 @@ impl Plan {
         let refusal = Refusal {
             edited: pick(Action::Edited),
             blocked: pick(Action::Blocked),
+            unproven: pick(Action::Unproven),
             allow_variable: settings.var("ALLOW_DESTRUCTIVE"),
+            baseline_variable: settings.var("BASELINE"),
         };
-        (!refusal.edited.is_empty() || !refusal.blocked.is_empty()).then_some(refusal)
+        (!refusal.edited.is_empty() || !refusal.blocked.is_empty() || !refusal.unproven.is_empty()).then_some(refusal)
     }
 }
 
-/// Why a plan cannot be applied: the edited and blocked snippets.
+/// Why a plan cannot be applied: the edited, blocked and unproven snippets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     /// Applied snippets whose text changed.
     pub edited: Vec<Step>,
     /// Destructive snippets that are not allowed.
     pub blocked: Vec<Step>,
+    /// Snippets of a history the database holds no record of, which guards cannot
+    /// prove done.
+    pub unproven: Vec<Step>,
     /// The variable that allows destructive snippets.
     pub allow_variable: String,
+    /// The variable that sets a baseline.
+    pub baseline_variable: String,
 }
 
 impl fmt::Display for Refusal {
@@ -210,6 +239,21 @@ impl fmt::Display for Refusal {
                 s.recorded_checksum.as_deref().unwrap_or("?"),
                 s.checksum
             )?;
+        }
+        if let Some(first) = self.unproven.first() {
+            let last = self.unproven.last().map_or(first.version, |s| s.version);
+            write!(
+                f,
+                "\n  {}: {}. The database holds objects but no record of this part of the history, and \
+                 running it again could repeat a seed or a backfill, or re-create what a later snippet renamed \
+                 or dropped. If the database already holds the history up to some version, record it without \
+                 running it: set {}=<version> (or `schema baseline <version>`, or `Syncer::baseline`); \
+                 otherwise give the snippet a `-- guard:` that proves it done",
+                first.path, first.reason, self.baseline_variable
+            )?;
+            if self.unproven.len() > 1 {
+                write!(f, " ({} snippets are unproven, versions {} to {last})", self.unproven.len(), first.version)?;
+            }
         }
         for s in &self.blocked {
             write!(
@@ -243,6 +287,19 @@ pub(crate) fn plan(
     let mut expected = snapshot.clone();
     let mut assumed = false;
     let mut unsettled = false;
+    // Which snippets belong to a history the database holds no record of: where the
+    // database holds the snippets' objects but has no ledger, every one (or, with a
+    // baseline, those at or below it: the operator says the history ends there); where
+    // the ledger has rows, those older than its first row. (A ledger without rows was
+    // created by a sync that went on to apply, under the lock, onto a database that was
+    // empty or proven: what it holds is bootschema's work, as its guards tell.)
+    let first_recorded = ledger.rows.keys().next().copied();
+    let populated = !ledger.exists && snapshot.holds_any(dialect, snippets);
+    let era = |version: u64| History {
+        unrecorded: (populated && settings.baseline.is_none_or(|b| version <= b))
+            || first_recorded.is_some_and(|first| version < first),
+        baseline: settings.baseline,
+    };
     // The guards each version undoes, found once (looking them up for every snippet
     // that runs, among every guard of the set, was quadratic: two thirds of a
     // 3,000-snippet sync's client time).
@@ -254,8 +311,8 @@ pub(crate) fn plan(
     }
     let mut steps = Vec::with_capacity(snippets.len());
     for (index, snippet) in snippets.iter().enumerate() {
-        let catalogs = Catalogs { facts: snapshot, expected: &expected, assumed, unsettled };
-        let step = plan_step(dialect, index, snippet, ledger, catalogs, probes, settings);
+        let catalogs = Catalogs { facts: snapshot, probes, expected: &expected, assumed, unsettled };
+        let step = plan_step(dialect, index, snippet, ledger, catalogs, era(snippet.version), settings);
         if step.action.runs_sql() {
             assumed = true;
             unsettled |= step.statements_to_run().any(|i| snippet.statements[i].catalog.may_remove());
@@ -277,11 +334,23 @@ pub(crate) fn plan(
     Plan { dialect, steps, orphans }
 }
 
+/// What the plan knows of a snippet's era.
+#[derive(Clone, Copy)]
+struct History {
+    /// The database holds no record of the era: objects but no ledger rows, or a
+    /// snippet older than the ledger's first row.
+    unrecorded: bool,
+    /// The operator's baseline, if any.
+    baseline: Option<u64>,
+}
+
 /// What a step is planned against.
 #[derive(Clone, Copy)]
 struct Catalogs<'a> {
     /// The catalog as read.
     facts: &'a CatalogSnapshot,
+    /// The answers of the `unless` queries, as read with it.
+    probes: &'a Probes,
     /// The catalog as the earlier steps that run are expected to leave it.
     expected: &'a CatalogSnapshot,
     /// Whether an earlier step of this sync runs SQL.
@@ -293,12 +362,12 @@ struct Catalogs<'a> {
 impl Catalogs<'_> {
     /// A guard's status: missing when the facts or the prediction say so, present only
     /// when both do.
-    fn status(&self, dialect: DialectKind, guard: &Guard, probes: &Probes) -> GuardStatus {
-        let fact = self.facts.status(dialect, guard, probes);
+    fn status(&self, dialect: DialectKind, guard: &Guard) -> GuardStatus {
+        let fact = self.facts.status(dialect, guard, self.probes);
         if fact.is_missing() {
             return fact;
         }
-        self.expected.status_expected(dialect, guard, probes, self.assumed)
+        self.expected.status_expected(dialect, guard, self.probes, self.assumed)
     }
 
     /// Whether a guard found present may be stale by the time its step runs: a catalog
@@ -318,11 +387,10 @@ fn plan_step(
     snippet: &Snippet,
     ledger: &Ledger,
     catalogs: Catalogs<'_>,
-    probes: &Probes,
+    history: History,
     settings: &Settings,
 ) -> Step {
-    let guards: Vec<(&Guard, GuardStatus)> =
-        snippet.all_guards().map(|g| (g, catalogs.status(dialect, g, probes))).collect();
+    let guards: Vec<(&Guard, GuardStatus)> = snippet.all_guards().map(|g| (g, catalogs.status(dialect, g))).collect();
     let row = ledger.rows.get(&snippet.version);
     // A guard whose object a later snippet (already recorded) or this one removes on
     // purpose reports missing without anything having drifted.
@@ -361,6 +429,25 @@ fn plan_step(
             (Action::Apply, format!("not recorded; missing: {}", missing.join(", ")))
         }
         None => (Action::Adopt, "not recorded; every guard reports present".into()),
+    };
+    // A history the database holds no record of is never run on a guess: it is
+    // baselined, adopted where every statement is guard-proven, or refused.
+    let (action, reason) = match (row, history.baseline) {
+        (None, Some(baseline)) if history.unrecorded && snippet.version <= baseline => {
+            (Action::Baselined, format!("at or below the baseline {baseline}: recorded without running"))
+        }
+        (None, _) if history.unrecorded && action.runs_sql() => {
+            let why = match snippet.statements.iter().position(|s| s.guards.is_empty()) {
+                Some(i) if snippet.guards.is_empty() => format!(
+                    "line {}, `{}`, has no guard that could prove it done",
+                    snippet.statements[i].line,
+                    crate::error::excerpt(snippet.statement_sql(i))
+                ),
+                _ => format!("its guards report missing ({reason})"),
+            };
+            (Action::Unproven, format!("no record that it ran; {why}"))
+        }
+        _ => (action, reason),
     };
     let (action, reason) = if action.runs_sql() && snippet.destructive && !settings.allow_destructive {
         (Action::Blocked, format!("destructive; would {action}, set {}=1 to allow", settings.var("ALLOW_DESTRUCTIVE")))
@@ -467,5 +554,211 @@ fn guard_report(g: &Guard, status: GuardStatus) -> GuardReport {
         },
         undone_by: g.undone_by,
         status,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The decision table, one case per state and per guard outcome: the plan is a pure
+    //! function of the snippets, the ledger, the catalog and the settings.
+
+    use std::borrow::Cow;
+
+    use super::*;
+    use crate::ledger::LedgerRow;
+    use crate::snippet::{CatalogChange, Ident, ObjectName, Statement, TransactionMode};
+
+    const PG: DialectKind = DialectKind::Postgres;
+
+    fn table(name: &str) -> GuardKind {
+        GuardKind::TableMissing(ObjectName { schema: None, name: Ident::bare(name.to_string()) })
+    }
+
+    /// A snippet of `statements`, each with its inferred guards and its catalog change.
+    fn snippet(version: u64, statements: &[(&[GuardKind], CatalogChange)]) -> Snippet {
+        let mut sql = String::new();
+        let mut list = Vec::new();
+        for (i, (guards, catalog)) in statements.iter().enumerate() {
+            let start = sql.len() as u32;
+            sql.push_str(&format!("SELECT {i}"));
+            let guards: Vec<Guard> = guards
+                .iter()
+                .map(|kind| Guard {
+                    kind: kind.clone(),
+                    origin: GuardOrigin::Inferred { statement: i as u32 },
+                    undone_by: None,
+                })
+                .collect();
+            list.push(Statement {
+                line: i as u32 + 1,
+                start,
+                end: sql.len() as u32,
+                guards: Cow::Owned(guards),
+                catalog: *catalog,
+            });
+            sql.push_str(";\n");
+        }
+        Snippet {
+            version,
+            version_text: Cow::Owned(version.to_string()),
+            description: Cow::Borrowed("s"),
+            path: Cow::Owned(format!("sql/{version}_s.sql")),
+            checksum: Cow::Owned(format!("sha256:{version}")),
+            sql: Cow::Owned(sql),
+            statements: Cow::Owned(list),
+            guards: Cow::Borrowed(&[]),
+            transaction: TransactionMode::Wrapped,
+            destructive: false,
+            on_change: OnChange::Refuse,
+        }
+    }
+
+    fn row(snippet: &Snippet, state: LedgerState, checksum: &str) -> LedgerRow {
+        LedgerRow {
+            version: snippet.version,
+            description: snippet.description.to_string(),
+            path: snippet.path.to_string(),
+            checksum: checksum.to_string(),
+            state,
+            progress: Vec::new(),
+            duration_ms: 0,
+        }
+    }
+
+    fn ledger(exists: bool, rows: Vec<LedgerRow>) -> Ledger {
+        Ledger { exists, rows: rows.into_iter().map(|r| (r.version, r)).collect() }
+    }
+
+    fn catalog(tables: &[&str]) -> CatalogSnapshot {
+        let mut s = CatalogSnapshot { search_path: vec!["public".into()], ..CatalogSnapshot::default() };
+        s.tables.extend(tables.iter().map(|t| ("public".to_string(), t.to_string())));
+        s
+    }
+
+    fn decide(snippets: &[Snippet], ledger: &Ledger, catalog: &CatalogSnapshot, settings: &Settings) -> Vec<Action> {
+        plan(PG, snippets, ledger, catalog, &Probes::new(), settings).steps.iter().map(|s| s.action).collect()
+    }
+
+    const ADDS: CatalogChange = CatalogChange::Adds;
+    const REMOVES: CatalogChange = CatalogChange::Removes;
+
+    #[test]
+    fn each_state_of_a_recorded_snippet() {
+        let settings = Settings::new("T");
+        let s = snippet(1, &[(&[table("t")], ADDS)]);
+        let same = row(&s, LedgerState::Applied, &s.checksum);
+        let other = row(&s, LedgerState::Applied, "sha256:else");
+        let present = catalog(&["t"]);
+        let cases: [(&str, Ledger, &CatalogSnapshot, Action); 3] = [
+            ("recorded, guard present", ledger(true, vec![same.clone()]), &present, Action::Skip),
+            ("recorded, guard missing", ledger(true, vec![same]), &CatalogSnapshot::default(), Action::Drift),
+            ("recorded with another checksum", ledger(true, vec![other.clone()]), &present, Action::Edited),
+        ];
+        for (case, ledger, catalog, expected) in cases {
+            assert_eq!(decide(std::slice::from_ref(&s), &ledger, catalog, &settings), [expected], "{case}");
+        }
+        let mut reapply = s.clone();
+        reapply.on_change = OnChange::Reapply;
+        assert_eq!(decide(&[reapply], &ledger(true, vec![other]), &present, &settings), [Action::Reapply]);
+    }
+
+    #[test]
+    fn each_state_of_a_snippet_not_recorded() {
+        let settings = Settings::new("T");
+        let create = snippet(1, &[(&[table("t")], ADDS)]);
+        let empty = ledger(true, Vec::new());
+        assert_eq!(decide(std::slice::from_ref(&create), &empty, &catalog(&[]), &settings), [Action::Apply]);
+        assert_eq!(decide(std::slice::from_ref(&create), &empty, &catalog(&["t"]), &settings), [Action::Adopt]);
+        let mut destructive = create.clone();
+        destructive.destructive = true;
+        assert_eq!(decide(&[destructive.clone()], &empty, &catalog(&[]), &settings), [Action::Blocked]);
+        let allowed = Settings { allow_destructive: true, ..settings.clone() };
+        assert_eq!(decide(&[destructive], &empty, &catalog(&[]), &allowed), [Action::Apply]);
+        let run_once = snippet(1, &[(&[], ADDS)]);
+        assert_eq!(decide(&[run_once], &empty, &catalog(&["t"]), &settings), [Action::Apply]);
+    }
+
+    #[test]
+    fn a_prediction_never_says_present() {
+        // On an empty database, the second CREATE of `t` runs (after a drop the build
+        // did not see, or as the raw client would run it): no earlier snippet's
+        // prediction makes it an adopt.
+        let settings = Settings::new("T");
+        let snippets = [snippet(1, &[(&[table("t")], ADDS)]), snippet(2, &[(&[table("t")], ADDS)])];
+        assert_eq!(decide(&snippets, &ledger(false, Vec::new()), &catalog(&[]), &settings), [Action::Apply; 2]);
+    }
+
+    #[test]
+    fn a_present_guard_after_a_statement_that_may_remove_is_read_again() {
+        let settings = Settings::new("T");
+        let snippets = [snippet(1, &[(&[], REMOVES)]), snippet(2, &[(&[table("u")], ADDS)])];
+        let p = plan(PG, &snippets, &ledger(true, Vec::new()), &catalog(&["u"]), &Probes::new(), &settings);
+        assert_eq!(p.steps[1].action, Action::Adopt);
+        assert!(p.steps[1].recheck, "{}", p.steps[1].reason);
+        // Only statements that may remove something unsettle the catalog.
+        let snippets = [snippet(1, &[(&[], ADDS)]), snippet(2, &[(&[table("u")], ADDS)])];
+        let p = plan(PG, &snippets, &ledger(true, Vec::new()), &catalog(&["u"]), &Probes::new(), &settings);
+        assert!(!p.steps[1].recheck);
+    }
+
+    #[test]
+    fn history_without_a_record_is_adopted_where_proven_baselined_or_unproven() {
+        let snippets = [snippet(1, &[(&[table("t")], ADDS)]), snippet(2, &[(&[], ADDS)]), snippet(3, &[(&[], ADDS)])];
+        let populated = catalog(&["t"]);
+        let no_ledger = ledger(false, Vec::new());
+        let settings = Settings::new("T");
+        assert_eq!(
+            decide(&snippets, &no_ledger, &populated, &settings),
+            [Action::Adopt, Action::Unproven, Action::Unproven]
+        );
+        let baseline = |b| Settings { baseline: Some(b), ..settings.clone() };
+        assert_eq!(
+            decide(&snippets, &no_ledger, &populated, &baseline(2)),
+            [Action::Baselined, Action::Baselined, Action::Apply]
+        );
+        // An empty database has no history: the baseline changes nothing.
+        assert_eq!(decide(&snippets, &no_ledger, &catalog(&[]), &baseline(2)), [Action::Apply; 3]);
+        // With ledger rows, the era without a record is what is older than the first row.
+        let recorded = ledger(true, vec![row(&snippets[1], LedgerState::Applied, &snippets[1].checksum)]);
+        assert_eq!(decide(&snippets, &recorded, &populated, &settings), [Action::Adopt, Action::Skip, Action::Apply],);
+        let early = snippet(0, &[(&[], ADDS)]);
+        let all = [early, snippets[1].clone()];
+        assert_eq!(decide(&all, &recorded, &populated, &settings), [Action::Unproven, Action::Skip]);
+        assert_eq!(decide(&all, &recorded, &populated, &baseline(0)), [Action::Baselined, Action::Skip]);
+    }
+
+    #[test]
+    fn a_snippet_stopped_half_way_resumes() {
+        let settings = Settings::new("T");
+        let s = snippet(1, &[(&[], ADDS), (&[], ADDS)]);
+        let mut partial = row(&s, LedgerState::Partial, &s.checksum);
+        partial.progress = vec![crate::ledger::statement_fingerprint(s.statement_sql(0))];
+        let p =
+            plan(PG, std::slice::from_ref(&s), &ledger(true, vec![partial]), &catalog(&[]), &Probes::new(), &settings);
+        assert_eq!(p.steps[0].action, Action::Apply);
+        assert_eq!(p.steps[0].statements_skipped, vec![0]);
+    }
+
+    #[test]
+    fn an_unless_guard_that_could_not_run_is_unknown_and_a_stale_answer_is_read_again() {
+        let settings = Settings::new("T");
+        let mut seed = snippet(2, &[(&[], ADDS)]);
+        seed.guards = Cow::Owned(vec![Guard {
+            kind: GuardKind::Unless(Cow::Borrowed("SELECT 1 FROM t")),
+            origin: GuardOrigin::Written { line: 1 },
+            undone_by: None,
+        }]);
+        let earlier = snippet(1, &[(&[], ADDS)]);
+        let snippets = [earlier, seed];
+        let mut probes = Probes::new();
+        probes.insert("SELECT 1 FROM t".into(), Err("no such table".into()));
+        let empty = ledger(true, Vec::new());
+        let p = plan(PG, &snippets, &empty, &catalog(&[]), &probes, &settings);
+        assert_eq!(p.steps[1].action, Action::Apply);
+        assert!(matches!(p.steps[1].guards[0].status, GuardStatus::Unknown(_)));
+        probes.insert("SELECT 1 FROM t".into(), Ok(true));
+        let p = plan(PG, &snippets, &empty, &catalog(&[]), &probes, &settings);
+        assert_eq!(p.steps[1].action, Action::Adopt);
+        assert!(p.steps[1].recheck, "an earlier snippet runs first: rows may have changed");
     }
 }

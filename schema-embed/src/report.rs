@@ -69,10 +69,12 @@ impl SyncReport {
             (Action::Apply, "applied"),
             (Action::Reapply, "reapplied"),
             (Action::Adopt, "adopted"),
+            (Action::Baselined, "baselined"),
             (Action::Skip, "skipped"),
             (Action::Drift, "drifted"),
             (Action::Edited, "edited"),
             (Action::Blocked, "blocked"),
+            (Action::Unproven, "unproven"),
         ];
         let parts: Vec<String> = order
             .iter()
@@ -94,7 +96,7 @@ impl SyncReport {
                     target: "bootschema", version = step.version, path = %step.path,
                     "drift: {} (not re-created; `schema verify` fails until it is resolved)", step.reason
                 ),
-                Action::Edited | Action::Blocked => tracing::error!(
+                Action::Edited | Action::Blocked | Action::Unproven => tracing::error!(
                     target: "bootschema", version = step.version, path = %step.path, action = %step.action,
                     "{}", step.reason
                 ),

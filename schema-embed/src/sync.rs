@@ -109,6 +109,33 @@ impl<'a> Syncer<'a> {
         self
     }
 
+    /// Records every snippet at or below `version` as `baselined`, without running it,
+    /// where the database holds no record of that history: a database that another tool
+    /// or a hand-run script brought up to date joins this way
+    /// (`<PREFIX>_SCHEMA_BASELINE=<version>`). On an empty database, and for snippets
+    /// that bootschema's ledger already covers, the baseline changes nothing, so it may
+    /// stay set. See the README, "Bringing an existing history".
+    pub fn baseline(mut self, version: u64) -> Self {
+        self.settings.baseline = Some(version);
+        self
+    }
+
+    /// Leaves every snippet above `version` out of the plan (the release-phase `schema
+    /// baseline`).
+    pub(crate) fn up_to(mut self, version: u64) -> Self {
+        self.settings.up_to = Some(version);
+        self
+    }
+
+    /// The snippets of `dialect` that a run with `settings` plans.
+    fn snippets_for(&self, dialect: crate::snippet::DialectKind, settings: &Settings) -> &'a [Snippet] {
+        let all = self.snippets.for_dialect(dialect);
+        match settings.up_to {
+            Some(version) => &all[..all.partition_point(|s| s.version <= version)],
+            None => all,
+        }
+    }
+
     /// The ledger table (default `bootschema_history`), optionally schema-qualified.
     pub fn ledger_table(mut self, name: &str) -> Self {
         self.settings.ledger_table = name.to_string();
@@ -143,7 +170,7 @@ impl<'a> Syncer<'a> {
         let settings = self.settings()?;
         let table = LedgerTable::parse(&settings.ledger_table)?;
         let target = target.into();
-        let snippets = self.snippets.for_dialect(target.dialect());
+        let snippets = self.snippets_for(target.dialect(), &settings);
         let started = Instant::now();
         let mut report = match &target {
             #[cfg(feature = "postgres")]
@@ -188,8 +215,12 @@ impl<'a> Syncer<'a> {
             });
         }
         let table = LedgerTable::parse(&settings.ledger_table)?;
-        let set =
-            Set { snippets: self.snippets.for_dialect(target.dialect()), mark: self.snippets.mark(target.dialect()) };
+        let snippets = self.snippets_for(target.dialect(), &settings);
+        let mark = match settings.up_to {
+            Some(_) => std::borrow::Cow::Owned(crate::snippet::set_mark(snippets)),
+            None => self.snippets.mark(target.dialect()),
+        };
+        let set = Set { snippets, mark };
         let span = tracing::info_span!(target: "bootschema", "schema_sync", dialect = %target.dialect());
         async {
             match &target {
@@ -241,7 +272,9 @@ struct Set<'a> {
 /// prevent the mark.
 fn leaves_set_recorded(plan: &Plan) -> bool {
     let newest = plan.steps.iter().map(|s| s.version).max();
-    plan.steps.iter().all(|s| matches!(s.action, Action::Skip | Action::Apply | Action::Adopt | Action::Reapply))
+    plan.steps
+        .iter()
+        .all(|s| matches!(s.action, Action::Skip | Action::Apply | Action::Adopt | Action::Baselined | Action::Reapply))
         && plan.orphans.iter().all(|o| newest.is_some_and(|n| o.version < n))
 }
 

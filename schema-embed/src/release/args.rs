@@ -3,7 +3,7 @@
 use std::ffi::OsString;
 use std::fmt;
 
-/// One of the four release-phase commands.
+/// One of the release-phase commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Command {
@@ -15,6 +15,9 @@ pub enum Command {
     Verify,
     /// A short view: counts and the last recorded snippet; changes nothing.
     Status,
+    /// Records the history a database already holds, up to a version, without running
+    /// it (`schema baseline <version>`).
+    Baseline,
 }
 
 impl Command {
@@ -24,6 +27,7 @@ impl Command {
             "apply" => Command::Apply,
             "verify" => Command::Verify,
             "status" => Command::Status,
+            "baseline" => Command::Baseline,
             _ => return None,
         })
     }
@@ -36,6 +40,7 @@ impl fmt::Display for Command {
             Command::Apply => "apply",
             Command::Verify => "verify",
             Command::Status => "status",
+            Command::Baseline => "baseline",
         })
     }
 }
@@ -57,6 +62,8 @@ pub(crate) struct Args {
     pub json: bool,
     /// `--yes`: consent to destructive snippets given at a terminal (`apply` only).
     pub yes: bool,
+    /// The version of `baseline`.
+    pub version: Option<u64>,
 }
 
 /// A command line that cannot be run; the message says what is wrong.
@@ -72,6 +79,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocati
     let mut json = false;
     let mut yes = false;
     let mut help = false;
+    let mut version = None;
     let error = |e: lexopt::Error| UsageError(e.to_string());
     while let Some(arg) = parser.next().map_err(error)? {
         match arg {
@@ -85,7 +93,16 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocati
                     continue;
                 }
                 command = Some(Command::parse(&word).ok_or_else(|| {
-                    UsageError(format!("unknown command `{word}`: expected plan, apply, verify or status"))
+                    UsageError(format!("unknown command `{word}`: expected plan, apply, verify, status or baseline"))
+                })?);
+            }
+            Arg::Value(word) if command == Some(Command::Baseline) && version.is_none() => {
+                let word = word.to_string_lossy();
+                version = Some(word.parse::<u64>().map_err(|_| {
+                    UsageError(format!(
+                        "`{word}` is not a snippet version: give the number of the file name's prefix \
+                         (20250301 for `2025-03-01_x.sql`)"
+                    ))
                 })?);
             }
             Arg::Value(word) => {
@@ -98,12 +115,15 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocati
         return Ok(Invocation::Help(command));
     }
     let Some(command) = command else {
-        return Err(UsageError("a command is missing: plan, apply, verify or status".into()));
+        return Err(UsageError("a command is missing: plan, apply, verify, status or baseline".into()));
     };
+    if command == Command::Baseline && version.is_none() {
+        return Err(UsageError("`baseline` needs the version up to which the database holds the history".into()));
+    }
     if yes && command != Command::Apply {
         return Err(UsageError(format!("--yes only applies to `apply`, not to `{command}`")));
     }
-    Ok(Invocation::Run(Args { command, json, yes }))
+    Ok(Invocation::Run(Args { command, json, yes, version }))
 }
 
 /// The variables that steer the commands, one aligned line each.
@@ -114,6 +134,7 @@ fn environment(prefix: &str) -> String {
         (format!("{prefix}_SCHEMA_SYNC=off"), "turns off the boot-time sync only; `apply` still applies"),
         (format!("{prefix}_SCHEMA_DRY_RUN=1"), "`apply` plans and applies nothing"),
         (format!("{prefix}_SCHEMA_LOCK_TIMEOUT=5s"), "how long to wait for the schema lock and table locks"),
+        (format!("{prefix}_SCHEMA_BASELINE=<version>"), "record the history up to it without running it"),
         ("NO_COLOR".to_string(), "plain output on a terminal too"),
     ];
     let width = rows.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
@@ -133,6 +154,9 @@ Commands:
   plan     every snippet and what a sync would do with it; changes nothing
   verify   the plan; exit status 2 when anything is pending, edited, drifted or blocked
   apply    sync the schema now and print what was done
+  baseline <VERSION>
+           record the history the database already holds, up to VERSION, without
+           running it (a database another tool or a script brought up to date)
 
 Options:
   --json      print one JSON document on stdout (its shape is in the README)
@@ -169,6 +193,7 @@ The plan, as `plan` prints it, for CI and pre-deploy checks. Exit status 0 when 
 snippet is up to date, 2 when anything is pending (apply, adopt, reapply), edited,
 drifted or blocked, 1 on an error. Changes nothing."
         ),
+        Some(Command::Baseline) => baseline_usage(program, prefix),
         Some(Command::Apply) => format!(
             "Usage: {program} schema apply [--json] [--yes]
 
@@ -188,6 +213,21 @@ or a refusal (edited or blocked snippets: nothing is applied)."
     format!("{detail}\n\nRun `{program} schema --help` for every command.\n")
 }
 
+fn baseline_usage(program: &str, prefix: &str) -> String {
+    format!(
+        "Usage: {program} schema baseline <VERSION> [--json]
+
+For a database that another tool or a hand-run script brought up to date, and that
+bootschema has not synced: records every snippet at or below VERSION as `baselined`
+in the ledger, without running it, so that the next sync applies only what comes
+after. Does the same as {prefix}_SCHEMA_BASELINE=<VERSION> at the next boot, without
+applying anything else. Refuses on a database whose history bootschema already
+records, and on one that holds none of the snippets' objects (nothing to baseline).
+
+Exit status 0 when the baseline was recorded, 1 on an error or a refusal."
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,12 +240,22 @@ mod tests {
     fn a_command_with_its_options() {
         assert_eq!(
             parse_words(&["apply", "--json", "--yes"]),
-            Ok(Invocation::Run(Args { command: Command::Apply, json: true, yes: true }))
+            Ok(Invocation::Run(Args { command: Command::Apply, json: true, yes: true, version: None }))
         );
         assert_eq!(
             parse_words(&["--json", "status"]),
-            Ok(Invocation::Run(Args { command: Command::Status, json: true, yes: false }))
+            Ok(Invocation::Run(Args { command: Command::Status, json: true, yes: false, version: None }))
         );
+    }
+
+    #[test]
+    fn baseline_takes_a_version() {
+        assert_eq!(
+            parse_words(&["baseline", "20250301", "--json"]),
+            Ok(Invocation::Run(Args { command: Command::Baseline, json: true, yes: false, version: Some(20250301) }))
+        );
+        assert!(parse_words(&["baseline"]).unwrap_err().0.contains("needs the version"));
+        assert!(parse_words(&["baseline", "v3"]).unwrap_err().0.contains("is not a snippet version"));
     }
 
     #[test]

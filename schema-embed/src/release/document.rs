@@ -46,15 +46,7 @@ impl Document<'_> {
     /// The document, every other string redacted.
     pub(crate) fn to_value(&self, redactor: &Redactor) -> Value {
         let mut counts = Map::new();
-        for action in [
-            Action::Skip,
-            Action::Apply,
-            Action::Adopt,
-            Action::Reapply,
-            Action::Edited,
-            Action::Drift,
-            Action::Blocked,
-        ] {
+        for action in Action::ALL {
             let n = self.report.map_or(0, |(r, _)| r.count(action));
             counts.insert(action.to_string(), json!(n));
         }

@@ -178,6 +178,7 @@ impl<'a> Release<'a> {
         run.target = TargetInfo::of(&target, run.target.environment.take());
         match run.args.command {
             Command::Apply => run.apply(console, target).await,
+            Command::Baseline => run.baseline(console, target).await,
             _ => run.look(console, target).await,
         }
     }
@@ -269,12 +270,14 @@ impl Run<'_, '_> {
     /// What to run next, when the plan is not clean.
     fn next_step(&self, report: &SyncReport) -> Option<Line> {
         let program = &self.program;
-        let needs_person =
-            report.steps.iter().any(|s| matches!(s.action, Action::Edited | Action::Blocked | Action::Drift));
+        let needs_person = report
+            .steps
+            .iter()
+            .any(|s| matches!(s.action, Action::Edited | Action::Blocked | Action::Drift | Action::Unproven));
         let text = if needs_person && self.args.command == Command::Status {
-            format!("edited, drifted or blocked snippets need a person: `{program} schema plan` says why")
+            format!("edited, drifted, blocked or unproven snippets need a person: `{program} schema plan` says why")
         } else if needs_person {
-            "edited, drifted or blocked snippets need a person: see their reasons above".to_string()
+            "edited, drifted, blocked or unproven snippets need a person: see their reasons above".to_string()
         } else if report.steps.iter().any(|s| s.action.changes_database()) {
             format!("run `{program} schema apply` to sync")
         } else {
@@ -341,6 +344,55 @@ impl Run<'_, '_> {
                     ));
                 }
                 self.failed(console, Some(&plan), status, message)
+            }
+        }
+    }
+
+    /// `baseline <version>`: records the history the database holds, up to the version,
+    /// without running it, and nothing else.
+    async fn baseline(&mut self, console: &mut Console<'_>, target: Target) -> i32 {
+        let version = self.args.version.unwrap_or_default();
+        let syncer = self.release.syncer.clone().baseline(version).up_to(version).ignore_sync_variable();
+        let plan = match syncer.plan(target.clone()).await {
+            Ok(plan) => plan,
+            Err(e) => return self.failed(console, None, "failed", e.to_string()),
+        };
+        self.target.server_version = Some(plan.server_version.clone());
+        let would_run: Vec<&Step> = plan.steps.iter().filter(|s| s.action.runs_sql()).collect();
+        let refusal = if let Some(step) = would_run.first() {
+            Some(format!(
+                "refusing to baseline: bootschema already records this database's history, and {} (at or below \
+                 {version}) would run, not be baselined: {}. A baseline only records the history of a database \
+                 that bootschema has not synced; run `{} schema apply`",
+                step.path, step.reason, self.program
+            ))
+        } else if plan.count(Action::Baselined) == 0 {
+            Some(format!(
+                "nothing to baseline at or below {version}: every such snippet is recorded already, or the database \
+                 holds none of their objects (an empty database gets them from `{} schema apply`)",
+                self.program
+            ))
+        } else {
+            None
+        };
+        if let Some(message) = refusal {
+            return self.failed(console, Some(&plan), "refused", message);
+        }
+        match syncer.run(target).await {
+            Ok(report) => {
+                let outcome = Outcome { status: "baselined", exit_code: EXIT_OK, error: None };
+                if self.args.json {
+                    return self.json(console, Some(&report), true, outcome);
+                }
+                let mut lines = vec![render::header("baseline", &self.target)];
+                lines.extend(render::steps(&report, self.snippets(&report), Mode::Result));
+                lines.push(render::summary(&report, Mode::Result));
+                console.out_lines(&lines, self.redactor());
+                EXIT_OK
+            }
+            Err(e) => {
+                let status = if matches!(e, Error::Refused(_)) { "refused" } else { "failed" };
+                self.failed(console, Some(&plan), status, e.to_string())
             }
         }
     }

@@ -77,10 +77,10 @@ fn symbol(action: Action) -> (&'static str, Style) {
     match action {
         Action::Skip => ("✓", GREEN),
         Action::Apply => ("+", GREEN.bold()),
-        Action::Adopt => ("≈", CYAN.bold()),
+        Action::Adopt | Action::Baselined => ("≈", CYAN.bold()),
         Action::Reapply => ("↻", BLUE.bold()),
         Action::Drift => ("!", YELLOW.bold()),
-        Action::Edited | Action::Blocked => ("!", RED.bold()),
+        Action::Edited | Action::Blocked | Action::Unproven => ("!", RED.bold()),
     }
 }
 
@@ -91,6 +91,9 @@ fn word(action: Action, mode: Mode) -> &'static str {
         (Action::Apply, Mode::Result) => "applied",
         (Action::Adopt, Mode::Plan) => "adopt",
         (Action::Adopt, Mode::Result) => "adopted",
+        (Action::Baselined, Mode::Plan) => "baseline",
+        (Action::Baselined, Mode::Result) => "baselined",
+        (Action::Unproven, _) => "unproven",
         (Action::Reapply, Mode::Plan) => "reapply",
         (Action::Reapply, Mode::Result) => "reapplied",
         (Action::Edited, _) => "edited",
@@ -252,10 +255,12 @@ pub(crate) fn is_destructive_statement(sql: &str) -> bool {
 
 /// Counts in the words of `mode`: `2 to apply, 1 to adopt, 5 up to date`.
 pub(crate) fn counts(report: &SyncReport, mode: Mode) -> String {
-    let order: [(Action, &str, &str); 7] = [
+    let order: [(Action, &str, &str); 9] = [
         (Action::Apply, "to apply", "applied"),
         (Action::Reapply, "to reapply", "reapplied"),
         (Action::Adopt, "to adopt", "adopted"),
+        (Action::Baselined, "to baseline", "baselined"),
+        (Action::Unproven, "unproven", "unproven"),
         (Action::Skip, "up to date", "up to date"),
         (Action::Drift, "drifted", "drifted"),
         (Action::Edited, "edited", "edited"),
