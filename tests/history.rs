@@ -28,15 +28,7 @@ async fn same_as_raw_replay(db: TestDb, files: &[(&str, &str)]) {
     let second = syncer(&set).allow_destructive(true).run(db.target()).await.unwrap();
     assert!(!second.changed_anything(), "{:#?}", second.steps);
     assert!(second.steps.iter().all(|s| s.action == Action::Skip), "no drift: {:#?}", second.steps);
-    assert_eq!(db.mark().await.as_deref(), Some(&*set.mark(dialect(db.kind))), "the mark is written");
-}
-
-fn dialect(kind: Kind) -> bootschema::DialectKind {
-    match kind {
-        Kind::Postgres => bootschema::DialectKind::Postgres,
-        Kind::MySql => bootschema::DialectKind::MySql,
-        Kind::Sqlite => bootschema::DialectKind::Sqlite,
-    }
+    assert_eq!(db.mark().await.as_deref(), Some(&*set.mark(db.kind.dialect())), "the mark is written");
 }
 
 /// The catalog without bootschema's own ledger.
@@ -259,7 +251,7 @@ async fn a_baseline_records_the_history_and_applies_what_follows(db: TestDb) {
     // The next boot (the variable may stay set) has nothing to do.
     let second = syncer(&set).baseline(5).run(db.target()).await.unwrap();
     assert!(!second.changed_anything(), "{:#?}", second.steps);
-    assert_eq!(db.mark().await.as_deref(), Some(&*set.mark(dialect(kind))));
+    assert_eq!(db.mark().await.as_deref(), Some(&*set.mark(kind.dialect())));
 }
 
 /// `myapp schema baseline <version>` records the baseline and nothing else, and refuses
@@ -301,4 +293,61 @@ async fn the_release_command_records_a_baseline_and_nothing_else() {
     let (code, out, err) = run(&["apply"]).await;
     assert_eq!(code, 0, "{out}{err}");
     assert!(db.catalog().await.iter().any(|l| l.contains("accounts_email")), "0006 ran after the baseline");
+}
+
+// ---------------------------------------------------------------------------------
+// A history imported as it is.
+
+on_every_database!(an_imported_history_runs_whole_without_edits);
+
+/// Files marked as history by one line of build configuration: a drop without
+/// `-- destructive` runs on an empty database without the destructive switch, and a
+/// file emptied on purpose is a recorded no-op.
+async fn an_imported_history_runs_whole_without_edits(db: TestDb) {
+    let files = [
+        ("0001_t.sql", "CREATE TABLE t (id INTEGER NOT NULL PRIMARY KEY, old INTEGER);\n"),
+        ("0002_emptied.sql", "-- Emptied in 2021: the index it built was never used.\n"),
+        ("0003_drop_old.sql", "ALTER TABLE t DROP COLUMN old;\n"),
+        ("0004_seed.sql", "INSERT INTO t (id) VALUES (1);\n"),
+    ];
+    let dir = SnippetDir::new(&files);
+    let folder = dir.dir.path().join("sql");
+    let scan = bootschema_build::Builder::new()
+        .folder(&folder)
+        .base_dir(dir.dir.path())
+        .env_prefix("BSTEST")
+        .history_until(3)
+        .scan()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let set = scan.set;
+    // Not allowed to run destructive snippets: history is exempt.
+    let report = syncer(&set).run(db.target()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.steps.iter().all(|s| s.action == Action::Apply), "{:#?}", report.steps);
+    assert_eq!(report.steps[1].statements_total, 0);
+    assert_eq!(db.ledger().await.len(), 4, "the emptied file is recorded too");
+    let raw = TestDb::new(db.kind).await.unwrap();
+    for (path, text) in &files {
+        raw.run_client(text).unwrap_or_else(|e| panic!("the raw client fails on {path}: {e}"));
+    }
+    assert_eq!(db.dump(), raw.dump());
+}
+
+/// `DROP TABLE … CASCADE` drops the foreign keys that reference the table: the guard of
+/// the snippet that added one is undone, not a failed guard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_key_dropped_by_cascade_is_no_drift() {
+    let Some(db) = TestDb::new(Kind::Postgres).await else { return };
+    same_as_raw_replay(
+        db,
+        &[
+            ("0001_parent.sql", "CREATE TABLE parent (id INTEGER PRIMARY KEY);\n"),
+            (
+                "0002_child.sql",
+                "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER);\n\
+                 ALTER TABLE child ADD CONSTRAINT child_parent FOREIGN KEY (parent_id) REFERENCES parent (id);\n",
+            ),
+            ("0003_drop.sql", "-- destructive\nDROP TABLE parent CASCADE;\n"),
+        ],
+    )
+    .await;
 }

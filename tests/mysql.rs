@@ -174,3 +174,30 @@ async fn adopt_rows_that_their_guards_recover_wait_and_come_back_after_a_crash()
     assert_eq!(report.count(Action::Adopt), 3, "{report:?}");
     assert_eq!(db.ledger().await.len(), 3);
 }
+
+/// A history whose first file references a table it creates later needs
+/// `foreign_key_checks = 0`: one setting, on bootschema's own connection only.
+#[tokio::test]
+async fn a_session_variable_applies_a_history_with_forward_references_and_is_restored() {
+    let Some(db) = mysql().await else { return };
+    let dir = SnippetDir::new(&[
+        (
+            "0001_orders.sql",
+            "CREATE TABLE orders (id INT PRIMARY KEY, customer_id INT, \
+             CONSTRAINT orders_customer FOREIGN KEY (customer_id) REFERENCES customers (id));\n",
+        ),
+        ("0002_customers.sql", "CREATE TABLE customers (id INT PRIMARY KEY);\n"),
+    ]);
+    let set = dir.snippets();
+    let err = syncer(&set).run(db.target()).await.unwrap_err();
+    assert!(err.to_string().contains("0001_orders.sql"), "without the setting MariaDB refuses: {err}");
+
+    let other = TestDb::new(Kind::MySql).await.unwrap();
+    // One connection, so that the app's next query gets the very connection the sync used.
+    let pool = sqlx::mysql::MySqlPoolOptions::new().max_connections(1).connect(&other.url).await.unwrap();
+    let report = syncer(&set).mysql_session_variable("foreign_key_checks", "0").run(&pool).await.unwrap();
+    assert_eq!(report.count(Action::Apply), 2);
+    let checks: i64 = sqlx::query_scalar("SELECT @@SESSION.foreign_key_checks").fetch_one(&pool).await.unwrap();
+    assert_eq!(checks, 1, "the app's connection has its foreign key checks back");
+    assert!(other.catalog().await.iter().any(|l| l.contains("orders_customer")), "the foreign key exists");
+}

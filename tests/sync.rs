@@ -51,6 +51,8 @@ on_every_database!(
     a_removed_old_snippet_does_not_prevent_the_mark,
     dry_run_ignores_the_mark,
     ledger_text_is_recorded_exactly,
+    drift_found_by_a_full_look_removes_the_mark,
+    a_checksum_changed_by_hand_removes_the_mark_at_the_next_full_look,
 );
 
 async fn fresh_database_gets_every_snippet_applied_and_recorded(db: TestDb) {
@@ -374,6 +376,7 @@ async fn an_older_release_leaves_the_newer_mark_alone(db: TestDb) {
     // The old binary of a rolling deploy boots after the new one synced.
     let report = syncer(&old).run(db.target()).await.unwrap();
     assert_eq!((report.count(Action::Skip), report.orphans.len()), (5, 1));
+    assert!(report.orphans[0].newer, "called newer than this binary, not a removed file");
     assert_eq!(db.mark().await.as_deref(), Some(&*new.mark(dialect)), "the newer release's mark stays");
     let report = syncer(&new).run(db.target()).await.unwrap();
     assert_eq!(report.unchanged, 6, "so the new replicas keep booting on the fast path");
@@ -391,6 +394,7 @@ async fn a_removed_old_snippet_does_not_prevent_the_mark(db: TestDb) {
     let squashed = SnippetDir::new(&BASE[1..]).snippets();
     let report = syncer(&squashed).run(db.target()).await.unwrap();
     assert_eq!((report.count(Action::Skip), report.orphans.len()), (4, 1));
+    assert!(!report.orphans[0].newer, "a removed file, not a newer release's");
     assert_eq!(db.mark().await.as_deref(), Some(&*squashed.mark(dialect)), "version 1 is older: marked");
     assert_eq!(syncer(&squashed).run(db.target()).await.unwrap().unchanged, 4);
 }
@@ -439,4 +443,37 @@ async fn a_guard_that_still_reports_missing_after_its_snippet_ran_fails_the_sync
     let other = TestDb::new(db.kind).await.unwrap();
     let err = syncer(&dir.snippets()).run(other.target()).await.unwrap_err();
     assert!(err.to_string().contains("table_missing(log)"), "{err}");
+}
+
+/// Drift that the mark hides from normal boots is seen by the next full look (`schema
+/// apply`, `SYNC=full`), which removes the mark: every boot after it warns until the
+/// drift is resolved.
+async fn drift_found_by_a_full_look_removes_the_mark(db: TestDb) {
+    let set = SnippetDir::new(BASE).snippets();
+    syncer(&set).run(db.target()).await.unwrap();
+    assert!(db.mark().await.is_some());
+    let drop = match db.kind {
+        Kind::MySql => "DROP INDEX items_name_idx ON items",
+        _ => "DROP INDEX items_name_idx",
+    };
+    db.pool.exec(drop).await.unwrap();
+    let hidden = syncer(&set).run(db.target()).await.unwrap();
+    assert!(hidden.steps.is_empty(), "the mark's shortcut reads one row and sees nothing");
+    let full = syncer(&set).full_check(true).run(db.target()).await.unwrap();
+    assert_eq!(full.count(Action::Drift), 1, "{:?}", actions(&full));
+    assert_eq!(db.mark().await, None, "the full look removed the mark");
+    let next = syncer(&set).run(db.target()).await.unwrap();
+    assert_eq!(next.count(Action::Drift), 1, "a normal boot now warns: {:?}", actions(&next));
+    assert_eq!(db.mark().await, None, "and writes no mark while the drift lasts");
+}
+
+async fn a_checksum_changed_by_hand_removes_the_mark_at_the_next_full_look(db: TestDb) {
+    let set = SnippetDir::new(BASE).snippets();
+    syncer(&set).run(db.target()).await.unwrap();
+    db.pool.exec("UPDATE bootschema_history SET checksum = 'sha256:0123' WHERE version = 2").await.unwrap();
+    let err = syncer(&set).full_check(true).run(db.target()).await.unwrap_err();
+    assert!(matches!(err, Error::Refused(_)), "{err}");
+    assert_eq!(db.mark().await, None);
+    let err = syncer(&set).run(db.target()).await.unwrap_err();
+    assert!(err.to_string().contains("0002_add_price.sql"), "every boot now refuses, naming the file: {err}");
 }

@@ -32,6 +32,11 @@ use tokio::net::{TcpListener, TcpStream};
 
 type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
+/// The differential tests' generator of random histories (renames, drops with and
+/// without CASCADE, re-created objects, seeds, backfills).
+#[path = "../../tests/generator/mod.rs"]
+mod generator;
+
 // ---------------------------------------------------------------------------------
 // The snippet sets
 // ---------------------------------------------------------------------------------
@@ -693,6 +698,64 @@ async fn measure(servers: &Servers, kind: Db, n: usize, files: &Files) -> Res<Ro
     })
 }
 
+/// A random history of the differential tests' generator, the longest (most
+/// statements) of seeds 1 to 200 for `kind`, applied to an empty database by the raw
+/// client (one session, each file in its own transaction) and by bootschema, the two
+/// alternating (ABBA), 8 repetitions on fresh databases. Where the outcome of an earlier
+/// statement is uncertain (a drop, a rename, a CASCADE), bootschema reads the catalog
+/// again: this row measures what that costs on a history that does it often.
+async fn random_history(servers: &Servers, kind: Db) -> Res<(usize, usize, Duration, Duration)> {
+    let dialect = match kind {
+        Db::Pg => bootschema::DialectKind::Postgres,
+        Db::My => bootschema::DialectKind::MySql,
+        Db::Lite => bootschema::DialectKind::Sqlite,
+    };
+    let statements = |files: &[(String, String)]| files.iter().map(|(_, t)| t.matches(";\n").count()).sum::<usize>();
+    let files = (1..=200u64)
+        .map(|seed| generator::history(dialect, seed))
+        .max_by_key(|files| statements(files))
+        .ok_or("no history")?;
+    let dir = tempfile::tempdir()?;
+    let sql = dir.path().join("sql");
+    std::fs::create_dir_all(&sql)?;
+    let mut script = String::new();
+    for (name, text) in &files {
+        std::fs::write(sql.join(name), text)?;
+        script.push_str("BEGIN;\n");
+        script.push_str(text);
+        script.push_str("COMMIT;\n");
+    }
+    let set = build_scan(&sql, dir.path())?.0;
+    let script_file = tempfile::NamedTempFile::new()?;
+    std::fs::write(script_file.path(), &script)?;
+    let texts = files.iter().map(|(_, t)| t.clone()).collect();
+    let holder = Files { _dir: dir, sql: sql.clone(), refinery: sql, texts, set };
+    let c = Contenders::new(kind, &holder).await?;
+    let (mut raw, mut boot) = (Vec::new(), Vec::new());
+    for rep in 0..8 {
+        let order = if rep % 4 == 0 || rep % 4 == 3 { [Tool::Raw, Tool::Boot] } else { [Tool::Boot, Tool::Raw] };
+        for tool in order {
+            let name = format!("bench_history_{}", tool.tag());
+            servers.create(kind, &name).await?;
+            servers.settle(kind).await?;
+            let elapsed = if tool == Tool::Raw {
+                c.raw(servers, &name, script_file.path(), None).await?
+            } else {
+                let pool = SqlxPool::connect(kind, &servers.url(kind, &name, None)).await?;
+                let started = Instant::now();
+                bootschema::Syncer::new(&holder.set).ignore_environment().allow_destructive(true).run(pool.target()).await?;
+                let elapsed = started.elapsed();
+                pool.close().await;
+                elapsed
+            };
+            eprintln!("  sample: {} random history, repetition {rep}: {} {}", kind.name(), tool.tag(), ms(elapsed));
+            if tool == Tool::Raw { raw.push(elapsed) } else { boot.push(elapsed) }
+            servers.drop(kind, &name).await?;
+        }
+    }
+    Ok((files.len(), statements(&files), median(boot), median(raw)))
+}
+
 /// The no-op boot of bootschema alone: one database per N, synced once, then 5 rounds
 /// of 21 boots each, the N interleaved boot by boot; median of the 105. The no-op
 /// table above puts sqlx's and refinery's reads of an N-row ledger between two of our
@@ -1094,7 +1157,10 @@ async fn main() -> Res<()> {
     let mut results: BTreeMap<(Db, usize), Row> = BTreeMap::new();
     let mut trips: BTreeMap<(Db, usize), BTreeMap<Tool, (Option<u64>, u64)>> = BTreeMap::new();
     let mut alone: BTreeMap<Db, Vec<(usize, Duration)>> = BTreeMap::new();
+    let mut histories = Vec::new();
     for &kind in &dbs {
+        eprintln!("{}: the random history…", kind.name());
+        histories.push((kind, random_history(&servers, kind).await?));
         for &n in &ns {
             eprintln!("{} N = {n}: measuring…  ({:.0} s so far)", kind.name(), started.elapsed().as_secs_f64());
             let row = measure(&servers, kind, n, &sets[&n]).await?;
@@ -1187,6 +1253,13 @@ async fn main() -> Res<()> {
         }
         println!();
     }
+    println!("## Random history (the differential generator's longest of seeds 1-200; empty database; median of 8, the two alternating)\n");
+    println!("| database | files | statements | bootschema | raw client | bootschema / raw client |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+    for (kind, (files, statements, boot, raw)) in &histories {
+        println!("| {} | {files} | {statements} | {} | {} | {} |", kind.name(), ms(*boot), ms(*raw), ratio(*boot, *raw));
+    }
+    println!();
     println!("## Build cost (the build script's work in-process: `Builder::scan` + `generated_code`; median)\n");
     println!("| N | scan | code generation | generated code |");
     println!("| ---: | ---: | ---: | ---: |");

@@ -30,6 +30,7 @@ pub(crate) fn assemble(
     file: &SnippetFile,
     serves: &[DialectKind],
     env_prefix: &str,
+    history: bool,
 ) -> Result<Assembled, Vec<Diagnostic>> {
     let text = scan::read(file).map_err(|d| vec![d])?;
     let lines = LineIndex::new(&text);
@@ -40,6 +41,8 @@ pub(crate) fn assemble(
 
     let mut per_dialect: Vec<(DialectKind, Problem)> = Vec::new();
     let mut splits = BTreeMap::new();
+    // History keeps its drops as written: what they are is noted on the snippet.
+    let mut loses_data = directives.destructive;
     for &dialect in serves {
         per_dialect.extend(unsupported_guards(&directives.guards, &text, dialect).into_iter().map(|p| (dialect, p)));
         match split::split(&text, dialect) {
@@ -53,7 +56,10 @@ pub(crate) fn assemble(
                 }
                 if !directives.destructive {
                     for statement in split::destructive(&text, dialect, &split) {
-                        per_dialect.push((dialect, destructive_problem(&text, &statement, env_prefix)));
+                        loses_data = true;
+                        if !history {
+                            per_dialect.push((dialect, destructive_problem(&text, &statement, env_prefix)));
+                        }
                     }
                 }
                 splits.insert(dialect, split);
@@ -78,6 +84,9 @@ pub(crate) fn assemble(
         for (index, message) in &inferred.unreadable {
             let piece = &split.statements[*index];
             warnings.push((dialect, unreadable_warning(&text, piece, message, !directives.guards.is_empty())));
+        }
+        if split.statements.is_empty() {
+            warnings.push((dialect, comments_only_warning()));
         }
         if let [piece] = split.statements.as_slice() {
             if piece.kind == split::StatementKind::Whole {
@@ -108,8 +117,9 @@ pub(crate) fn assemble(
             statements: Cow::Owned(statements),
             guards: Cow::Owned(inferred.snippet.clone()),
             transaction: directives.transaction,
-            destructive: directives.destructive,
+            destructive: loses_data,
             on_change: directives.on_change,
+            history,
         };
         snippets.insert(dialect, (snippet, inferred));
     }
@@ -169,6 +179,16 @@ fn outside_transaction_problem(text: &str, piece: &split::Piece, what: &str) -> 
         ),
         help: "add `-- transaction: none` at the top (the snippet then runs statement by statement, each one \
                recorded as it completes), or move the statement to a snippet of its own that has it"
+            .to_owned(),
+    }
+}
+
+fn comments_only_warning() -> Problem {
+    Problem {
+        offset: 0,
+        message: "the snippet has no statement, only comments: it is recorded as applied and runs nothing".to_owned(),
+        help: "nothing to do if it was emptied on purpose (a migration that is no longer needed keeps its \
+               version); otherwise write its SQL after the comments"
             .to_owned(),
     }
 }

@@ -97,6 +97,7 @@ fn write_snippet(out: &mut String, s: &Snippet, text: usize) {
     let _ = writeln!(out, "                transaction: ::bootschema::TransactionMode::{transaction},");
     let _ = writeln!(out, "                destructive: {},", s.destructive);
     let _ = writeln!(out, "                on_change: ::bootschema::OnChange::{on_change},");
+    let _ = writeln!(out, "                history: {},", s.history);
     let _ = writeln!(out, "            }},");
 }
 
@@ -199,6 +200,7 @@ mod tests {
             transaction: TransactionMode::None,
             destructive: true,
             on_change: OnChange::Reapply,
+            history: true,
         }
     }
 
@@ -226,6 +228,7 @@ mod tests {
             "transaction: ::bootschema::TransactionMode::None,",
             "destructive: true,",
             "on_change: ::bootschema::OnChange::Reapply,",
+            "history: true,",
             "mysql: ::std::borrow::Cow::Borrowed(&[]),",
             &format!("marks: [::std::borrow::Cow::Borrowed({:?}), ", set.mark(DialectKind::Postgres)),
         ] {

@@ -810,8 +810,14 @@ impl Reader {
                     _ => None,
                 }
             }
+            // A foreign key also lives on the table it references: dropping that table
+            // (with CASCADE, on PostgreSQL) drops the constraint.
             TableConstraint::ForeignKey(fk) => {
-                Some((named(fk.name.as_ref()?), columns(fk.columns.iter().map(|c| c.value.clone()).collect())))
+                let mut covers = columns(fk.columns.iter().map(|c| c.value.clone()).collect());
+                if let Some(referenced) = self.object(&fk.foreign_table) {
+                    covers.push(Object::Table(self.name(&referenced)));
+                }
+                Some((named(fk.name.as_ref()?), covers))
             }
             TableConstraint::Check(check) => Some((named(check.name.as_ref()?), columns(vec![check.expr.to_string()]))),
             TableConstraint::Index(i) if my => Some((index(i.name.as_ref()?), columns(index_columns(&i.columns)))),

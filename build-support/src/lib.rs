@@ -181,6 +181,7 @@ pub struct Builder {
     base_dir: Option<PathBuf>,
     env_prefix: Option<String>,
     dialects: Option<Vec<DialectKind>>,
+    history_until: Option<u64>,
 }
 
 impl Builder {
@@ -216,6 +217,23 @@ impl Builder {
     /// folders are not read.
     pub fn dialects(mut self, dialects: &[DialectKind]) -> Builder {
         self.dialects = Some(dialects.to_vec());
+        self
+    }
+
+    /// Marks the files up to `version` (included) as history: migrations written before
+    /// the project used bootschema, imported as they are. They need no `-- destructive`
+    /// line for their drops, type changes and unbounded updates (the build's gate), and
+    /// the runtime does not block them: on an empty database the history runs whole,
+    /// as the tool that wrote it ran it, and on a database that already holds it, it is
+    /// baselined or adopted, never run again (see the README, "Bringing an existing
+    /// history"). Snippets after it are gated as usual.
+    ///
+    /// ```no_run
+    /// // build.rs
+    /// fn main() { bootschema_build::Builder::new().history_until(20240601120000).emit(); }
+    /// ```
+    pub fn history_until(mut self, version: u64) -> Builder {
+        self.history_until = Some(version);
         self
     }
 
@@ -299,14 +317,17 @@ impl Builder {
         errors.extend(naming_errors);
         let resolution = scan::resolve(&files, &dialects, &folder_rel);
         errors.extend(resolution.errors);
+        let mut warnings = resolution.warnings;
+        warnings.extend(walk.warnings);
+        warnings.extend(scan::order_warnings(&files));
 
         let mut by_file: Vec<BTreeMap<DialectKind, (bootschema::Snippet, infer::Inferred)>> =
             Vec::with_capacity(files.len());
-        let mut warnings = resolution.warnings;
         for (index, file) in files.iter().enumerate() {
             let serves: Vec<DialectKind> =
                 resolution.lists.iter().filter(|(_, list)| list.contains(&index)).map(|&(d, _)| d).collect();
-            match assemble::assemble(file, &serves, &env_prefix) {
+            let history = self.history_until.is_some_and(|until| file.version <= until);
+            match assemble::assemble(file, &serves, &env_prefix, history) {
                 Ok(assembled) => {
                     warnings.extend(assembled.warnings);
                     by_file.push(assembled.snippets);

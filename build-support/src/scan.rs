@@ -24,6 +24,8 @@ pub(crate) struct Walk {
     /// The `.sql` files, sorted by path.
     pub files: Vec<FoundFile>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Files that look like snippets but are not read (`0001_init.psql`, `0002_x.SQL`).
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// A `.sql` file in the folder, before its name is read.
@@ -49,7 +51,7 @@ pub(crate) struct SnippetFile {
 
 /// Walks `folder`, whose path relative to the base dir is `folder_rel`.
 pub(crate) fn walk(folder: &Path, folder_rel: &str) -> Walk {
-    let mut walk = Walk { watched: Vec::new(), files: Vec::new(), diagnostics: Vec::new() };
+    let mut walk = Walk { watched: Vec::new(), files: Vec::new(), diagnostics: Vec::new(), warnings: Vec::new() };
     if !folder.is_dir() {
         walk.diagnostics.push(Diagnostic::file(
             folder_rel,
@@ -78,7 +80,7 @@ pub(crate) fn walk(folder: &Path, folder_rel: &str) -> Walk {
             }
         } else {
             walk.watched.push(entry.abs.clone());
-            if let Some(file) = sql_file(&mut walk.diagnostics, entry, None) {
+            if let Some(file) = sql_file(&mut walk, entry, None) {
                 walk.files.push(file);
             }
         }
@@ -98,7 +100,7 @@ fn walk_dialect(walk: &mut Walk, dialect: DialectKind, folder: &Path, rel: &str,
         walk.watched.push(entry.abs.clone());
         if entry.is_dir {
             walk.diagnostics.push(unknown_subfolder(&entry.rel, folder_rel));
-        } else if let Some(file) = sql_file(&mut walk.diagnostics, entry, Some(dialect)) {
+        } else if let Some(file) = sql_file(walk, entry, Some(dialect)) {
             walk.files.push(file);
         }
     }
@@ -156,10 +158,21 @@ fn list(folder: &Path, rel: &str) -> Result<Vec<Entry>, Diagnostic> {
     Ok(entries)
 }
 
-fn sql_file(diagnostics: &mut Vec<Diagnostic>, entry: Entry, dialect: Option<DialectKind>) -> Option<FoundFile> {
+fn sql_file(walk: &mut Walk, entry: Entry, dialect: Option<DialectKind>) -> Option<FoundFile> {
     if !entry.is_sql() {
+        // A README or a notes file is left alone; a file that looks like a snippet is
+        // named, so that `0001_init.psql` or `0002_x.SQL` is not lost without a word.
+        let name = entry.lossy_name.to_ascii_lowercase();
+        if name.ends_with(".sql") || name.starts_with(|c: char| c.is_ascii_digit()) {
+            walk.warnings.push(Diagnostic::file(
+                &entry.rel,
+                format!("`{}` is not read: only files ending in `.sql` (lower case) are snippets", entry.rel),
+                "rename it to end in `.sql` if it is a snippet; otherwise move it out of the snippet folder",
+            ));
+        }
         return None;
     }
+    let diagnostics = &mut walk.diagnostics;
     let Entry { abs, rel, name, .. } = entry;
     match name {
         Some(name) => Some(FoundFile { abs, rel, dialect, name }),
@@ -321,6 +334,37 @@ pub(crate) fn resolve(files: &[SnippetFile], dialects: &[DialectKind], folder_re
     }
 
     Resolution { lists, errors, warnings }
+}
+
+/// Pairs of files whose versions order differently as numbers (as bootschema applies
+/// them) and as text (as sqlx, diesel and other tools compare their version strings):
+/// `2024-03-13_x` is version 20240313, before every 14-digit version as a number and
+/// after `20240101120000` as text. A warning per pair that is next to each other in
+/// bootschema's order (any disagreement shows in such a pair), at most five.
+pub(crate) fn order_warnings(files: &[SnippetFile]) -> Vec<Diagnostic> {
+    const MOST: usize = 5;
+    let digits = |f: &SnippetFile| f.version_text.chars().filter(char::is_ascii_digit).collect::<String>();
+    let mut ordered: Vec<&SnippetFile> = files.iter().collect();
+    ordered.sort_by_key(|f| f.version);
+    ordered.dedup_by_key(|f| f.version);
+    ordered
+        .windows(2)
+        .filter(|pair| digits(pair[0]) > digits(pair[1]))
+        .take(MOST)
+        .map(|pair| {
+            let (first, second) = (pair[0], pair[1]);
+            Diagnostic::file(
+                &first.rel,
+                format!(
+                    "`{}` (version {}) and `{}` (version {}) order differently as numbers and as text: bootschema \
+                     applies `{}` first, a tool that compares versions as text applies it second",
+                    first.rel, first.version, second.rel, second.version, first.rel
+                ),
+                "check that this order is the one the files were written for; give the versions the same number \
+                 of digits so that both orders agree",
+            )
+        })
+        .collect()
 }
 
 /// `PostgreSQL`, `PostgreSQL and SQLite`, `PostgreSQL, MySQL and SQLite`.

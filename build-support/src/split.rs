@@ -338,10 +338,10 @@ pub(crate) fn split(text: &str, dialect: DialectKind) -> Result<Split, Vec<Probl
     if dialect == DialectKind::MySql {
         problems.extend(mysql_client_syntax(text, &tokens, &raw));
     }
-    if raw.is_empty() && problems.is_empty() {
+    if raw.is_empty() && problems.is_empty() && text.trim().is_empty() {
         problems.push(Problem {
             offset: 0,
-            message: "the snippet has no statement, only comments or whitespace".into(),
+            message: "the snippet has no statement, only whitespace".into(),
             help: "write its SQL after the directives (e.g. `CREATE TABLE users (id BIGINT PRIMARY KEY);`), \
                    or delete the file"
                 .into(),
@@ -615,6 +615,12 @@ fn destructive_reason(text: &str, dialect: DialectKind, t: &[Token]) -> Option<&
     let has_where = || t.iter().any(|token| word_is(text, Some(token), "WHERE"));
     if is(0, "TRUNCATE") {
         return Some("it empties the table");
+    }
+    if is(0, "DROP") && (2..t.len()).any(|k| is(k, "CASCADE")) {
+        return Some(
+            "it drops with CASCADE: what depends on it goes too, with its data (a stored generated column, a \
+                     foreign key, the views over it)",
+        );
     }
     if is(0, "DROP") {
         let keeps_data = ["VIEW", "FUNCTION", "PROCEDURE", "TRIGGER", "EVENT"].iter().any(|k| is(1, k))
@@ -957,8 +963,10 @@ mod tests {
     }
 
     #[test]
-    fn text_without_statement_is_reported() {
-        assert!(problem("-- only a comment\n/* and another */\n", Postgres).message.contains("no statement"));
+    fn text_without_statement_is_reported_and_comments_alone_are_not() {
+        assert!(problem("  \n\t\n", Postgres).message.contains("no statement"));
+        let split = split("-- only a comment\n/* and another */\n", Postgres).unwrap();
+        assert!(split.statements.is_empty());
     }
 
     #[test]

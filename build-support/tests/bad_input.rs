@@ -235,8 +235,51 @@ fn file_that_is_not_utf8_is_an_error() {
 #[test]
 fn snippet_without_statement_is_an_error() {
     let sql = SqlFolder::new();
-    sql.file("0001_users.sql", "-- guard: table_missing(users)\n\n/* to do */\n");
+    sql.file("0001_users.sql", " \n\n");
     assert_diagnostic(&sql.error(), "sql/0001_users.sql", Some(1), "no statement", "or delete the file");
+}
+
+#[test]
+fn a_snippet_of_comments_alone_is_a_recorded_no_op_with_a_warning() {
+    let sql = SqlFolder::new();
+    sql.file("0001_users.sql", format!("-- destructive\n{TABLE}"));
+    sql.file("0002_emptied.sql", "-- This migration was emptied on purpose in 2021.\n/* nothing */\n");
+    let scan = sql.scan();
+    assert_eq!(scan.set.postgres[1].statements.len(), 0);
+    let warning = scan.warnings.iter().find(|w| w.path == "sql/0002_emptied.sql").expect("a warning");
+    assert!(warning.message.contains("only comments"), "{warning}");
+}
+
+#[test]
+fn history_needs_no_destructive_line_and_later_files_still_do() {
+    let sql = SqlFolder::new();
+    sql.file("0001_users.sql", TABLE);
+    sql.file("0002_drop.sql", "DROP TABLE users;\n");
+    sql.file("0003_drop_again.sql", "DROP TABLE users;\n");
+    let errors = match sql.builder().history_until(2).scan() {
+        Ok(_) => panic!("0003 is not history"),
+        Err(errors) => errors.0,
+    };
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].path, "sql/0003_drop_again.sql");
+    sql.file("0003_drop_again.sql", "-- destructive\nDROP TABLE users;\n");
+    let scan = sql.builder().history_until(2).scan().unwrap();
+    let history = &scan.set.postgres[1];
+    assert!(history.history && history.destructive, "history keeps what it is: a drop");
+    assert!(!scan.set.postgres[2].history);
+}
+
+#[test]
+fn versions_that_order_differently_as_numbers_and_as_text_are_a_warning() {
+    let sql = SqlFolder::new();
+    sql.file("20240101120000_users.sql", TABLE);
+    sql.file("2024-03-13_170000_later.sql", "CREATE TABLE later (id BIGINT PRIMARY KEY);\n");
+    let scan = sql.scan();
+    let warning = scan.warnings.iter().find(|w| w.message.contains("order")).expect("a warning");
+    assert!(
+        warning.message.contains("2024-03-13_170000_later.sql") && warning.message.contains("20240101120000_users.sql"),
+        "{warning}"
+    );
 }
 
 #[test]
@@ -375,4 +418,18 @@ fn a_statement_that_cannot_run_in_a_transaction_needs_transaction_none() {
         format!("-- destructive\n-- transaction: none\n{TABLE}DROP INDEX CONCURRENTLY IF EXISTS old_idx;\n"),
     );
     assert_eq!(sql.scan().set.postgres.len(), 1, "with `-- transaction: none` it builds");
+}
+
+#[test]
+fn a_drop_with_cascade_is_destructive_whatever_it_drops() {
+    for statement in
+        ["DROP VIEW v CASCADE;", "DROP FUNCTION f(integer) CASCADE;", "DROP MATERIALIZED VIEW IF EXISTS mv CASCADE;"]
+    {
+        let sql = SqlFolder::new();
+        sql.file("postgres/0001_drop.sql", format!("{statement}\n"));
+        assert_diagnostic(&sql.error(), "sql/postgres/0001_drop.sql", Some(1), "CASCADE", "-- destructive");
+    }
+    let sql = SqlFolder::new();
+    sql.file("postgres/0001_drop.sql", "DROP VIEW v;\n");
+    assert_eq!(sql.scan().set.postgres.len(), 1, "a view alone holds no data");
 }

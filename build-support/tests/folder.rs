@@ -197,3 +197,15 @@ fn directive_block_of_the_design_is_accepted() {
     );
     assert_eq!((s.statement_sql(0), s.statements[0].line), ("ALTER TABLE users ADD COLUMN email TEXT", 9));
 }
+
+#[test]
+fn files_that_look_like_snippets_but_are_not_sql_are_named_in_a_warning() {
+    let sql = SqlFolder::new();
+    sql.file("0001_one.sql", "SELECT 1;").file("0002_init.psql", "SELECT 2;").file("0003_x.SQL", "SELECT 3;");
+    sql.file("README.md", "notes");
+    let scan = sql.scan();
+    assert_eq!(paths(&scan.set.postgres), ["sql/0001_one.sql"]);
+    let named: Vec<&str> =
+        scan.warnings.iter().filter(|w| w.message.contains("is not read")).map(|w| w.path.as_str()).collect();
+    assert_eq!(named, ["sql/0002_init.psql", "sql/0003_x.SQL"], "a README is left alone");
+}

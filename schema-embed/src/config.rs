@@ -33,6 +33,12 @@ pub struct Settings {
     /// that another tool or a hand-run script brought up to date joins. See the
     /// README, "Bringing an existing history".
     pub baseline: Option<u64>,
+    /// MySQL session variables set on bootschema's own connection while it holds the
+    /// lock, and restored before the connection goes back to the app's pool
+    /// (`<PREFIX>_SCHEMA_MYSQL_SESSION=foreign_key_checks=0`): a history whose first
+    /// file references a table it creates later needs `foreign_key_checks = 0`.
+    /// PostgreSQL and SQLite have no use for it (see the README) and ignore it.
+    pub mysql_session: Vec<(String, String)>,
     /// Plans only the snippets at or below this version (the release-phase `schema
     /// baseline` records the baseline alone); the ledger's mark is then not written.
     pub up_to: Option<u64>,
@@ -54,6 +60,7 @@ impl Settings {
             ddl_attempts: 4,
             ledger_table: DEFAULT_LEDGER_TABLE.to_string(),
             baseline: None,
+            mysql_session: Vec::new(),
             up_to: None,
         }
     }
@@ -98,6 +105,19 @@ impl Settings {
                            `2025-03-01_x.sql`)",
             })?);
         }
+        if let Some((variable, value)) = read("MYSQL_SESSION") {
+            self.mysql_session = value
+                .split(',')
+                .filter(|pair| !pair.trim().is_empty())
+                .map(|pair| parse_session_variable(pair).ok_or(()))
+                .collect::<Result<_, ()>>()
+                .map_err(|()| Error::Config {
+                    variable,
+                    value: value.clone(),
+                    expected: "comma-separated name=value pairs of MySQL session variables, each a plain name and \
+                               a number or a word (foreign_key_checks=0)",
+                })?;
+        }
         if let Some((variable, value)) = read("LOCK_TIMEOUT") {
             let timeout = parse_duration(&variable, &value)?;
             self.lock_wait = timeout;
@@ -105,6 +125,18 @@ impl Settings {
         }
         Ok(self)
     }
+}
+
+/// `name=value`, where the name is a plain identifier and the value a number or a word:
+/// nothing that could end the `SET` statement it is written into.
+pub(crate) fn parse_session_variable(pair: &str) -> Option<(String, String)> {
+    let (name, value) = pair.split_once('=')?;
+    let (name, value) = (name.trim(), value.trim());
+    let plain = |s: &str, extra: &[char]| {
+        !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || extra.contains(&c))
+    };
+    (plain(name, &[]) && !name.starts_with(|c: char| c.is_ascii_digit()) && plain(value, &['.', '-']))
+        .then(|| (name.to_ascii_lowercase(), value.to_owned()))
 }
 
 fn parse_flag(variable: &str, value: &str) -> Result<bool, Error> {
@@ -177,6 +209,18 @@ mod tests {
         assert_eq!(s.baseline, Some(20250301));
         let err = Settings::new("MYAPP").with_env(env(&[("MYAPP_SCHEMA_BASELINE", "v3")])).unwrap_err();
         assert!(err.to_string().contains("MYAPP_SCHEMA_BASELINE"), "{err}");
+    }
+
+    #[test]
+    fn mysql_session_variables_are_plain_names_and_values() {
+        let s = Settings::new("MYAPP")
+            .with_env(env(&[("MYAPP_SCHEMA_MYSQL_SESSION", "FOREIGN_KEY_CHECKS=0, sql_mode=ANSI")]))
+            .unwrap();
+        assert_eq!(s.mysql_session, [("foreign_key_checks".into(), "0".into()), ("sql_mode".into(), "ANSI".into())]);
+        for bad in ["foreign_key_checks", "x=1; DROP TABLE t", "a b=1", "x='1'"] {
+            let err = Settings::new("MYAPP").with_env(env(&[("MYAPP_SCHEMA_MYSQL_SESSION", bad)])).unwrap_err();
+            assert!(err.to_string().contains("MYAPP_SCHEMA_MYSQL_SESSION"), "{bad}: {err}");
+        }
     }
 
     #[test]

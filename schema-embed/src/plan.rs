@@ -172,6 +172,9 @@ pub struct Orphan {
     pub version: u64,
     /// The recorded file.
     pub path: String,
+    /// Whether it is newer than every embedded snippet: a newer release recorded it, and
+    /// this binary is older (a rolling deploy, a rollback), not a file removed.
+    pub newer: bool,
 }
 
 /// Every snippet's step, in version order.
@@ -329,7 +332,11 @@ pub(crate) fn plan(
         .rows
         .values()
         .filter(|row| !snippets.iter().any(|s| s.version == row.version))
-        .map(|row| Orphan { version: row.version, path: row.path.clone() })
+        .map(|row| Orphan {
+            version: row.version,
+            path: row.path.clone(),
+            newer: snippets.last().is_none_or(|last| row.version > last.version),
+        })
         .collect();
     Plan { dialect, steps, orphans }
 }
@@ -436,7 +443,7 @@ fn plan_step(
         (None, Some(baseline)) if history.unrecorded && snippet.version <= baseline => {
             (Action::Baselined, format!("at or below the baseline {baseline}: recorded without running"))
         }
-        (None, _) if history.unrecorded && action.runs_sql() => {
+        (None, _) if history.unrecorded && action.runs_sql() && !snippet.statements.is_empty() => {
             let why = match snippet.statements.iter().position(|s| s.guards.is_empty()) {
                 Some(i) if snippet.guards.is_empty() => format!(
                     "line {}, `{}`, has no guard that could prove it done",
@@ -449,7 +456,11 @@ fn plan_step(
         }
         _ => (action, reason),
     };
-    let (action, reason) = if action.runs_sql() && snippet.destructive && !settings.allow_destructive {
+    let (action, reason) = if action.runs_sql()
+        && snippet.destructive
+        && !snippet.history
+        && !settings.allow_destructive
+    {
         (Action::Blocked, format!("destructive; would {action}, set {}=1 to allow", settings.var("ALLOW_DESTRUCTIVE")))
     } else {
         (action, reason)
@@ -610,6 +621,7 @@ mod tests {
             transaction: TransactionMode::Wrapped,
             destructive: false,
             on_change: OnChange::Refuse,
+            history: false,
         }
     }
 

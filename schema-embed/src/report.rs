@@ -121,10 +121,17 @@ impl SyncReport {
             }
         }
         for orphan in &self.orphans {
-            tracing::warn!(
-                target: "bootschema", version = orphan.version, path = %orphan.path,
-                "the ledger records a snippet that is no longer embedded; left as it is"
-            );
+            if orphan.newer {
+                tracing::info!(
+                    target: "bootschema", version = orphan.version, path = %orphan.path,
+                    "the ledger records a snippet of a newer release (newer than this binary); left as it is"
+                );
+            } else {
+                tracing::warn!(
+                    target: "bootschema", version = orphan.version, path = %orphan.path,
+                    "the ledger records a snippet that is no longer embedded; left as it is"
+                );
+            }
         }
         tracing::info!(target: "bootschema", dialect = %self.dialect, dry_run = self.dry_run, "schema sync: {}", self.summary());
     }

@@ -348,6 +348,10 @@ pub struct Snippet {
     pub destructive: bool,
     /// `-- on_change: reapply`.
     pub on_change: OnChange,
+    /// At or below the version the build names as history
+    /// (`bootschema_build::Builder::history_until`): imported as written, exempt from the
+    /// destructive gate at build time and at run time.
+    pub history: bool,
 }
 
 impl Snippet {

@@ -120,8 +120,25 @@ impl<'a> Syncer<'a> {
         self
     }
 
+    /// Sets a MySQL session variable on bootschema's own connection while it syncs, and
+    /// restores it before the connection goes back to the app's pool
+    /// (`<PREFIX>_SCHEMA_MYSQL_SESSION=name=value,…`). For a history that needs it:
+    /// `.mysql_session_variable("foreign_key_checks", "0")` for files that reference a
+    /// table created later. Ignored on PostgreSQL and SQLite (see the README).
+    ///
+    /// # Panics
+    /// If `name` is not a plain identifier or `value` not a number or a word.
+    pub fn mysql_session_variable(mut self, name: &str, value: &str) -> Self {
+        let pair = crate::config::parse_session_variable(&format!("{name}={value}"))
+            .unwrap_or_else(|| panic!("`{name} = {value}` is not a plain MySQL session variable and value"));
+        self.settings.mysql_session.retain(|(n, _)| *n != pair.0);
+        self.settings.mysql_session.push(pair);
+        self
+    }
+
     /// Leaves every snippet above `version` out of the plan (the release-phase `schema
     /// baseline`).
+    #[cfg(feature = "release")]
     pub(crate) fn up_to(mut self, version: u64) -> Self {
         self.settings.up_to = Some(version);
         self
@@ -278,6 +295,12 @@ fn leaves_set_recorded(plan: &Plan) -> bool {
         && plan.orphans.iter().all(|o| newest.is_some_and(|n| o.version < n))
 }
 
+/// Whether a plan holds what a person must look at (drift, an edited, blocked or
+/// unproven snippet): the ledger's mark must not keep boots from seeing it.
+fn needs_attention(plan: &Plan) -> bool {
+    plan.steps.iter().any(|s| matches!(s.action, Action::Drift | Action::Edited | Action::Blocked | Action::Unproven))
+}
+
 /// One look at the database: the ledger, the snapshot, the `unless` answers, the plan.
 struct Look {
     plan: Plan,
@@ -354,6 +377,11 @@ async fn run_on<S: Session>(
     if read != Some(MarkRead::NoLedger) || snippets.is_empty() {
         let first = look(&mut session, snippets, table, settings).await?;
         let refusal = first.plan.refusal(settings);
+        // A mark that the look contradicts (drift, an edit, a ledger changed by hand)
+        // goes: every boot after this one looks again and warns until it is resolved.
+        if matches!(read, Some(MarkRead::Mark(_))) && !settings.dry_run && needs_attention(&first.plan) {
+            session.clear_mark(table).await?;
+        }
         // In sync but without the current mark (the first boot of a release that
         // changed nothing, a ledger edited by hand): take the lock once to write it.
         let write_mark = !mark_current && first.ledger.exists && leaves_set_recorded(&first.plan);
@@ -423,6 +451,8 @@ async fn locked<S: Session>(
                 verify(session, &plan, snippets).await?;
                 if leaves_set_recorded(&plan) {
                     session.write_mark(table, &set.mark).await.map_err(Error::db("writing the ledger's mark"))?;
+                } else if needs_attention(&plan) {
+                    session.clear_mark(table).await?;
                 }
                 return Ok((plan, server_version));
             }

@@ -18,6 +18,17 @@ pub enum Kind {
     Sqlite,
 }
 
+impl Kind {
+    /// The snippets' dialect for this kind of database.
+    pub fn dialect(self) -> bootschema::DialectKind {
+        match self {
+            Kind::Postgres => bootschema::DialectKind::Postgres,
+            Kind::MySql => bootschema::DialectKind::MySql,
+            Kind::Sqlite => bootschema::DialectKind::Sqlite,
+        }
+    }
+}
+
 /// A pool of whichever kind.
 #[derive(Clone)]
 pub enum Pool {

@@ -248,6 +248,13 @@ pub(crate) trait Session: Send {
     /// lock is one).
     async fn write_mark(&mut self, table: &LedgerTable, mark: &str) -> Result<(), sqlx::Error>;
 
+    /// Removes the ledger's mark, so that the next boot looks at everything again: a
+    /// full look found drift, an edited snippet, or a ledger that no longer matches.
+    async fn clear_mark(&mut self, table: &LedgerTable) -> Result<(), Error> {
+        let sql = format!("DELETE FROM {} WHERE version = {}", Self::ledger_name(table), crate::ledger::MARK_VERSION);
+        self.execute(&sql).await.map_err(Error::db("removing the ledger's mark"))
+    }
+
     /// Whether an error is a lock timeout worth retrying.
     fn is_lock_timeout(error: &sqlx::Error) -> bool;
 

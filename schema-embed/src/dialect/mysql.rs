@@ -23,6 +23,8 @@ pub(crate) struct MySqlSession {
     conn: PoolConnection<MySql>,
     /// The lock's name while held, and the `lock_wait_timeout` to restore.
     held: Option<(String, i64)>,
+    /// The session variables set for the sync, with the values to restore.
+    restore: Vec<(String, String)>,
     /// Progress rows that the guards of their statements recover if they are lost
     /// ([`Session::defer_progress`]): by version, the latest row of each (a snippet's
     /// later row includes its earlier progress), as literal `VALUES` tuples.
@@ -37,7 +39,14 @@ pub(crate) struct MySqlSession {
 impl MySqlSession {
     pub(crate) async fn open(pool: &sqlx::MySqlPool) -> Result<MySqlSession, Error> {
         let conn = pool.acquire().await.map_err(Error::db("connecting to MySQL"))?;
-        Ok(MySqlSession { conn, held: None, deferred: BTreeMap::new(), deferred_table: String::new(), noted: false })
+        Ok(MySqlSession {
+            conn,
+            held: None,
+            restore: Vec::new(),
+            deferred: BTreeMap::new(),
+            deferred_table: String::new(),
+            noted: false,
+        })
     }
 
     /// The upsert of `rows` (literal `VALUES` tuples) into the ledger `name`.
@@ -260,9 +269,24 @@ impl Session for MySqlSession {
         }
         self.held = Some((name, previous));
         let seconds = settings.ddl_lock_timeout.as_secs().max(1);
-        self.execute(&format!("SET SESSION lock_wait_timeout = {seconds}"))
-            .await
-            .map_err(Error::db("setting lock_wait_timeout"))?;
+        let mut set = format!("SET SESSION lock_wait_timeout = {seconds}");
+        // The app's own session variables (names and values checked to be plain), with
+        // what to restore them to.
+        for (variable, value) in &settings.mysql_session {
+            let current: Option<String> =
+                sqlx::query_scalar(AssertSqlSafe(format!("SELECT CONVERT(@@SESSION.{variable}, CHAR)")))
+                    .fetch_one(&mut *self.conn)
+                    .await
+                    .map_err(Error::db(format!("reading the session variable {variable}")))?;
+            let restore = match current {
+                None => "DEFAULT".to_owned(),
+                Some(number) if number.parse::<i64>().is_ok() => number,
+                Some(text) => format!("'{}'", text.replace('\\', "\\\\").replace('\'', "''")),
+            };
+            self.restore.push((variable.clone(), restore));
+            set.push_str(&format!(", SESSION {variable} = {value}"));
+        }
+        self.execute(&set).await.map_err(Error::db("setting the session variables of the sync"))?;
         Ok(())
     }
 
@@ -274,6 +298,9 @@ impl Session for MySqlSession {
         // The connection goes back to the app's pool as it came: its setting restored,
         // this sync's user variables cleared.
         let mut restore = format!("SET SESSION lock_wait_timeout = {previous}");
+        for (variable, value) in std::mem::take(&mut self.restore) {
+            restore.push_str(&format!(", SESSION {variable} = {value}"));
+        }
         if std::mem::take(&mut self.noted) {
             restore.push_str(", @bootschema_started = NULL");
         }

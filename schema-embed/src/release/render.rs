@@ -174,7 +174,14 @@ pub(crate) fn steps(report: &SyncReport, snippets: &[Snippet], mode: Mode) -> Ve
                 .plain("  ")
                 .styled(YELLOW.bold(), "?")
                 .plain(format!(" {} {}  ", orphan.version, orphan.path))
-                .styled(YELLOW, "recorded in the ledger, no longer embedded; left as it is"),
+                .styled(
+                    YELLOW,
+                    if orphan.newer {
+                        "recorded by a newer release: newer than this binary; left as it is"
+                    } else {
+                        "recorded in the ledger, no longer embedded; left as it is"
+                    },
+                ),
         );
     }
     lines
