@@ -351,3 +351,23 @@ async fn a_foreign_key_dropped_by_cascade_is_no_drift() {
     )
     .await;
 }
+
+/// A view over a table that is renamed later, then dropped with `CASCADE` under its
+/// new name: the view went with it (found by the differential tests, PostgreSQL seeds
+/// 11, 26 and 62 of 100).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_view_over_a_renamed_table_dropped_by_cascade_is_no_drift() {
+    let Some(db) = TestDb::new(Kind::Postgres).await else { return };
+    same_as_raw_replay(
+        db,
+        &[
+            (
+                "0001_t.sql",
+                "CREATE TABLE tc (id INTEGER NOT NULL PRIMARY KEY);\nCREATE VIEW vb AS SELECT id FROM tc;\n",
+            ),
+            ("0002_rename.sql", "ALTER TABLE tc RENAME TO tb;\n"),
+            ("0003_drop.sql", "-- destructive\nDROP TABLE tb CASCADE;\n"),
+        ],
+    )
+    .await;
+}

@@ -946,19 +946,27 @@ pub(crate) fn across_snippets(snippets: &mut [Snippet], inferred: &mut [Inferred
                 .collect()
         })
         .collect();
-    // The views defined so far, in order, and the words they read; and which snippets
-    // drop with CASCADE.
-    let reads: Vec<Vec<(&Name, &Vec<String>)>> = inferred
-        .iter()
-        .map(|inf| {
-            inf.effects
-                .iter()
-                .flatten()
-                .flatten()
-                .filter_map(|e| if let Effect::Reads(view, words) = e { Some((view, words)) } else { None })
-                .collect()
-        })
-        .collect();
+    // Every view, the snippet that defines it and the words it reads; a table renamed
+    // later is read under its new name too (a view follows its table through a rename,
+    // by identity, on PostgreSQL). And which snippets drop with CASCADE.
+    let mut views: Vec<(usize, &Name, Vec<String>)> = Vec::new();
+    for (s, inf) in inferred.iter().enumerate() {
+        for effects in inf.effects.iter().flatten() {
+            for (k, effect) in effects.iter().enumerate() {
+                match (effect, effects.get(k + 1)) {
+                    (Effect::Reads(view, words), _) => views.push((s, view, words.clone())),
+                    (Effect::RenamesAway(Object::Table(from)), Some(Effect::Creates(Object::Table(to)))) => {
+                        for (_, _, words) in views.iter_mut() {
+                            if words.contains(&from.name) && !words.contains(&to.name) {
+                                words.push(to.name.clone());
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
     let cascading: Vec<bool> = inferred
         .iter()
         .map(|inf| inf.effects.iter().flatten().flatten().any(|e| matches!(e, Effect::Cascades(_))))
@@ -973,7 +981,7 @@ pub(crate) fn across_snippets(snippets: &mut [Snippet], inferred: &mut [Inferred
         let mut k = 0;
         while k < reached.len() {
             let name = reached[k].name.clone();
-            for (view, words) in reads[..=at].iter().flatten() {
+            for (_, view, words) in views.iter().filter(|(defined, _, _)| *defined <= at) {
                 if words.contains(&name) && !reached.iter().any(|r| r.matches(view)) {
                     reached.push((*view).clone());
                 }

@@ -116,7 +116,7 @@ impl Model {
         let pg = self.dialect == DialectKind::Postgres;
         let my = self.dialect == DialectKind::MySql;
         let sqlite = self.dialect == DialectKind::Sqlite;
-        match rng.below(15) {
+        match rng.below(17) {
             0 | 1 => {
                 let name = *rng.pick(&self.free(&TABLES))?;
                 let extra = COLUMNS[rng.below(2)];
@@ -125,14 +125,16 @@ impl Model {
                     columns: vec!["id".into(), extra.into()],
                     indexes: Vec::new(),
                 });
-                Some(vec![format!("CREATE TABLE {name} (id INTEGER NOT NULL PRIMARY KEY, {extra} INTEGER);")])
+                let maybe = if rng.chance(25) { "IF NOT EXISTS " } else { "" };
+                Some(vec![format!("CREATE TABLE {maybe}{name} (id INTEGER NOT NULL PRIMARY KEY, {extra} INTEGER);")])
             }
             2 => {
                 let t = rng.pick(&self.tables)?.clone();
                 let column =
                     *rng.pick(&COLUMNS.iter().filter(|c| !t.columns.iter().any(|x| x == *c)).collect::<Vec<_>>())?;
                 self.table(&t.name).columns.push(column.to_string());
-                Some(vec![format!("ALTER TABLE {} ADD COLUMN {column} INTEGER;", t.name)])
+                let default = if rng.chance(30) { " NOT NULL DEFAULT 0" } else { "" };
+                Some(vec![format!("ALTER TABLE {} ADD COLUMN {column} INTEGER{default};", t.name)])
             }
             3 => {
                 // Drop a column. SQLite refuses to drop an indexed column: its indexes go first.
@@ -310,6 +312,32 @@ impl Model {
                     self.types.push(name.to_string());
                     Some(vec![format!("CREATE TYPE {name} AS ENUM ('a', 'b');")])
                 }
+            }
+            15 if !sqlite => {
+                // Rename an index (SQLite has no such statement).
+                let t = rng
+                    .pick(&self.tables.iter().filter(|t| !t.indexes.is_empty()).cloned().collect::<Vec<_>>())?
+                    .clone();
+                let (from, _) = rng.pick(&t.indexes)?.clone();
+                let to = self.index_name(rng);
+                for (name, _) in self.table(&t.name).indexes.iter_mut().filter(|(name, _)| *name == from) {
+                    *name = to.clone();
+                }
+                Some(vec![if my {
+                    format!("ALTER TABLE {} RENAME INDEX {from} TO {to};", t.name)
+                } else {
+                    format!("ALTER INDEX {from} RENAME TO {to};")
+                }])
+            }
+            16 => {
+                // An index created only if missing, over two columns.
+                let t = rng
+                    .pick(&self.tables.iter().filter(|t| t.columns.len() >= 3).cloned().collect::<Vec<_>>())?
+                    .clone();
+                let (a, b) = (t.columns[1].clone(), t.columns[2].clone());
+                let name = self.index_name(rng);
+                self.table(&t.name).indexes.push((name.clone(), vec![a.clone(), b.clone()]));
+                Some(vec![format!("CREATE INDEX IF NOT EXISTS {name} ON {} ({a}, {b});", t.name)])
             }
             _ => None,
         }
