@@ -41,6 +41,8 @@ pub(crate) fn assemble(
 
     let mut per_dialect: Vec<(DialectKind, Problem)> = Vec::new();
     let mut splits = BTreeMap::new();
+    // Per dialect, why each statement loses data (by its start offset).
+    let mut losses: BTreeMap<DialectKind, Vec<split::Destructive>> = BTreeMap::new();
     // History keeps its drops as written: what they are is noted on the snippet.
     let mut loses_data = directives.destructive;
     for &dialect in serves {
@@ -54,14 +56,14 @@ pub(crate) fn assemble(
                         }
                     }
                 }
-                if !directives.destructive {
-                    for statement in split::destructive(&text, dialect, &split) {
-                        loses_data = true;
-                        if !history {
-                            per_dialect.push((dialect, destructive_problem(&text, &statement, env_prefix)));
-                        }
+                let found = split::destructive(&text, dialect, &split);
+                loses_data |= !found.is_empty();
+                if !directives.destructive && !history {
+                    for statement in &found {
+                        per_dialect.push((dialect, destructive_problem(&text, statement, env_prefix)));
                     }
                 }
+                losses.insert(dialect, found);
                 splits.insert(dialect, split);
             }
             Err(found) => per_dialect.extend(found.into_iter().map(|p| (dialect, p))),
@@ -99,6 +101,12 @@ pub(crate) fn assemble(
             .zip(&inferred.statements)
             .zip(&inferred.effects)
             .map(|((piece, guards), effects)| Statement {
+                destructive: losses
+                    .get(&dialect)
+                    .and_then(|found| {
+                        found.iter().find(|d| piece.start <= d.start && d.start < piece.end.max(piece.start + 1))
+                    })
+                    .map(|d| Cow::Borrowed(d.why)),
                 line: lines.line(piece.start),
                 // `scan::read` refuses files whose offsets do not fit a u32.
                 start: u32::try_from(piece.start).unwrap_or(u32::MAX),

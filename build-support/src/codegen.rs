@@ -76,12 +76,16 @@ fn write_snippet(out: &mut String, s: &Snippet, text: usize) {
     for st in s.statements.iter() {
         let _ = writeln!(
             out,
-            "                    ::bootschema::Statement {{ line: {}, start: {}, end: {}, guards: {}, catalog: ::bootschema::CatalogChange::{:?} }},",
+            "                    ::bootschema::Statement {{ line: {}, start: {}, end: {}, guards: {}, catalog: ::bootschema::CatalogChange::{:?}, destructive: {} }},",
             st.line,
             st.start,
             st.end,
             guards(&st.guards),
-            st.catalog
+            st.catalog,
+            match &st.destructive {
+                Some(why) => format!("::core::option::Option::Some({BORROWED}({why:?}))"),
+                None => "::core::option::Option::None".to_owned(),
+            }
         );
     }
     let _ = writeln!(out, "                ]),");
@@ -185,6 +189,7 @@ mod tests {
                 end: 47,
                 guards: Cow::Borrowed(&[]),
                 catalog: bootschema::CatalogChange::Adds,
+                destructive: Some(Cow::Borrowed("it drops the object with its data")),
             }]),
             guards: Cow::Owned(vec![Guard {
                 kind: GuardKind::ColumnMissing {
@@ -221,7 +226,7 @@ mod tests {
             r#"const T0: &str = "a\"b\\c\n";"#,
             r#"env_prefix: ::std::borrow::Cow::Borrowed("MYAPP"),"#,
             r#"path: ::std::borrow::Cow::Borrowed("sql/postgres/0001_x.sql"),"#,
-            "::bootschema::Statement { line: 2, start: 31, end: 47, guards: ::std::borrow::Cow::Borrowed(&[]), catalog: ::bootschema::CatalogChange::Adds },",
+            "::bootschema::Statement { line: 2, start: 31, end: 47, guards: ::std::borrow::Cow::Borrowed(&[]), catalog: ::bootschema::CatalogChange::Adds, destructive: ::core::option::Option::Some(::std::borrow::Cow::Borrowed(\"it drops the object with its data\")) },",
             r#"schema: ::core::option::Option::Some(::bootschema::Ident { value: ::std::borrow::Cow::Borrowed("billing"), quoted: false })"#,
             r#"::bootschema::Ident { value: ::std::borrow::Cow::Borrowed("My \"T\""), quoted: true }"#,
             "origin: ::bootschema::GuardOrigin::Written { line: 1 }, undone_by: ::core::option::Option::Some(7)",

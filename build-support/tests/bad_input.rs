@@ -433,3 +433,26 @@ fn a_drop_with_cascade_is_destructive_whatever_it_drops() {
     sql.file("postgres/0001_drop.sql", "DROP VIEW v;\n");
     assert_eq!(sql.scan().set.postgres.len(), 1, "a view alone holds no data");
 }
+
+#[test]
+fn each_statement_carries_the_builds_reason_for_losing_data() {
+    let sql = SqlFolder::new();
+    sql.file(
+        "postgres/0001_changes.sql",
+        "-- destructive\n\
+         DELETE FROM t WHERE id = 1;\n\
+         ALTER TABLE t DROP CONSTRAINT t_k;\n\
+         ALTER TABLE t ALTER COLUMN c TYPE BIGINT;\n\
+         DROP VIEW v;\n\
+         DROP VIEW w CASCADE;\n\
+         UPDATE t SET c = 0;\n",
+    );
+    let scan = sql.scan();
+    let reasons: Vec<Option<&str>> = scan.set.postgres[0].statements.iter().map(|s| s.destructive.as_deref()).collect();
+    assert_eq!(reasons[0], None, "a DELETE with a WHERE is a row change, not a loss");
+    assert!(reasons[1].is_some_and(|r| r.contains("drops a column, constraint or index")), "{reasons:?}");
+    assert!(reasons[2].is_some(), "a type change: {reasons:?}");
+    assert_eq!(reasons[3], None, "a view holds no data");
+    assert!(reasons[4].is_some_and(|r| r.contains("CASCADE")), "{reasons:?}");
+    assert!(reasons[5].is_some_and(|r| r.contains("no WHERE")), "{reasons:?}");
+}

@@ -606,6 +606,7 @@ mod tests {
                 end: sql.len() as u32,
                 guards: Cow::Owned(guards),
                 catalog: *catalog,
+                destructive: None,
             });
             sql.push_str(";\n");
         }

@@ -320,6 +320,10 @@ pub struct Statement {
     pub guards: Cow<'static, [Guard]>,
     /// What it may do to the catalog, as the build read it.
     pub catalog: CatalogChange,
+    /// Why it loses data, when the build's check says it does (`it drops a column,
+    /// constraint or index`): the one classification that the build's gate, the plan,
+    /// its JSON document and the release output use.
+    pub destructive: Option<Cow<'static, str>>,
 }
 
 /// One SQL file of `sql/`, resolved for one dialect.

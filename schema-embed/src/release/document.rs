@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use super::args::Command;
 use super::redact::Redactor;
-use super::render::{is_destructive_statement, last_applied, snippet_of, sql_excerpt};
+use super::render::{last_applied, snippet_of, sql_excerpt};
 use super::target::TargetInfo;
 use crate::plan::Action;
 use crate::report::SyncReport;
@@ -104,7 +104,7 @@ fn step_value(step: &crate::plan::Step, snippets: &[Snippet]) -> Value {
             fields.entry("line").or_insert(json!(snippet.statements[i].line));
             fields.entry("sql").or_insert_with(|| json!(sql_excerpt(sql)));
             fields.insert("skipped".into(), json!(step.statements_skipped.contains(&(i as u32))));
-            fields.insert("destructive".into(), json!(snippet.destructive && is_destructive_statement(sql)));
+            fields.insert("destructive".into(), json!(snippet.statements[i].destructive.is_some()));
         }
     }
     map.insert("statements".into(), Value::Array(statements));

@@ -207,7 +207,7 @@ fn statement_detail(step: &Step, snippet: &Snippet) -> Vec<Line> {
             };
             let line = line.styled(DIM, sql_excerpt(sql));
             let line = if skipped { line.styled(GREEN, "  already done") } else { line };
-            if snippet.destructive && is_destructive_statement(sql) {
+            if statement.destructive.is_some() {
                 line.plain("  ").styled(WARNING, "destructive")
             } else {
                 line
@@ -239,24 +239,6 @@ fn strip_leading_comments(mut sql: &str) -> &str {
         } else {
             return sql;
         }
-    }
-}
-
-/// Whether a statement of a `-- destructive` snippet is one that can lose data: `DROP
-/// TABLE / COLUMN / SCHEMA / DATABASE`, `TRUNCATE`, `DELETE`, `ALTER TABLE … DROP`
-/// (except `DROP DEFAULT` / `DROP NOT NULL`). Views, functions and triggers lose none.
-pub(crate) fn is_destructive_statement(sql: &str) -> bool {
-    let words: Vec<String> =
-        strip_leading_comments(sql).split_whitespace().take(64).map(|w| w.to_ascii_uppercase()).collect();
-    let first = words.first().map(String::as_str).unwrap_or("");
-    let second = words.get(1).map(String::as_str).unwrap_or("");
-    match first {
-        "TRUNCATE" | "DELETE" => true,
-        "DROP" => !matches!(second, "VIEW" | "FUNCTION" | "PROCEDURE" | "TRIGGER"),
-        "ALTER" => words
-            .windows(2)
-            .any(|w| w[0] == "DROP" && !matches!(w[1].as_str(), "DEFAULT" | "NOT" | "CONSTRAINT" | "INDEX" | "KEY")),
-        _ => false,
     }
 }
 
@@ -329,21 +311,6 @@ mod tests {
         assert_eq!(line.render(false, |t| t.replace('1', "*")), "pass=* ok");
         let coloured = line.render(true, |t| t.to_string());
         assert!(coloured.starts_with("\u{1b}[31mpass=1\u{1b}[0m"), "{coloured:?}");
-    }
-
-    #[test]
-    fn destructive_statements_are_told_from_harmless_drops() {
-        for sql in ["DROP TABLE old", "truncate t", "-- why\nALTER TABLE t DROP COLUMN c", "DELETE FROM t"] {
-            assert!(is_destructive_statement(sql), "{sql}");
-        }
-        for sql in [
-            "DROP VIEW v",
-            "ALTER TABLE t ALTER c DROP DEFAULT",
-            "ALTER TABLE t ALTER c DROP NOT NULL",
-            "CREATE TABLE drop_log (x int)",
-        ] {
-            assert!(!is_destructive_statement(sql), "{sql}");
-        }
     }
 
     #[test]
