@@ -201,3 +201,42 @@ async fn a_session_variable_applies_a_history_with_forward_references_and_is_res
     assert_eq!(checks, 1, "the app's connection has its foreign key checks back");
     assert!(other.catalog().await.iter().any(|l| l.contains("orders_customer")), "the foreign key exists");
 }
+
+/// MySQL's schemas are databases: a ledger qualified with another database would be one
+/// ledger and one mark for every app database on the server (a second, empty database
+/// would boot "in sync"). Only the app's own database may qualify it.
+#[tokio::test]
+async fn a_qualified_ledger_must_be_in_the_apps_own_database() {
+    let Some(a) = mysql().await else { return };
+    let b = TestDb::new(Kind::MySql).await.unwrap();
+    let name_a = a.url.rsplit('/').next().unwrap().split('?').next().unwrap().to_string();
+    let set = SnippetDir::new(&[("0001_items.sql", "CREATE TABLE items (id INT PRIMARY KEY);\n")]).snippets();
+    let shared = format!("{name_a}.schema_history");
+    syncer(&set).ledger_table(&shared).run(a.target()).await.expect("its own database may qualify the ledger");
+    assert!(a.has_table("items").await);
+    let err = syncer(&set).ledger_table(&shared).run(b.target()).await.unwrap_err();
+    assert!(err.to_string().contains("app's own database") && err.to_string().contains(&shared), "{err}");
+    assert!(!b.has_table("items").await, "nothing ran on the other database");
+    // The same unqualified setting gives each database a ledger of its own.
+    syncer(&set).ledger_table("schema_history").run(b.target()).await.unwrap();
+    assert!(b.has_table("items").await && b.has_table("schema_history").await);
+}
+
+/// MySQL's own databases are refused too.
+#[tokio::test]
+async fn a_maintenance_database_is_refused() {
+    let Some(db) = mysql().await else { return };
+    let base = db.url.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
+    let pool = sqlx::MySqlPool::connect(&format!("{base}/sys")).await.unwrap();
+    let set = SnippetDir::new(&[("0001_t.sql", "CREATE TABLE bs_never (id INT);\n")]).snippets();
+    let err = syncer(&set).run(&pool).await.unwrap_err();
+    assert!(matches!(err, bootschema::Error::MaintenanceDatabase { .. }), "{err}");
+    let left: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'sys' \
+         AND TABLE_NAME IN ('bs_never', 'bootschema_history')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(left, 0, "nothing was created");
+}

@@ -186,3 +186,37 @@ async fn each_snippet_of_a_batch_is_timed_on_its_own() {
     let recorded = db.pool.count("SELECT duration_ms FROM bootschema_history WHERE version = 2").await;
     assert!(recorded >= 1000, "the ledger row has the same duration: {recorded}");
 }
+
+/// A URL without the app's database name lands in `postgres`: the sync refuses to
+/// write there, before anything (no ledger, no table), unless allowed.
+#[tokio::test]
+async fn a_maintenance_database_is_refused() {
+    let Some(_db) = postgres().await else { return };
+    let server = common::server_url(Kind::Postgres).unwrap();
+    let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b).to_string();
+    let pool = sqlx::PgPool::connect(&format!("{base}/postgres")).await.unwrap();
+    let table = format!("bs_maintenance_{}", std::process::id());
+    let set = SnippetDir::new(&[("0001_t.sql", &*format!("CREATE TABLE {table} (id INT);\n"))]).snippets();
+    let result = syncer(&set).ledger_table(&format!("{table}_history")).run(&pool).await;
+    let exists = |name: String| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM pg_tables WHERE tablename = $1")
+                .bind(name)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let created = (exists(table.clone()).await, exists(format!("{table}_history")).await);
+    // Clean up whatever a wrong outcome left in the shared database before asserting.
+    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE IF EXISTS {table}, {table}_history")))
+        .execute(&pool)
+        .await;
+    let err = result.unwrap_err();
+    assert!(matches!(err, bootschema::Error::MaintenanceDatabase { .. }), "{err}");
+    assert!(
+        err.to_string().contains("`postgres`") && err.to_string().contains("BSTEST_SCHEMA_ALLOW_MAINTENANCE_DATABASE")
+    );
+    assert_eq!(created, (0, 0), "nothing was created");
+}

@@ -34,6 +34,9 @@ impl GuardStatus {
 pub struct CatalogSnapshot {
     /// The server's version, read with the catalog.
     pub server_version: String,
+    /// The database the connection is in (PostgreSQL's `current_database()`, MySQL's
+    /// `DATABASE()`; empty for SQLite), read with the catalog.
+    pub database: String,
     /// Schemas searched for unqualified names, in order (PostgreSQL's `search_path`,
     /// MySQL's current database, SQLite's `main`).
     pub search_path: Vec<String>,

@@ -39,6 +39,11 @@ pub struct Settings {
     /// file references a table it creates later needs `foreign_key_checks = 0`.
     /// PostgreSQL and SQLite have no use for it (see the README) and ignore it.
     pub mysql_session: Vec<(String, String)>,
+    /// Lets the sync write into one of the server's own databases (PostgreSQL's
+    /// `postgres` and templates, MySQL's `mysql`, `sys`, `information_schema`,
+    /// `performance_schema`), which it refuses by default
+    /// (`<PREFIX>_SCHEMA_ALLOW_MAINTENANCE_DATABASE=1`).
+    pub allow_maintenance_database: bool,
     /// Plans only the snippets at or below this version (the release-phase `schema
     /// baseline` records the baseline alone); the ledger's mark is then not written.
     pub up_to: Option<u64>,
@@ -61,6 +66,7 @@ impl Settings {
             ledger_table: DEFAULT_LEDGER_TABLE.to_string(),
             baseline: None,
             mysql_session: Vec::new(),
+            allow_maintenance_database: false,
             up_to: None,
         }
     }
@@ -96,6 +102,9 @@ impl Settings {
                                catalog on every boot) or off (no boot-time sync); also 1/0, true/false, yes/no",
                 })?;
             }
+        }
+        if let Some((variable, value)) = read("ALLOW_MAINTENANCE_DATABASE") {
+            self.allow_maintenance_database = parse_flag(&variable, &value)?;
         }
         if let Some((variable, value)) = read("BASELINE") {
             self.baseline = Some(value.trim().parse().map_err(|_| Error::Config {

@@ -35,6 +35,21 @@ pub enum Error {
         variable: String,
     },
 
+    /// The connection is in one of the server's own databases (PostgreSQL's `postgres`
+    /// or a template, MySQL's `mysql`, `sys`, `information_schema`,
+    /// `performance_schema`): most likely a URL without the app's database name.
+    #[error(
+        "refusing to sync the schema into `{database}`, a database of the server itself, not an app's (is the \
+         app's database name missing from the URL?); nothing was applied. Point the URL at the app's database, \
+         or set {variable}=1 if the schema belongs there"
+    )]
+    MaintenanceDatabase {
+        /// The database the connection is in.
+        database: String,
+        /// The variable that allows it.
+        variable: String,
+    },
+
     /// The plan holds edited or blocked snippets; nothing was applied.
     #[error("{0}")]
     Refused(Box<Refusal>),

@@ -13,7 +13,7 @@ use crate::error::{excerpt, Error};
 use crate::ledger::{Ledger, LedgerState, LedgerTable, MarkRead};
 use crate::plan::{plan, Action, Plan, Step};
 use crate::report::SyncReport;
-use crate::snippet::{GuardKind, Snippet, SnippetSet};
+use crate::snippet::{DialectKind, GuardKind, Snippet, SnippetSet};
 use crate::verify::verify;
 
 /// Syncs a [`SnippetSet`] into a database: the boot-time entry point, and the engine
@@ -120,6 +120,15 @@ impl<'a> Syncer<'a> {
         self
     }
 
+    /// Lets the sync write into one of the server's own databases (PostgreSQL's
+    /// `postgres` or a template, MySQL's `mysql`, `sys`, `information_schema`,
+    /// `performance_schema`), which it refuses by default: a URL without the app's
+    /// database name lands there (`<PREFIX>_SCHEMA_ALLOW_MAINTENANCE_DATABASE=1`).
+    pub fn allow_maintenance_database(mut self, yes: bool) -> Self {
+        self.settings.allow_maintenance_database = yes;
+        self
+    }
+
     /// Sets a MySQL session variable on bootschema's own connection while it syncs, and
     /// restores it before the connection goes back to the app's pool
     /// (`<PREFIX>_SCHEMA_MYSQL_SESSION=name=value,…`). For a history that needs it:
@@ -145,7 +154,7 @@ impl<'a> Syncer<'a> {
     }
 
     /// The snippets of `dialect` that a run with `settings` plans.
-    fn snippets_for(&self, dialect: crate::snippet::DialectKind, settings: &Settings) -> &'a [Snippet] {
+    fn snippets_for(&self, dialect: DialectKind, settings: &Settings) -> &'a [Snippet] {
         let all = self.snippets.for_dialect(dialect);
         match settings.up_to {
             Some(version) => &all[..all.partition_point(|s| s.version <= version)],
@@ -153,7 +162,10 @@ impl<'a> Syncer<'a> {
         }
     }
 
-    /// The ledger table (default `bootschema_history`), optionally schema-qualified.
+    /// The ledger table (default `bootschema_history`), optionally schema-qualified. On
+    /// MySQL and MariaDB, where a schema is a database, the qualification must be the
+    /// app's own database: a ledger elsewhere would be shared by every app database on
+    /// the server, and the sync refuses it.
     pub fn ledger_table(mut self, name: &str) -> Self {
         self.settings.ledger_table = name.to_string();
         self
@@ -306,6 +318,30 @@ struct Look {
     plan: Plan,
     server_version: String,
     ledger: Ledger,
+    /// The database the connection is in.
+    database: String,
+}
+
+impl Look {
+    /// Refuses a sync that would change one of the server's own databases, unless the
+    /// settings allow it.
+    fn refuse_maintenance_database(&self, dialect: DialectKind, settings: &Settings) -> Result<(), Error> {
+        let database = self.database.to_ascii_lowercase();
+        let maintenance = match dialect {
+            DialectKind::Postgres => database == "postgres" || database.starts_with("template"),
+            DialectKind::MySql => {
+                matches!(database.as_str(), "mysql" | "sys" | "information_schema" | "performance_schema")
+            }
+            DialectKind::Sqlite => false,
+        };
+        if maintenance && !settings.allow_maintenance_database {
+            return Err(Error::MaintenanceDatabase {
+                database: self.database.clone(),
+                variable: settings.var("ALLOW_MAINTENANCE_DATABASE"),
+            });
+        }
+        Ok(())
+    }
 }
 
 impl Look {
@@ -340,6 +376,7 @@ async fn look<S: Session>(
         plan: plan(S::KIND, snippets, &ledger, &snapshot, &probes, settings),
         server_version: snapshot.server_version,
         ledger,
+        database: snapshot.database,
     })
 }
 
@@ -385,6 +422,9 @@ async fn run_on<S: Session>(
         // In sync but without the current mark (the first boot of a release that
         // changed nothing, a ledger edited by hand): take the lock once to write it.
         let write_mark = !mark_current && first.ledger.exists && leaves_set_recorded(&first.plan);
+        if first.plan.has_work() && !settings.dry_run {
+            first.refuse_maintenance_database(S::KIND, settings)?;
+        }
         if settings.dry_run || !(first.plan.has_work() || write_mark) || refusal.is_some() {
             let mut report = first.into_report(table, settings.dry_run);
             report.duration_ms = started.elapsed().as_millis() as u64;
@@ -419,7 +459,11 @@ async fn locked<S: Session>(
     let mut executed: BTreeMap<u64, Step> = BTreeMap::new();
     let mut attempts: BTreeMap<u64, u32> = BTreeMap::new();
     loop {
-        let Look { mut plan, server_version, ledger } = look(session, snippets, table, settings).await?;
+        let looked = look(session, snippets, table, settings).await?;
+        if looked.plan.has_work() {
+            looked.refuse_maintenance_database(S::KIND, settings)?;
+        }
+        let Look { mut plan, server_version, ledger, .. } = looked;
         if let Some(refusal) = plan.refusal(settings) {
             return Err(Error::Refused(Box::new(refusal)));
         }

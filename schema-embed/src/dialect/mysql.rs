@@ -31,6 +31,8 @@ pub(crate) struct MySqlSession {
     deferred: BTreeMap<u64, String>,
     /// The quoted ledger table the deferred rows go to.
     deferred_table: String,
+    /// Whether a qualified ledger name was checked to name the app's own database.
+    ledger_home_checked: bool,
     /// Whether a message may have set `@bootschema_started` on this connection
     /// ([`Session::PIPELINE_START`]): the unlock clears it.
     noted: bool,
@@ -45,8 +47,33 @@ impl MySqlSession {
             restore: Vec::new(),
             deferred: BTreeMap::new(),
             deferred_table: String::new(),
+            ledger_home_checked: false,
             noted: false,
         })
+    }
+
+    /// A ledger qualified with a database must be in the app's own database: MySQL's
+    /// schemas are databases, so `ops.schema_history` would be one ledger (and one mark)
+    /// shared by every app database on the server, and a second, empty database would
+    /// boot "in sync". An unqualified name costs nothing to check.
+    async fn check_ledger_home(&mut self, table: &LedgerTable) -> Result<(), Error> {
+        let Some(schema) = table.schema.as_deref().filter(|_| !self.ledger_home_checked) else { return Ok(()) };
+        let database: Option<String> = sqlx::query_scalar("SELECT CONVERT(DATABASE() USING utf8mb4)")
+            .fetch_one(&mut *self.conn)
+            .await
+            .map_err(Error::db("reading the current database"))?;
+        let database = database.unwrap_or_default();
+        if !schema.eq_ignore_ascii_case(&database) {
+            return Err(Error::Config {
+                variable: "ledger_table".into(),
+                value: table.display(),
+                expected: "on MySQL and MariaDB, a ledger in the app's own database: an unqualified name \
+                           (`schema_history`), or one qualified with the database the app connects to; a \
+                           ledger in another database would be shared by every app database on the server",
+            });
+        }
+        self.ledger_home_checked = true;
+        Ok(())
     }
 
     /// The upsert of `rows` (literal `VALUES` tuples) into the ledger `name`.
@@ -150,6 +177,7 @@ impl Session for MySqlSession {
     }
 
     async fn read_ledger(&mut self, table: &LedgerTable) -> Result<Ledger, Error> {
+        self.check_ledger_home(table).await?;
         self.flush_deferred().await.map_err(Error::db("recording the applied statements in the ledger"))?;
         let sql = ledger_select(&Self::ledger_name(table));
         let rows = sqlx::query_as::<_, (i64, String, String, String, String, String, i64)>(AssertSqlSafe(sql))
@@ -199,6 +227,7 @@ impl Session for MySqlSession {
                 "path" => {
                     let db = key(1);
                     if !db.is_empty() {
+                        snapshot.database = db.clone();
                         snapshot.search_path.push(db);
                     }
                 }
@@ -402,6 +431,7 @@ impl Session for MySqlSession {
     }
 
     async fn read_mark(&mut self, table: &LedgerTable) -> Result<MarkRead, Error> {
+        self.check_ledger_home(table).await?;
         // Text protocol: one round trip, nothing prepared.
         let row =
             sqlx::raw_sql(AssertSqlSafe(mark_select(&Self::ledger_name(table)))).fetch_optional(&mut *self.conn).await;

@@ -160,7 +160,7 @@ fn snapshot_sql(scope: &Scope) -> String {
     let mut parts = vec![
         "SELECT 'path', s.nspname::text, '', true, s.ord FROM unnest(current_schemas(false)) WITH ORDINALITY AS s(nspname, ord)"
             .to_string(),
-        "SELECT 'version', current_setting('server_version'), '', true, 0".to_string(),
+        "SELECT 'version', current_setting('server_version'), current_database()::text, true, 0".to_string(),
         format!(
             "SELECT 'ns', n.oid::text, n.nspname::text, true, 0 FROM pg_namespace n \
              WHERE n.nspname = ANY(current_schemas(false)) OR n.nspname = ANY({})",
@@ -323,7 +323,10 @@ impl Session for PgSession {
         for (kind, a, b, valid, ord) in &rows {
             match kind.as_str() {
                 "path" => path.push((*ord, a.clone())),
-                "version" => snapshot.server_version = a.clone(),
+                "version" => {
+                    snapshot.server_version = a.clone();
+                    snapshot.database = b.clone();
+                }
                 "table" => {
                     let Some((oid, namespace)) = a.split_once(' ') else { continue };
                     if let Some(schema) = namespaces.get(namespace) {
