@@ -371,3 +371,28 @@ async fn a_view_over_a_renamed_table_dropped_by_cascade_is_no_drift() {
     )
     .await;
 }
+
+on_every_database!(a_history_ordered_as_text_applies_in_that_order);
+
+/// A tool that compared versions as text applied `20240101120000_users` before
+/// `2024-03-13_170000_email` (version 20240313), which reads the table the first
+/// creates; with the build told so, an empty database gets them in that order.
+async fn a_history_ordered_as_text_applies_in_that_order(db: TestDb) {
+    let dir = SnippetDir::new(&[
+        ("20240101120000_users.sql", "CREATE TABLE users (id INTEGER NOT NULL PRIMARY KEY);\n"),
+        ("2024-03-13_170000_email.sql", "ALTER TABLE users ADD COLUMN email VARCHAR(100);\n"),
+    ]);
+    let scan = bootschema_build::Builder::new()
+        .folder(dir.dir.path().join("sql"))
+        .base_dir(dir.dir.path())
+        .env_prefix("BSTEST")
+        .version_order(bootschema_build::VersionOrder::Text)
+        .scan()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let report = syncer(&scan.set).run(db.target()).await.unwrap_or_else(|e| panic!("{e}"));
+    let order: Vec<u64> = report.steps.iter().map(|s| s.version).collect();
+    assert_eq!(order, [20240101120000, 20240313]);
+    assert!(report.steps.iter().all(|s| s.action == Action::Apply));
+    let second = syncer(&scan.set).run(db.target()).await.unwrap();
+    assert!(!second.changed_anything() && second.unchanged == 2, "the mark short-cuts the next boot");
+}

@@ -182,6 +182,19 @@ pub struct Builder {
     env_prefix: Option<String>,
     dialects: Option<Vec<DialectKind>>,
     history_until: Option<u64>,
+    version_order: Option<VersionOrder>,
+}
+
+/// How the snippets of a folder are ordered: the order they apply in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionOrder {
+    /// By the number that the version's digits make (`2_b` before `10_a`): bootschema's
+    /// own rule, and the default.
+    Numeric,
+    /// By the version's digits compared as text (`10_a` before `2_b`), as sqlx,
+    /// diesel and other tools that compare version strings order them: for a history
+    /// they wrote whose versions have different numbers of digits.
+    Text,
 }
 
 impl Builder {
@@ -234,6 +247,15 @@ impl Builder {
     /// ```
     pub fn history_until(mut self, version: u64) -> Builder {
         self.history_until = Some(version);
+        self
+    }
+
+    /// Chooses how the snippets are ordered (by default [`VersionOrder::Numeric`], with a
+    /// warning for every two files that the two orders would apply differently). Choose
+    /// [`VersionOrder::Text`] for a history written by a tool that compares versions as
+    /// text, so that an empty database gets it in the order that tool applied it.
+    pub fn version_order(mut self, order: VersionOrder) -> Builder {
+        self.version_order = Some(order);
         self
     }
 
@@ -315,11 +337,16 @@ impl Builder {
         errors.extend(walk.diagnostics);
         let (files, naming_errors) = scan::name_files(walk.files, &dialects);
         errors.extend(naming_errors);
-        let resolution = scan::resolve(&files, &dialects, &folder_rel);
-        errors.extend(resolution.errors);
-        let mut warnings = resolution.warnings;
+        let mut resolution = scan::resolve(&files, &dialects, &folder_rel);
+        errors.append(&mut resolution.errors);
+        let mut warnings = std::mem::take(&mut resolution.warnings);
         warnings.extend(walk.warnings);
-        warnings.extend(scan::order_warnings(&files));
+        match self.version_order {
+            // The folder's order is chosen: no warning about the other one.
+            Some(VersionOrder::Text) => scan::order_as_text(&mut resolution.lists, &files),
+            Some(VersionOrder::Numeric) => {}
+            None => warnings.extend(scan::order_warnings(&files)),
+        }
 
         let mut by_file: Vec<BTreeMap<DialectKind, (bootschema::Snippet, infer::Inferred)>> =
             Vec::with_capacity(files.len());

@@ -367,6 +367,15 @@ pub(crate) fn order_warnings(files: &[SnippetFile]) -> Vec<Diagnostic> {
         .collect()
 }
 
+/// Orders each dialect's list by the versions' digits compared as text (the digits of
+/// two files differ, or their versions would be the same number).
+pub(crate) fn order_as_text(lists: &mut [(DialectKind, Vec<usize>)], files: &[SnippetFile]) {
+    let digits = |i: &usize| files[*i].version_text.chars().filter(char::is_ascii_digit).collect::<String>();
+    for (_, list) in lists.iter_mut() {
+        list.sort_by_cached_key(digits);
+    }
+}
+
 /// `PostgreSQL`, `PostgreSQL and SQLite`, `PostgreSQL, MySQL and SQLite`.
 pub(crate) fn and_list(dialects: &[DialectKind]) -> String {
     let names: Vec<String> = dialects.iter().map(ToString::to_string).collect();

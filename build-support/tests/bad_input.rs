@@ -456,3 +456,16 @@ fn each_statement_carries_the_builds_reason_for_losing_data() {
     assert!(reasons[4].is_some_and(|r| r.contains("CASCADE")), "{reasons:?}");
     assert!(reasons[5].is_some_and(|r| r.contains("no WHERE")), "{reasons:?}");
 }
+
+#[test]
+fn a_history_can_be_ordered_as_the_tool_that_wrote_it_compared_versions() {
+    let sql = SqlFolder::new();
+    sql.file("20240101120000_users.sql", TABLE);
+    sql.file("2024-03-13_170000_later.sql", "CREATE TABLE later (id BIGINT PRIMARY KEY);\n");
+    let scan = sql.builder().version_order(bootschema_build::VersionOrder::Text).scan().unwrap();
+    let order: Vec<&str> = scan.set.postgres.iter().map(|s| s.path.as_ref()).collect();
+    assert_eq!(order, ["sql/20240101120000_users.sql", "sql/2024-03-13_170000_later.sql"]);
+    assert!(!scan.warnings.iter().any(|w| w.message.contains("order")), "the order is chosen: no warning");
+    let numeric = sql.scan();
+    assert_eq!(numeric.set.postgres[0].path, "sql/2024-03-13_170000_later.sql", "by number by default");
+}

@@ -296,12 +296,18 @@ pub(crate) fn plan(
     // the ledger has rows, those older than its first row. (A ledger without rows was
     // created by a sync that went on to apply, under the lock, onto a database that was
     // empty or proven: what it holds is bootschema's work, as its guards tell.)
-    let first_recorded = ledger.rows.keys().next().copied();
+    // "Older" and "at or below" go by the order the snippets apply in (the build may
+    // order them as text), not by their numbers.
+    let first_recorded = snippets.iter().position(|s| ledger.rows.contains_key(&s.version));
     let populated = !ledger.exists && snapshot.holds_any(dialect, snippets);
-    let era = |version: u64| History {
-        unrecorded: (populated && settings.baseline.is_none_or(|b| version <= b))
-            || first_recorded.is_some_and(|first| version < first),
-        baseline: settings.baseline,
+    let baseline_end = settings.baseline.and_then(|b| last_at_or_below(snippets, b));
+    let era = |index: usize| {
+        let baselined = baseline_end.is_some_and(|end| index <= end);
+        History {
+            unrecorded: (populated && (settings.baseline.is_none() || baselined))
+                || first_recorded.is_some_and(|first| index < first),
+            baseline: settings.baseline.filter(|_| baselined),
+        }
     };
     // The guards each version undoes, found once (looking them up for every snippet
     // that runs, among every guard of the set, was quadratic: two thirds of a
@@ -315,7 +321,7 @@ pub(crate) fn plan(
     let mut steps = Vec::with_capacity(snippets.len());
     for (index, snippet) in snippets.iter().enumerate() {
         let catalogs = Catalogs { facts: snapshot, probes, expected: &expected, assumed, unsettled };
-        let step = plan_step(dialect, index, snippet, ledger, catalogs, era(snippet.version), settings);
+        let step = plan_step(dialect, index, snippet, ledger, catalogs, era(index), settings);
         if step.action.runs_sql() {
             assumed = true;
             unsettled |= step.statements_to_run().any(|i| snippet.statements[i].catalog.may_remove());
@@ -335,7 +341,7 @@ pub(crate) fn plan(
         .map(|row| Orphan {
             version: row.version,
             path: row.path.clone(),
-            newer: snippets.last().is_none_or(|last| row.version > last.version),
+            newer: snippets.iter().map(|s| s.version).max().is_none_or(|newest| row.version > newest),
         })
         .collect();
     Plan { dialect, steps, orphans }
@@ -347,8 +353,15 @@ struct History {
     /// The database holds no record of the era: objects but no ledger rows, or a
     /// snippet older than the ledger's first row.
     unrecorded: bool,
-    /// The operator's baseline, if any.
+    /// The operator's baseline, when the snippet is at or below it.
     baseline: Option<u64>,
+}
+
+/// The position of the last snippet at or below `version`, in the order the snippets
+/// apply in: the snippet of that version, or else the last one whose number is not
+/// greater (the two are the same where the snippets are ordered by number).
+pub(crate) fn last_at_or_below(snippets: &[Snippet], version: u64) -> Option<usize> {
+    snippets.iter().rposition(|s| s.version == version).or_else(|| snippets.iter().rposition(|s| s.version <= version))
 }
 
 /// What a step is planned against.
@@ -440,7 +453,7 @@ fn plan_step(
     // A history the database holds no record of is never run on a guess: it is
     // baselined, adopted where every statement is guard-proven, or refused.
     let (action, reason) = match (row, history.baseline) {
-        (None, Some(baseline)) if history.unrecorded && snippet.version <= baseline => {
+        (None, Some(baseline)) if history.unrecorded => {
             (Action::Baselined, format!("at or below the baseline {baseline}: recorded without running"))
         }
         (None, _) if history.unrecorded && action.runs_sql() && !snippet.statements.is_empty() => {
@@ -738,6 +751,27 @@ mod tests {
         let all = [early, snippets[1].clone()];
         assert_eq!(decide(&all, &recorded, &populated, &settings), [Action::Unproven, Action::Skip]);
         assert_eq!(decide(&all, &recorded, &populated, &baseline(0)), [Action::Baselined, Action::Skip]);
+    }
+
+    #[test]
+    fn older_and_at_or_below_go_by_the_order_snippets_apply_in() {
+        // Ordered as text by the build: 20240101120000 applies before 20240313.
+        let snippets = [snippet(20240101120000, &[(&[], ADDS)]), snippet(20240313, &[(&[], ADDS)])];
+        let populated = catalog(&["t"]);
+        let mut with_t = snippets.clone();
+        with_t[0] = snippet(20240101120000, &[(&[table("t")], ADDS)]);
+        let baseline = Settings { baseline: Some(20240313), ..Settings::new("T") };
+        assert_eq!(
+            decide(&with_t, &ledger(false, Vec::new()), &populated, &baseline),
+            [Action::Baselined, Action::Baselined],
+            "both are at or below the second in apply order, whatever their numbers"
+        );
+        let recorded = ledger(true, vec![row(&snippets[1], LedgerState::Applied, &snippets[1].checksum)]);
+        assert_eq!(
+            decide(&snippets, &recorded, &populated, &Settings::new("T")),
+            [Action::Unproven, Action::Skip],
+            "the first applies before the first recorded one: older, though its number is greater"
+        );
     }
 
     #[test]

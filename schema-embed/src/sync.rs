@@ -157,7 +157,7 @@ impl<'a> Syncer<'a> {
     fn snippets_for(&self, dialect: DialectKind, settings: &Settings) -> &'a [Snippet] {
         let all = self.snippets.for_dialect(dialect);
         match settings.up_to {
-            Some(version) => &all[..all.partition_point(|s| s.version <= version)],
+            Some(version) => &all[..crate::plan::last_at_or_below(all, version).map_or(0, |end| end + 1)],
             None => all,
         }
     }
