@@ -477,3 +477,51 @@ async fn a_checksum_changed_by_hand_removes_the_mark_at_the_next_full_look(db: T
     let err = syncer(&set).run(db.target()).await.unwrap_err();
     assert!(err.to_string().contains("0002_add_price.sql"), "every boot now refuses, naming the file: {err}");
 }
+
+/// A rolling deploy: old and new binaries boot in any order, also at once. The new
+/// release changed a view (`on_change: reapply`); an old pod that restarts must not put
+/// the old view back, nor refuse, nor report drift.
+mod rolling_deploy {
+    use super::*;
+
+    fn release(view: &str) -> SnippetDir {
+        SnippetDir::new(&[
+            ("0001_t.sql", "CREATE TABLE t (id INTEGER NOT NULL PRIMARY KEY, a INTEGER);\n"),
+            ("0002_v.sql", &*format!("-- on_change: reapply\nDROP VIEW IF EXISTS v;\nCREATE VIEW v AS {view};\n")),
+        ])
+    }
+
+    async fn has_twice(db: &TestDb) -> bool {
+        db.catalog().await.iter().any(|l| l.contains("twice"))
+    }
+
+    async fn an_older_binary_never_undoes_a_newer_ones_reapply(db: TestDb) {
+        let old = release("SELECT id, a FROM t").snippets();
+        let new = release("SELECT id, a, a * 2 AS twice FROM t").snippets();
+        syncer(&old).run(db.target()).await.unwrap();
+        let upgraded = syncer(&new).run(db.target()).await.unwrap();
+        assert_eq!(upgraded.steps[1].action, Action::Reapply);
+        assert!(has_twice(&db).await);
+        for _ in 0..2 {
+            let report = syncer(&old).run(db.target()).await.unwrap();
+            assert!(!report.changed_anything(), "{:?}", actions(&report));
+            assert!(report.steps[1].reason.contains("newer release"), "{}", report.steps[1].reason);
+            assert!(has_twice(&db).await, "the newest text stays");
+            let report = syncer(&new).run(db.target()).await.unwrap();
+            assert!(!report.changed_anything() && report.unchanged == 2, "the new release keeps its fast path");
+        }
+        // Old and new pods at once.
+        let mut tasks = Vec::new();
+        for k in 0..6 {
+            let set = std::sync::Arc::new(if k % 2 == 0 { old.clone() } else { new.clone() });
+            let pool = db.new_pool().await;
+            tasks.push(tokio::spawn(async move { syncer(&set).run(pool.target()).await.map(|_| ()) }));
+        }
+        for task in tasks {
+            task.await.unwrap().expect("every pod boots");
+        }
+        assert!(has_twice(&db).await, "the newest text stays");
+    }
+
+    on_every_database!(an_older_binary_never_undoes_a_newer_ones_reapply);
+}

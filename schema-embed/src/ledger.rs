@@ -101,7 +101,22 @@ pub struct Ledger {
     pub exists: bool,
     /// Its rows.
     pub rows: BTreeMap<u64, LedgerRow>,
+    /// The marks of the snippet sets that completed a sync, oldest first, the current
+    /// one last: the order in which releases synced.
+    pub marks: Vec<String>,
 }
+
+impl Ledger {
+    /// Whether a newer release synced after the one whose set has `mark`: its mark is
+    /// among the earlier ones, and another came after it. This binary is then the older
+    /// one of a rolling deploy or a rollback.
+    pub(crate) fn newer_release_synced(&self, mark: &str) -> bool {
+        self.marks.iter().position(|m| m == mark).is_some_and(|at| at + 1 < self.marks.len())
+    }
+}
+
+/// How many earlier marks the mark row keeps.
+pub(crate) const MARKS_KEPT: usize = 32;
 
 /// The ledger table's name, checked to be one or two plain identifiers.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -186,9 +186,38 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// Ledger rows without an embedded snippet: reported, never acted on.
     pub orphans: Vec<Orphan>,
+    /// A newer release synced after this binary's snippets did (this binary is the
+    /// older one of a rolling deploy or a rollback): what that release changed
+    /// (reapplied or edited snippets, objects it dropped) is left as it is, and this
+    /// binary writes no mark.
+    pub newer_release: bool,
 }
 
 impl Plan {
+    /// The plan as this binary's release may carry it out: when a newer release has
+    /// synced since this set's last sync ([`Ledger::newer_release_synced`]), a snippet
+    /// whose row that release rewrote is neither reapplied, nor refused as edited, nor
+    /// reported as drift. Otherwise an older pod restarting during a rolling deploy would
+    /// undo what the new pods already use.
+    pub(crate) fn for_release(mut self, ledger: &Ledger, mark: &str) -> Plan {
+        if !ledger.newer_release_synced(mark) {
+            return self;
+        }
+        self.newer_release = true;
+        for step in self.steps.iter_mut() {
+            if matches!(step.action, Action::Reapply | Action::Edited | Action::Drift) {
+                step.reason = format!(
+                    "left as it is: a newer release synced after this binary ({}, {})",
+                    step.action, step.reason
+                );
+                step.action = Action::Skip;
+                step.statements.iter_mut().for_each(|s| s.run = false);
+                step.statements_skipped.clear();
+            }
+        }
+        self
+    }
+
     /// Whether any step changes the database.
     pub fn has_work(&self) -> bool {
         self.steps.iter().any(|s| s.action.changes_database())
@@ -344,7 +373,7 @@ pub(crate) fn plan(
             newer: snippets.iter().map(|s| s.version).max().is_none_or(|newest| row.version > newest),
         })
         .collect();
-    Plan { dialect, steps, orphans }
+    Plan { dialect, steps, orphans, newer_release: false }
 }
 
 /// What the plan knows of a snippet's era.
@@ -652,7 +681,7 @@ mod tests {
     }
 
     fn ledger(exists: bool, rows: Vec<LedgerRow>) -> Ledger {
-        Ledger { exists, rows: rows.into_iter().map(|r| (r.version, r)).collect() }
+        Ledger { exists, rows: rows.into_iter().map(|r| (r.version, r)).collect(), marks: Vec::new() }
     }
 
     fn catalog(tables: &[&str]) -> CatalogSnapshot {
@@ -772,6 +801,25 @@ mod tests {
             [Action::Unproven, Action::Skip],
             "the first applies before the first recorded one: older, though its number is greater"
         );
+    }
+
+    #[test]
+    fn an_older_binary_leaves_a_newer_releases_changes_alone() {
+        let mut s = snippet(1, &[(&[table("t")], ADDS)]);
+        s.on_change = OnChange::Reapply;
+        let rewritten = row(&s, LedgerState::Reapplied, "sha256:newer");
+        let mut ledger = ledger(true, vec![rewritten]);
+        let decide = |ledger: &Ledger, mark: &str| {
+            plan(PG, std::slice::from_ref(&s), ledger, &catalog(&["t"]), &Probes::new(), &Settings::new("T"))
+                .for_release(ledger, mark)
+        };
+        ledger.marks = vec!["v1:1:old".into(), "v1:1:new".into()];
+        let older = decide(&ledger, "v1:1:old");
+        assert!(older.newer_release);
+        assert_eq!(older.steps[0].action, Action::Skip, "{}", older.steps[0].reason);
+        // A set never seen before is the newer one; the current one is not older either.
+        assert_eq!(decide(&ledger, "v1:1:another").steps[0].action, Action::Reapply);
+        assert_eq!(decide(&ledger, "v1:1:new").steps[0].action, Action::Reapply);
     }
 
     #[test]

@@ -153,6 +153,16 @@ impl<'a> Syncer<'a> {
         self
     }
 
+    /// The snippets of `dialect` that a run with `settings` plans, and their mark.
+    fn set_for(&self, dialect: DialectKind, settings: &Settings) -> Set<'a> {
+        let snippets = self.snippets_for(dialect, settings);
+        let mark = match settings.up_to {
+            Some(_) => std::borrow::Cow::Owned(crate::snippet::set_mark(snippets)),
+            None => self.snippets.mark(dialect),
+        };
+        Set { snippets, mark }
+    }
+
     /// The snippets of `dialect` that a run with `settings` plans.
     fn snippets_for(&self, dialect: DialectKind, settings: &Settings) -> &'a [Snippet] {
         let all = self.snippets.for_dialect(dialect);
@@ -199,23 +209,23 @@ impl<'a> Syncer<'a> {
         let settings = self.settings()?;
         let table = LedgerTable::parse(&settings.ledger_table)?;
         let target = target.into();
-        let snippets = self.snippets_for(target.dialect(), &settings);
+        let set = self.set_for(target.dialect(), &settings);
         let started = Instant::now();
         let mut report = match &target {
             #[cfg(feature = "postgres")]
             Target::Postgres(pool) => {
                 let mut s = crate::dialect::PgSession::open(pool).await?;
-                look(&mut s, snippets, &table, &settings).await?
+                look(&mut s, &set, &table, &settings).await?
             }
             #[cfg(feature = "mysql")]
             Target::MySql(pool) => {
                 let mut s = crate::dialect::MySqlSession::open(pool).await?;
-                look(&mut s, snippets, &table, &settings).await?
+                look(&mut s, &set, &table, &settings).await?
             }
             #[cfg(feature = "sqlite")]
             Target::Sqlite(pool) => {
                 let mut s = crate::dialect::SqliteSession::open(pool).await?;
-                look(&mut s, snippets, &table, &settings).await?
+                look(&mut s, &set, &table, &settings).await?
             }
         }
         .into_report(&table, true);
@@ -244,12 +254,7 @@ impl<'a> Syncer<'a> {
             });
         }
         let table = LedgerTable::parse(&settings.ledger_table)?;
-        let snippets = self.snippets_for(target.dialect(), &settings);
-        let mark = match settings.up_to {
-            Some(_) => std::borrow::Cow::Owned(crate::snippet::set_mark(snippets)),
-            None => self.snippets.mark(target.dialect()),
-        };
-        let set = Set { snippets, mark };
+        let set = self.set_for(target.dialect(), &settings);
         let span = tracing::info_span!(target: "bootschema", "schema_sync", dialect = %target.dialect());
         async {
             match &target {
@@ -301,9 +306,10 @@ struct Set<'a> {
 /// prevent the mark.
 fn leaves_set_recorded(plan: &Plan) -> bool {
     let newest = plan.steps.iter().map(|s| s.version).max();
-    plan.steps
-        .iter()
-        .all(|s| matches!(s.action, Action::Skip | Action::Apply | Action::Adopt | Action::Baselined | Action::Reapply))
+    !plan.newer_release
+        && plan.steps.iter().all(|s| {
+            matches!(s.action, Action::Skip | Action::Apply | Action::Adopt | Action::Baselined | Action::Reapply)
+        })
         && plan.orphans.iter().all(|o| newest.is_some_and(|n| o.version < n))
 }
 
@@ -352,10 +358,11 @@ impl Look {
 
 async fn look<S: Session>(
     session: &mut S,
-    snippets: &[Snippet],
+    set: &Set<'_>,
     table: &LedgerTable,
     settings: &Settings,
 ) -> Result<Look, Error> {
+    let snippets = set.snippets;
     session.begin_look().await?;
     let ledger = session.read_ledger(table).await?;
     let snapshot = session.snapshot(&Scope::of(S::KIND, snippets)).await?;
@@ -372,12 +379,14 @@ async fn look<S: Session>(
     let answers = session.probe(&queries).await?;
     session.end_look().await?;
     let probes: Probes = queries.into_iter().zip(answers).collect();
-    Ok(Look {
-        plan: plan(S::KIND, snippets, &ledger, &snapshot, &probes, settings),
-        server_version: snapshot.server_version,
-        ledger,
-        database: snapshot.database,
-    })
+    let plan = plan(S::KIND, snippets, &ledger, &snapshot, &probes, settings).for_release(&ledger, &set.mark);
+    if plan.newer_release {
+        tracing::info!(
+            target: "bootschema", dialect = %S::KIND,
+            "a newer release synced after this binary's snippets: what it changed is left as it is, and no mark is written"
+        );
+    }
+    Ok(Look { plan, server_version: snapshot.server_version, ledger, database: snapshot.database })
 }
 
 async fn run_on<S: Session>(
@@ -412,7 +421,7 @@ async fn run_on<S: Session>(
     // to do (an older release during a rolling deploy, a full check) never waits for
     // the lock while another instance applies.
     if read != Some(MarkRead::NoLedger) || snippets.is_empty() {
-        let first = look(&mut session, snippets, table, settings).await?;
+        let first = look(&mut session, set, table, settings).await?;
         let refusal = first.plan.refusal(settings);
         // A mark that the look contradicts (drift, an edit, a ledger changed by hand)
         // goes: every boot after this one looks again and warns until it is resolved.
@@ -459,7 +468,7 @@ async fn locked<S: Session>(
     let mut executed: BTreeMap<u64, Step> = BTreeMap::new();
     let mut attempts: BTreeMap<u64, u32> = BTreeMap::new();
     loop {
-        let looked = look(session, snippets, table, settings).await?;
+        let looked = look(session, set, table, settings).await?;
         if looked.plan.has_work() {
             looked.refuse_maintenance_database(S::KIND, settings)?;
         }
@@ -494,7 +503,10 @@ async fn locked<S: Session>(
                 }
                 verify(session, &plan, snippets).await?;
                 if leaves_set_recorded(&plan) {
-                    session.write_mark(table, &set.mark).await.map_err(Error::db("writing the ledger's mark"))?;
+                    session
+                        .write_mark(table, &set.mark, &ledger.marks)
+                        .await
+                        .map_err(Error::db("writing the ledger's mark"))?;
                 } else if needs_attention(&plan) {
                     session.clear_mark(table).await?;
                 }

@@ -246,7 +246,8 @@ pub(crate) trait Session: Send {
 
     /// Writes the ledger's mark (under the lock; within the lock's transaction where the
     /// lock is one).
-    async fn write_mark(&mut self, table: &LedgerTable, mark: &str) -> Result<(), sqlx::Error>;
+    /// `earlier` are the marks the row holds now (see [`mark_values`]).
+    async fn write_mark(&mut self, table: &LedgerTable, mark: &str, earlier: &[String]) -> Result<(), sqlx::Error>;
 
     /// Removes the ledger's mark, so that the next boot looks at everything again: a
     /// full look found drift, an edited snippet, or a ledger that no longer matches.
@@ -313,7 +314,8 @@ pub(crate) fn ledger_values_literal(kind: DialectKind, row: &LedgerRow) -> Strin
 pub(crate) fn ledger_select(name: &str) -> String {
     format!(
         "SELECT version, description, path, checksum, state, progress, duration_ms FROM {name} \
-         WHERE version >= 0 ORDER BY version"
+         WHERE version >= {} ORDER BY version",
+        crate::ledger::MARK_VERSION
     )
 }
 
@@ -411,13 +413,44 @@ where
 }
 
 /// The mark row's values, as literals (the mark is checked to be plain ASCII).
-pub(crate) fn mark_values(mark: &str) -> Option<String> {
-    let mark = crate::ledger::mark_literal(mark)?;
+///
+/// The row's `progress` keeps the marks written before, oldest first (at most
+/// [`crate::ledger::MARKS_KEPT`]): the order in which releases synced, which tells an
+/// older binary that a newer one has synced since (see [`crate::plan`]).
+pub(crate) fn mark_values(mark: &str, earlier: &[String]) -> Option<String> {
+    let literal = crate::ledger::mark_literal(mark)?;
+    let mut kept: Vec<&str> =
+        earlier.iter().map(String::as_str).filter(|m| *m != mark && crate::ledger::mark_literal(m).is_some()).collect();
+    let excess = kept.len().saturating_sub(crate::ledger::MARKS_KEPT);
+    kept.drain(..excess);
     Some(format!(
-        "{}, '{}', '', '{mark}', 'mark', '', 0",
+        "{}, '{}', '', '{literal}', 'mark', '{}', 0",
         crate::ledger::MARK_VERSION,
-        crate::ledger::MARK_DESCRIPTION.replace('\'', "''")
+        crate::ledger::MARK_DESCRIPTION.replace('\'', "''"),
+        kept.join(" ")
     ))
+}
+
+/// Adds one row of the ledger's table to `ledger`: a snippet's row, or the mark's, whose
+/// checksum and progress give the marks in the order releases synced.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn add_ledger_row(
+    ledger: &mut Ledger,
+    version: i64,
+    description: String,
+    path: String,
+    checksum: String,
+    state: String,
+    progress: String,
+    duration_ms: i64,
+) -> Result<(), Error> {
+    if version == crate::ledger::MARK_VERSION {
+        ledger.marks = progress.split_whitespace().map(str::to_owned).chain(std::iter::once(checksum)).collect();
+        return Ok(());
+    }
+    let row = ledger_row(version, description, path, checksum, state, progress, duration_ms)?;
+    ledger.rows.insert(row.version, row);
+    Ok(())
 }
 
 /// Builds a ledger row from its columns, naming the row when its state is unknown.

@@ -9,7 +9,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, MySql, Row};
 
 use super::{
-    batch_probe_sql, ledger_row, ledger_select, mark_read, mark_select, mark_values, quote_with, Session,
+    add_ledger_row, batch_probe_sql, ledger_select, mark_read, mark_select, mark_values, quote_with, Session,
     LEDGER_COLUMNS,
 };
 use crate::catalog::{catalog_key, CatalogSnapshot, Scope};
@@ -187,8 +187,7 @@ impl Session for MySqlSession {
             Ok(rows) => {
                 let mut ledger = Ledger { exists: true, ..Ledger::default() };
                 for (v, d, p, c, s, pr, ms) in rows {
-                    let row = ledger_row(v, d, p, c, s, pr, ms)?;
-                    ledger.rows.insert(row.version, row);
+                    add_ledger_row(&mut ledger, v, d, p, c, s, pr, ms)?;
                 }
                 Ok(ledger)
             }
@@ -442,8 +441,8 @@ impl Session for MySqlSession {
         }
     }
 
-    async fn write_mark(&mut self, table: &LedgerTable, mark: &str) -> Result<(), sqlx::Error> {
-        let Some(values) = mark_values(mark) else { return Ok(()) };
+    async fn write_mark(&mut self, table: &LedgerTable, mark: &str, earlier: &[String]) -> Result<(), sqlx::Error> {
+        let Some(values) = mark_values(mark, earlier) else { return Ok(()) };
         // The mark says every row is written: the deferred ones go in the same statement,
         // which writes all of them or none (one commit). The mark's other columns are
         // constants: the full conflict clause rewrites them unchanged.

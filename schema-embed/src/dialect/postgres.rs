@@ -16,8 +16,8 @@ use sqlx::{AssertSqlSafe, FromRow, Postgres, Row};
 use std::collections::{HashMap, HashSet};
 
 use super::{
-    batch_probe_sql, ledger_row, ledger_select, mark_read, mark_select, mark_values, quote_with, text_literal, Session,
-    LEDGER_COLUMNS, LEDGER_ON_CONFLICT,
+    add_ledger_row, batch_probe_sql, ledger_select, mark_read, mark_select, mark_values, quote_with, text_literal,
+    Session, LEDGER_COLUMNS, LEDGER_ON_CONFLICT,
 };
 use crate::catalog::{CatalogSnapshot, Scope};
 use crate::config::Settings;
@@ -289,8 +289,7 @@ impl Session for PgSession {
             Ok(rows) => {
                 let mut ledger = Ledger { exists: true, ..Ledger::default() };
                 for (v, d, p, c, s, pr, ms) in rows {
-                    let row = ledger_row(v, d, p, c, s, pr, ms)?;
-                    ledger.rows.insert(row.version, row);
+                    add_ledger_row(&mut ledger, v, d, p, c, s, pr, ms)?;
                 }
                 Ok(ledger)
             }
@@ -570,11 +569,12 @@ impl Session for PgSession {
         }
     }
 
-    async fn write_mark(&mut self, table: &LedgerTable, mark: &str) -> Result<(), sqlx::Error> {
-        let Some(values) = mark_values(mark) else { return Ok(()) };
+    async fn write_mark(&mut self, table: &LedgerTable, mark: &str, earlier: &[String]) -> Result<(), sqlx::Error> {
+        let Some(values) = mark_values(mark, earlier) else { return Ok(()) };
         let sql = format!(
             "INSERT INTO {} (version, description, path, checksum, state, progress, duration_ms) VALUES ({values}) \
-             ON CONFLICT (version) DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = now()",
+             ON CONFLICT (version) DO UPDATE SET checksum = EXCLUDED.checksum, progress = EXCLUDED.progress, \
+             applied_at = now()",
             Self::ledger_name(table)
         );
         if !self.held {

@@ -5,7 +5,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, Row, Sqlite};
 
 use super::{
-    batch_probe_sql, ledger_row, ledger_select, mark_read, mark_select, mark_values, quote_with, Session,
+    add_ledger_row, batch_probe_sql, ledger_select, mark_read, mark_select, mark_values, quote_with, Session,
     LEDGER_COLUMNS, LEDGER_ON_CONFLICT,
 };
 use crate::catalog::{catalog_key, CatalogSnapshot, Scope};
@@ -141,8 +141,7 @@ impl Session for SqliteSession {
             Ok(rows) => {
                 let mut ledger = Ledger { exists: true, ..Ledger::default() };
                 for (v, d, p, c, s, pr, ms) in rows {
-                    let row = ledger_row(v, d, p, c, s, pr, ms)?;
-                    ledger.rows.insert(row.version, row);
+                    add_ledger_row(&mut ledger, v, d, p, c, s, pr, ms)?;
                 }
                 Ok(ledger)
             }
@@ -310,11 +309,11 @@ impl Session for SqliteSession {
         }
     }
 
-    async fn write_mark(&mut self, table: &LedgerTable, mark: &str) -> Result<(), sqlx::Error> {
-        let Some(values) = mark_values(mark) else { return Ok(()) };
+    async fn write_mark(&mut self, table: &LedgerTable, mark: &str, earlier: &[String]) -> Result<(), sqlx::Error> {
+        let Some(values) = mark_values(mark, earlier) else { return Ok(()) };
         self.execute(&format!(
             "INSERT INTO {} (version, description, path, checksum, state, progress, duration_ms) VALUES ({values}) \
-             ON CONFLICT (version) DO UPDATE SET checksum = excluded.checksum, \
+             ON CONFLICT (version) DO UPDATE SET checksum = excluded.checksum, progress = excluded.progress, \
              applied_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
             Self::ledger_name(table)
         ))
