@@ -525,3 +525,45 @@ mod rolling_deploy {
 
     on_every_database!(an_older_binary_never_undoes_a_newer_ones_reapply);
 }
+
+/// An editor adding or removing the final newline of an applied file is no edit; a
+/// ledger written by an older bootschema (whose checksum covered that newline) is
+/// accepted and gets the current checksums at the next sync.
+mod final_newline {
+    use super::*;
+
+    async fn an_editors_final_newline_is_not_an_edit(db: TestDb) {
+        let dir = SnippetDir::new(BASE);
+        let set = dir.snippets();
+        syncer(&set).run(db.target()).await.unwrap();
+        // The ledger as an older bootschema wrote it: the untrimmed texts' checksums, no mark.
+        for snippet in set.for_dialect(db.kind.dialect()) {
+            db.pool
+                .exec(&format!(
+                    "UPDATE bootschema_history SET checksum = '{}' WHERE version = {}",
+                    snippet.legacy_checksum, snippet.version
+                ))
+                .await
+                .unwrap();
+        }
+        db.pool.exec("DELETE FROM bootschema_history WHERE version = -1").await.unwrap();
+        let report = syncer(&set).run(db.target()).await.unwrap();
+        assert!(!report.changed_anything(), "{:?}", actions(&report));
+        assert!(report.steps.iter().all(|s| s.action == Action::Skip), "{:?}", actions(&report));
+        let ledger = db.ledger().await;
+        for snippet in set.for_dialect(db.kind.dialect()) {
+            assert!(ledger.iter().any(|row| row.ends_with(&*snippet.checksum)), "rewritten: {ledger:?}");
+        }
+        assert!(db.mark().await.is_some());
+        // Now the editor strips the final newline of an applied file, or adds blank lines.
+        let (path, text) = BASE[1];
+        dir.write(path, text.trim_end());
+        let report = syncer(&dir.snippets()).run(db.target()).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(report.unchanged, 5, "the same set: the mark's shortcut");
+        dir.write(path, &format!("{text}\n\n"));
+        let report = syncer(&dir.snippets()).run(db.target()).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(report.unchanged, 5);
+    }
+
+    on_every_database!(an_editors_final_newline_is_not_an_edit);
+}

@@ -78,7 +78,7 @@ pub(crate) fn assemble(
             .collect());
     }
 
-    let checksum = checksum(&text);
+    let (checksum, legacy_checksum) = (checksum(text.trim_end()), checksum(&text));
     let mut snippets = BTreeMap::new();
     let mut warnings: Vec<(DialectKind, Problem)> = Vec::new();
     for (dialect, split) in splits {
@@ -121,6 +121,7 @@ pub(crate) fn assemble(
             description: Cow::Owned(file.description.clone()),
             path: Cow::Owned(file.rel.clone()),
             checksum: Cow::Owned(checksum.clone()),
+            legacy_checksum: Cow::Owned(legacy_checksum.clone()),
             sql: Cow::Owned(text.clone()),
             statements: Cow::Owned(statements),
             guards: Cow::Owned(inferred.snippet.clone()),

@@ -71,6 +71,7 @@ fn write_snippet(out: &mut String, s: &Snippet, text: usize) {
     let _ = writeln!(out, "                description: {BORROWED}({:?}),", s.description);
     let _ = writeln!(out, "                path: {BORROWED}({:?}),", s.path);
     let _ = writeln!(out, "                checksum: {BORROWED}({:?}),", s.checksum);
+    let _ = writeln!(out, "                legacy_checksum: {BORROWED}({:?}),", s.legacy_checksum);
     let _ = writeln!(out, "                sql: {BORROWED}(T{text}),");
     let _ = writeln!(out, "                statements: {BORROWED}(&[");
     for st in s.statements.iter() {
@@ -182,6 +183,7 @@ mod tests {
             description: "create_users".into(),
             path: path.to_owned().into(),
             checksum: "sha256:00".into(),
+            legacy_checksum: "sha256:01".into(),
             sql: sql.to_owned().into(),
             statements: Cow::Owned(vec![Statement {
                 line: 2,

@@ -1,4 +1,5 @@
-//! The checksum ignores a BOM and CRLF line ends, and nothing else.
+//! The checksum ignores a BOM, CRLF line ends and the whitespace at the very end of the
+//! file (an editor's final newline), and nothing else.
 
 mod common;
 
@@ -44,13 +45,33 @@ fn whitespace_inside_a_string_changes_the_checksum() {
 }
 
 #[test]
-fn trailing_whitespace_changes_the_checksum() {
-    let changed = [TEXT, b" \n"].concat();
-    assert_ne!(checksum(&changed), checksum(TEXT));
+fn whitespace_at_the_end_of_the_file_is_not_an_edit() {
+    let without_final_newline = TEXT.strip_suffix(b"\n").unwrap();
+    for changed in [[TEXT, b" \n"].concat(), [TEXT, b"\n\n"].concat(), without_final_newline.to_vec()] {
+        assert_eq!(checksum(&changed), checksum(TEXT), "{:?}", String::from_utf8_lossy(&changed));
+    }
 }
 
 #[test]
-fn lone_carriage_return_is_kept() {
-    let changed = [TEXT.strip_suffix(b"\n").unwrap(), b"\r"].concat();
-    assert_ne!(checksum(&changed), checksum(TEXT));
+fn whitespace_at_the_end_of_an_inner_line_changes_the_checksum() {
+    let changed = String::from_utf8(TEXT.to_vec()).unwrap().replacen("\n", " \n", 1);
+    assert_ne!(checksum(changed.as_bytes()), checksum(TEXT));
+}
+
+#[test]
+fn lone_carriage_return_inside_is_kept() {
+    let changed = String::from_utf8(TEXT.to_vec()).unwrap().replacen("\n", "\r", 1);
+    assert_ne!(checksum(changed.as_bytes()), checksum(TEXT));
+}
+
+#[test]
+fn the_legacy_checksum_is_the_one_of_the_untrimmed_text() {
+    let sql = SqlFolder::new();
+    sql.file("0001_users.sql", TEXT);
+    let snippet = sql.scan().set.postgres[0].clone();
+    assert_ne!(snippet.legacy_checksum, snippet.checksum, "the file ends with a newline");
+    // The old checksum of the text without its final newline is the new checksum.
+    let trimmed = SqlFolder::new();
+    trimmed.file("0001_users.sql", TEXT.strip_suffix(b"\n").unwrap());
+    assert_eq!(trimmed.scan().set.postgres[0].legacy_checksum, snippet.checksum);
 }

@@ -461,7 +461,7 @@ fn plan_step(
             progress = row.progress.clone();
             (Action::Apply, format!("stopped half-way before; {} statement(s) done, resuming", row.progress.len()))
         }
-        Some(row) if row.checksum == snippet.checksum => {
+        Some(row) if row.checksum == snippet.checksum || row.checksum == snippet.legacy_checksum => {
             match guards.iter().find(|(g, s)| s.is_missing() && !undone(g)) {
                 Some((guard, _)) => (Action::Drift, format!("recorded, but {} reports missing", guard.kind)),
                 None => (Action::Skip, format!("recorded ({})", row.state.as_str())),
@@ -658,6 +658,7 @@ mod tests {
             description: Cow::Borrowed("s"),
             path: Cow::Owned(format!("sql/{version}_s.sql")),
             checksum: Cow::Owned(format!("sha256:{version}")),
+            legacy_checksum: Cow::Owned(format!("sha256:legacy{version}")),
             sql: Cow::Owned(sql),
             statements: Cow::Owned(list),
             guards: Cow::Borrowed(&[]),

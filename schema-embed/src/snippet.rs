@@ -338,8 +338,14 @@ pub struct Snippet {
     pub description: Cow<'static, str>,
     /// The file's path relative to the embedding package (`sql/postgres/0001_x.sql`).
     pub path: Cow<'static, str>,
-    /// `sha256:<hex>` over the text with a BOM removed and CRLF turned into LF.
+    /// `sha256:<hex>` over the text with a BOM removed, CRLF turned into LF, and the
+    /// whitespace at the very end of the file removed (an editor's final newline is
+    /// not an edit).
     pub checksum: Cow<'static, str>,
+    /// The checksum of the same text as bootschema computed it before the end of the
+    /// file was trimmed: a ledger row that holds it is the same text, and is rewritten
+    /// with [`Snippet::checksum`] at the next sync that takes the lock.
+    pub legacy_checksum: Cow<'static, str>,
     /// The normalised text (no BOM, LF line ends), directives included.
     pub sql: Cow<'static, str>,
     /// The statements of the text, in order.

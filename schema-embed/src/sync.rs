@@ -10,7 +10,7 @@ use crate::catalog::{unless_query, Probes, Scope};
 use crate::config::Settings;
 use crate::dialect::{Session, Target};
 use crate::error::{excerpt, Error};
-use crate::ledger::{Ledger, LedgerState, LedgerTable, MarkRead};
+use crate::ledger::{Ledger, LedgerRow, LedgerState, LedgerTable, MarkRead};
 use crate::plan::{plan, Action, Plan, Step};
 use crate::report::SyncReport;
 use crate::snippet::{DialectKind, GuardKind, Snippet, SnippetSet};
@@ -502,6 +502,20 @@ async fn locked<S: Session>(
                     }
                 }
                 verify(session, &plan, snippets).await?;
+                // Rows recorded with the checksum of an older bootschema (before the end
+                // of a file was trimmed) get the current one, so that an editor's final
+                // newline is no edit from now on.
+                for step in plan.steps.iter().filter(|s| s.action == Action::Skip) {
+                    let snippet = &snippets[step.index];
+                    let Some(row) = ledger.rows.get(&step.version) else { continue };
+                    if row.checksum != snippet.checksum && row.checksum == snippet.legacy_checksum {
+                        let row = LedgerRow { checksum: snippet.checksum.to_string(), ..row.clone() };
+                        session
+                            .write_ledger(table, &row)
+                            .await
+                            .map_err(Error::db(format!("recording the current checksum of {}", snippet.path)))?;
+                    }
+                }
                 if leaves_set_recorded(&plan) {
                     session
                         .write_mark(table, &set.mark, &ledger.marks)
