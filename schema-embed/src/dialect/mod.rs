@@ -431,44 +431,25 @@ pub(crate) fn mark_values(mark: &str, earlier: &[String]) -> Option<String> {
     ))
 }
 
-/// Adds one row of the ledger's table to `ledger`: a snippet's row, or the mark's, whose
-/// checksum and progress give the marks in the order releases synced.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn add_ledger_row(
-    ledger: &mut Ledger,
-    version: i64,
-    description: String,
-    path: String,
-    checksum: String,
-    state: String,
-    progress: String,
-    duration_ms: i64,
-) -> Result<(), Error> {
+/// The columns of a ledger row as the ledger's query reads them: version,
+/// description, path, checksum, state, progress, duration.
+pub(crate) type LedgerColumns = (i64, String, String, String, String, String, i64);
+
+/// Adds one row of the ledger's table to `ledger`: a snippet's row, naming the row when
+/// its state is unknown, or the mark's, whose checksum and progress give the marks in
+/// the order releases synced.
+pub(crate) fn add_ledger_row(ledger: &mut Ledger, columns: LedgerColumns) -> Result<(), Error> {
+    let (version, description, path, checksum, state, progress, duration_ms) = columns;
     if version == crate::ledger::MARK_VERSION {
         ledger.marks = progress.split_whitespace().map(str::to_owned).chain(std::iter::once(checksum)).collect();
         return Ok(());
     }
-    let row = ledger_row(version, description, path, checksum, state, progress, duration_ms)?;
-    ledger.rows.insert(row.version, row);
-    Ok(())
-}
-
-/// Builds a ledger row from its columns, naming the row when its state is unknown.
-pub(crate) fn ledger_row(
-    version: i64,
-    description: String,
-    path: String,
-    checksum: String,
-    state: String,
-    progress: String,
-    duration_ms: i64,
-) -> Result<LedgerRow, Error> {
     let state = crate::ledger::LedgerState::parse(&state).ok_or_else(|| Error::Config {
         variable: format!("ledger row {version}"),
         value: state.clone(),
-        expected: "state applied, adopted, reapplied or partial (was the ledger edited by hand?)",
+        expected: "state applied, adopted, baselined, reapplied or partial (was the ledger edited by hand?)",
     })?;
-    Ok(LedgerRow {
+    let row = LedgerRow {
         version: version as u64,
         description,
         path,
@@ -476,7 +457,9 @@ pub(crate) fn ledger_row(
         state,
         progress: crate::ledger::decode_progress(&progress),
         duration_ms,
-    })
+    };
+    ledger.rows.insert(row.version, row);
+    Ok(())
 }
 
 /// The table a statement locks, as far as its first words tell: enough to name the

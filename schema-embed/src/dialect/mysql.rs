@@ -9,8 +9,8 @@ use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, MySql, Row};
 
 use super::{
-    add_ledger_row, batch_probe_sql, ledger_select, mark_read, mark_select, mark_values, quote_with, Session,
-    LEDGER_COLUMNS,
+    add_ledger_row, batch_probe_sql, ledger_select, mark_read, mark_select, mark_values, quote_with, LedgerColumns,
+    Session, LEDGER_COLUMNS,
 };
 use crate::catalog::{catalog_key, CatalogSnapshot, Scope};
 use crate::config::Settings;
@@ -180,14 +180,12 @@ impl Session for MySqlSession {
         self.check_ledger_home(table).await?;
         self.flush_deferred().await.map_err(Error::db("recording the applied statements in the ledger"))?;
         let sql = ledger_select(&Self::ledger_name(table));
-        let rows = sqlx::query_as::<_, (i64, String, String, String, String, String, i64)>(AssertSqlSafe(sql))
-            .fetch_all(&mut *self.conn)
-            .await;
+        let rows = sqlx::query_as::<_, LedgerColumns>(AssertSqlSafe(sql)).fetch_all(&mut *self.conn).await;
         match rows {
             Ok(rows) => {
                 let mut ledger = Ledger { exists: true, ..Ledger::default() };
-                for (v, d, p, c, s, pr, ms) in rows {
-                    add_ledger_row(&mut ledger, v, d, p, c, s, pr, ms)?;
+                for columns in rows {
+                    add_ledger_row(&mut ledger, columns)?;
                 }
                 Ok(ledger)
             }

@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::{
     add_ledger_row, batch_probe_sql, ledger_select, mark_read, mark_select, mark_values, quote_with, text_literal,
-    Session, LEDGER_COLUMNS, LEDGER_ON_CONFLICT,
+    LedgerColumns, Session, LEDGER_COLUMNS, LEDGER_ON_CONFLICT,
 };
 use crate::catalog::{CatalogSnapshot, Scope};
 use crate::config::Settings;
@@ -276,10 +276,7 @@ impl Session for PgSession {
             select
         };
         let rows = match sqlx::raw_sql(AssertSqlSafe(sql)).fetch_all(&mut *self.conn).await {
-            Ok(rows) => rows
-                .iter()
-                .map(FromRow::from_row)
-                .collect::<Result<Vec<(i64, String, String, String, String, String, i64)>, sqlx::Error>>(),
+            Ok(rows) => rows.iter().map(FromRow::from_row).collect::<Result<Vec<LedgerColumns>, sqlx::Error>>(),
             Err(e) => {
                 self.close_read(false).await?;
                 Err(e)
@@ -288,8 +285,8 @@ impl Session for PgSession {
         match rows {
             Ok(rows) => {
                 let mut ledger = Ledger { exists: true, ..Ledger::default() };
-                for (v, d, p, c, s, pr, ms) in rows {
-                    add_ledger_row(&mut ledger, v, d, p, c, s, pr, ms)?;
+                for columns in rows {
+                    add_ledger_row(&mut ledger, columns)?;
                 }
                 Ok(ledger)
             }

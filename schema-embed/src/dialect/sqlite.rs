@@ -5,8 +5,8 @@ use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, Row, Sqlite};
 
 use super::{
-    add_ledger_row, batch_probe_sql, ledger_select, mark_read, mark_select, mark_values, quote_with, Session,
-    LEDGER_COLUMNS, LEDGER_ON_CONFLICT,
+    add_ledger_row, batch_probe_sql, ledger_select, mark_read, mark_select, mark_values, quote_with, LedgerColumns,
+    Session, LEDGER_COLUMNS, LEDGER_ON_CONFLICT,
 };
 use crate::catalog::{catalog_key, CatalogSnapshot, Scope};
 use crate::config::Settings;
@@ -134,14 +134,12 @@ impl Session for SqliteSession {
 
     async fn read_ledger(&mut self, table: &LedgerTable) -> Result<Ledger, Error> {
         let sql = ledger_select(&Self::ledger_name(table));
-        let rows = sqlx::query_as::<_, (i64, String, String, String, String, String, i64)>(AssertSqlSafe(sql))
-            .fetch_all(&mut *self.conn)
-            .await;
+        let rows = sqlx::query_as::<_, LedgerColumns>(AssertSqlSafe(sql)).fetch_all(&mut *self.conn).await;
         match rows {
             Ok(rows) => {
                 let mut ledger = Ledger { exists: true, ..Ledger::default() };
-                for (v, d, p, c, s, pr, ms) in rows {
-                    add_ledger_row(&mut ledger, v, d, p, c, s, pr, ms)?;
+                for columns in rows {
+                    add_ledger_row(&mut ledger, columns)?;
                 }
                 Ok(ledger)
             }
