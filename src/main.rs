@@ -87,6 +87,8 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never into a log file or a pipe.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite:myapp.db?mode=rwc".to_string());
@@ -104,14 +106,16 @@ async fn main() -> anyhow::Result<()> {
     let report = syncer.run(db.target()).await?;
     // A boot in sync reads only the ledger's mark, so the server's version is unknown.
     let server = if report.server_version.is_empty() { String::new() } else { format!(" {}", report.server_version) };
-    println!("schema ({}{server}): {}", report.dialect, report.summary());
+    let mut out = String::new();
+    out.push_str(&format!("schema ({}{server}): {}\n", report.dialect, report.summary()));
     for step in report.steps.iter().filter(|s| s.action != bootschema::Action::Skip) {
-        println!("  {:<8} {}  ({})", step.action.to_string(), step.path, step.reason);
+        out.push_str(&format!("  {:<8} {}  ({})\n", step.action.to_string(), step.path, step.reason));
     }
     if report.dry_run || report.disabled {
-        println!("the schema was not synced by this boot; not touching the data");
-        return Ok(());
+        out.push_str("the schema was not synced by this boot; not touching the data\n");
+        return say(&out);
     }
+    say(&out)?;
 
     // Use the schema for real: a write that needs the added column and both unique
     // rules, then reads of the seeded settings and of the view, in one transaction.
@@ -145,6 +149,16 @@ async fn main() -> anyhow::Result<()> {
         tx.commit().await.context("committing")?;
         (greeting, users, with_email)
     });
-    println!("{greeting}: added user {name}; {users} user(s), {with_email} with an email");
-    Ok(())
+    say(&format!("{greeting}: added user {name}; {users} user(s), {with_email} with an email\n"))
+}
+
+/// Writes to stdout. A reader that went away (`myapp | head -1`) ends the output
+/// quietly; any other write error (a full disk) is an error.
+fn say(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("writing to stdout"),
+        _ => Ok(()),
+    }
 }

@@ -63,5 +63,38 @@ async fn dry_run_variable_changes_nothing(db: TestDb) {
 async fn sync_off_variable_skips_the_boot_sync(db: TestDb) {
     let out = stdout(&myapp(&db, &[("MYAPP_SCHEMA_SYNC", "off")]));
     assert!(out.contains("not synced by this boot"), "{out}");
+    assert!(out.contains("schema sync is off: 7 snippets embedded, none read"), "not 'no snippets': {out}");
     assert!(db.catalog().await.is_empty(), "nothing was created");
+}
+
+/// The app's output as a platform or a shell sees it: no colour codes in a log that
+/// is not a terminal, a reader that goes away (`| head -c0`) ends the output quietly,
+/// and a full disk (`> /dev/full`) is an error, for the app and for `schema` commands.
+#[tokio::test]
+async fn output_to_pipes_files_and_full_disks_behaves() {
+    let Some(db) = TestDb::new(Kind::Sqlite).await else { return };
+    let output = myapp(&db, &[]);
+    assert!(!output.stderr.contains(&0x1b), "no ANSI escapes when stderr is not a terminal");
+    let shell = |line: &str| {
+        let output = Command::new("bash")
+            .args(["-c", line])
+            .env("APP", env!("CARGO_BIN_EXE_myapp"))
+            .env("DATABASE_URL", &db.url)
+            .env("RUST_LOG", "warn")
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .expect("bash");
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    };
+    for line in
+        [r#""$APP" | head -c0; echo "${PIPESTATUS[0]}""#, r#""$APP" schema plan | head -c0; echo "${PIPESTATUS[0]}""#]
+    {
+        assert_eq!(shell(line), "0", "a closed pipe ends the output quietly: {line}");
+    }
+    for line in [
+        r#""$APP" > /dev/full 2>/dev/null; echo $?"#,
+        r#""$APP" schema verify --json > /dev/full 2>/dev/null; echo $?"#,
+    ] {
+        assert_eq!(shell(line), "1", "a write error fails: {line}");
+    }
 }

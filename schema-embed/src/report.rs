@@ -24,6 +24,8 @@ pub struct SyncReport {
     pub unchanged: usize,
     /// Ledger rows without an embedded snippet.
     pub orphans: Vec<crate::plan::Orphan>,
+    /// How many snippets the binary embeds for this database.
+    pub embedded: usize,
     /// The whole sync's duration, in milliseconds.
     pub duration_ms: u64,
 }
@@ -36,6 +38,7 @@ impl SyncReport {
             dry_run,
             disabled: false,
             ledger_table,
+            embedded: plan.steps.len(),
             steps: plan.steps,
             unchanged: 0,
             orphans: plan.orphans,
@@ -62,6 +65,9 @@ impl SyncReport {
 
     /// One line: `3 applied, 1 adopted, 12 skipped in 45 ms`.
     pub fn summary(&self) -> String {
+        if self.disabled {
+            return format!("schema sync is off: {} snippets embedded, none read", self.embedded);
+        }
         if self.unchanged > 0 && self.steps.is_empty() {
             return format!("in sync: {} snippets recorded (ledger mark) in {} ms", self.unchanged, self.duration_ms);
         }

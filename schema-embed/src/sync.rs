@@ -250,6 +250,7 @@ impl<'a> Syncer<'a> {
                 steps: Vec::new(),
                 unchanged: 0,
                 orphans: Vec::new(),
+                embedded: self.snippets.for_dialect(target.dialect()).len(),
                 duration_ms: 0,
             });
         }
@@ -411,6 +412,7 @@ async fn run_on<S: Session>(
             steps: Vec::new(),
             unchanged: snippets.len(),
             orphans: Vec::new(),
+            embedded: snippets.len(),
             duration_ms: started.elapsed().as_millis() as u64,
         };
         tracing::info!(target: "bootschema", dialect = %S::KIND, "schema sync: {}", report.summary());

@@ -134,7 +134,28 @@ impl<'a> Release<'a> {
     /// Runs the command named by `args` (the words after `schema`: `["apply", "--json"]`)
     /// and returns its exit status. For apps that name the subcommand differently, and
     /// for tests.
+    ///
+    /// A failure to write the output (`> /dev/full`) is exit status 1 with the error on
+    /// stderr; a reader that went away (`| head -1`) ends the output quietly.
     pub async fn run<I, F, Fut, T, E>(&self, args: I, connect: F, console: &mut Console<'_>) -> i32
+    where
+        I: IntoIterator<Item = OsString>,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        T: Into<Target>,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let code = self.run_command(args, connect, console).await;
+        match console.out_error.take() {
+            Some(e) => {
+                console.err_line(&self.error_line(&format!("cannot write the output: {e}")), &self.redactor);
+                EXIT_ERROR
+            }
+            None => code,
+        }
+    }
+
+    async fn run_command<I, F, Fut, T, E>(&self, args: I, connect: F, console: &mut Console<'_>) -> i32
     where
         I: IntoIterator<Item = OsString>,
         F: FnOnce() -> Fut,
@@ -474,6 +495,8 @@ pub struct Console<'io> {
     out_colour: bool,
     err_colour: bool,
     input: Option<Box<dyn BufRead + 'io>>,
+    /// The first error writing to `out` other than a reader that went away.
+    out_error: Option<std::io::Error>,
 }
 
 impl std::fmt::Debug for Console<'_> {
@@ -489,7 +512,14 @@ impl std::fmt::Debug for Console<'_> {
 impl<'io> Console<'io> {
     /// Plain output to `out` and `err`, and no terminal to ask.
     pub fn new(out: impl Write + 'io, err: impl Write + 'io) -> Console<'io> {
-        Console { out: Box::new(out), err: Box::new(err), out_colour: false, err_colour: false, input: None }
+        Console {
+            out: Box::new(out),
+            err: Box::new(err),
+            out_colour: false,
+            err_colour: false,
+            input: None,
+            out_error: None,
+        }
     }
 
     /// A person answers the questions (`apply` before destructive snippets) from `input`,
@@ -519,17 +549,30 @@ impl Console<'static> {
             input: if stdin.is_terminal() { Some(Box::new(stdin.lock())) } else { None },
             out: Box::new(std::io::stdout()),
             err: Box::new(std::io::stderr()),
+            out_error: None,
         }
     }
 }
 
 impl Console<'_> {
-    // Write errors (a closed pipe) are ignored: the exit status still tells.
-    fn out_lines(&mut self, lines: &[Line], redactor: &Redactor) {
-        for line in lines {
-            let _ = writeln!(self.out, "{}", line.render(self.out_colour, |t| redactor.redact(t)));
+    /// Notes a failed write to `out`: a reader that went away (`| head -1`) ends the
+    /// output quietly; any other error (`> /dev/full`) makes the command fail.
+    fn out_written(&mut self, result: std::io::Result<()>) {
+        if let Err(e) = result {
+            if e.kind() != std::io::ErrorKind::BrokenPipe && self.out_error.is_none() {
+                self.out_error = Some(e);
+            }
         }
-        let _ = self.out.flush();
+    }
+
+    fn out_lines(&mut self, lines: &[Line], redactor: &Redactor) {
+        let mut text = String::new();
+        for line in lines {
+            text.push_str(&line.render(self.out_colour, |t| redactor.redact(t)));
+            text.push('\n');
+        }
+        let written = self.out.write_all(text.as_bytes()).and_then(|()| self.out.flush());
+        self.out_written(written);
     }
 
     fn err_lines(&mut self, lines: &[Line], redactor: &Redactor) {
@@ -545,8 +588,8 @@ impl Console<'_> {
 
     /// Text of the program's own (usage, JSON already redacted).
     fn out_text(&mut self, text: &str) {
-        let _ = self.out.write_all(text.as_bytes());
-        let _ = self.out.flush();
+        let written = self.out.write_all(text.as_bytes()).and_then(|()| self.out.flush());
+        self.out_written(written);
     }
 
     fn err_text(&mut self, text: &str) {
