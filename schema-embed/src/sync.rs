@@ -349,9 +349,7 @@ impl Look {
         }
         Ok(())
     }
-}
 
-impl Look {
     fn into_report(self, table: &LedgerTable, dry_run: bool) -> SyncReport {
         SyncReport::new(self.plan, self.server_version, table.display(), dry_run)
     }
