@@ -407,21 +407,25 @@ fn modelled(statement: &Ast) -> bool {
 /// built on a view, foreign keys, generated columns that call a function) that the
 /// statement does not name.
 fn cascades(statement: &Ast) -> bool {
-    let text = statement.to_string().to_ascii_uppercase();
-    let words: Vec<&str> =
-        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect();
-    let drops = matches!(
-        statement,
-        Ast::Drop { .. }
-            | Ast::DropFunction(_)
-            | Ast::DropDomain(_)
-            | Ast::DropProcedure { .. }
-            | Ast::DropTrigger(_)
-            | Ast::DropPolicy(_)
-            | Ast::DropExtension(_)
-            | Ast::AlterTable(_)
-    );
-    drops && words.windows(2).any(|w| w[1] == "CASCADE" && w[0] != "DELETE" && w[0] != "UPDATE")
+    match statement {
+        Ast::Drop { cascade, .. } => *cascade,
+        // The other drops spell it in places of their own: read the words, but only of
+        // these statements (a seed's text is never turned back into SQL here).
+        Ast::DropFunction(_)
+        | Ast::DropDomain(_)
+        | Ast::DropProcedure { .. }
+        | Ast::DropTrigger(_)
+        | Ast::DropPolicy(_)
+        | Ast::DropExtension(_)
+        | Ast::AlterTable(_) => {
+            let text = statement.to_string().to_ascii_uppercase();
+            let words: Vec<&str> =
+                text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect();
+            // `ON DELETE CASCADE` of a foreign key drops nothing now.
+            words.windows(2).any(|w| w[1] == "CASCADE" && w[0] != "DELETE" && w[0] != "UPDATE")
+        }
+        _ => false,
+    }
 }
 
 fn parser_dialect(dialect: DialectKind) -> &'static dyn Dialect {

@@ -50,6 +50,12 @@ impl Action {
         Action::Unproven,
     ];
 
+    /// Whether the step needs a person before the schema is in sync: drift, an edited,
+    /// blocked or unproven snippet.
+    pub fn needs_person(self) -> bool {
+        matches!(self, Action::Drift | Action::Edited | Action::Blocked | Action::Unproven)
+    }
+
     /// Whether the step changes the database (runs SQL or writes the ledger).
     pub fn changes_database(self) -> bool {
         matches!(self, Action::Apply | Action::Adopt | Action::Baselined | Action::Reapply)
@@ -363,6 +369,7 @@ pub(crate) fn plan(
         }
         steps.push(step);
     }
+    let newest = snippets.iter().map(|s| s.version).max();
     let orphans = ledger
         .rows
         .values()
@@ -370,7 +377,7 @@ pub(crate) fn plan(
         .map(|row| Orphan {
             version: row.version,
             path: row.path.clone(),
-            newer: snippets.iter().map(|s| s.version).max().is_none_or(|newest| row.version > newest),
+            newer: newest.is_none_or(|newest| row.version > newest),
         })
         .collect();
     Plan { dialect, steps, orphans, newer_release: false }

@@ -317,7 +317,7 @@ fn leaves_set_recorded(plan: &Plan) -> bool {
 /// Whether a plan holds what a person must look at (drift, an edited, blocked or
 /// unproven snippet): the ledger's mark must not keep boots from seeing it.
 fn needs_attention(plan: &Plan) -> bool {
-    plan.steps.iter().any(|s| matches!(s.action, Action::Drift | Action::Edited | Action::Blocked | Action::Unproven))
+    plan.steps.iter().any(|s| s.action.needs_person())
 }
 
 /// One look at the database: the ledger, the snapshot, the `unless` answers, the plan.

@@ -291,10 +291,7 @@ impl Run<'_, '_> {
     /// What to run next, when the plan is not clean.
     fn next_step(&self, report: &SyncReport) -> Option<Line> {
         let program = &self.program;
-        let needs_person = report
-            .steps
-            .iter()
-            .any(|s| matches!(s.action, Action::Edited | Action::Blocked | Action::Drift | Action::Unproven));
+        let needs_person = report.steps.iter().any(|s| s.action.needs_person());
         let text = if needs_person && self.args.command == Command::Status {
             format!("edited, drifted, blocked or unproven snippets need a person: `{program} schema plan` says why")
         } else if needs_person {
