@@ -220,3 +220,54 @@ async fn a_maintenance_database_is_refused() {
     );
     assert_eq!(created, (0, 0), "nothing was created");
 }
+
+/// A savepoint's locks last until its transaction commits: a snippet that alters a
+/// table the app reads must not keep it locked while later snippets run (here a long
+/// backfill of another table): the sync commits right after it.
+#[tokio::test]
+async fn a_table_the_app_uses_is_free_as_soon_as_its_snippet_ends() {
+    let Some(db) = postgres().await else { return };
+    let dir = SnippetDir::new(&[(
+        "0001_hot.sql",
+        "CREATE TABLE hot (id INT PRIMARY KEY);\nINSERT INTO hot SELECT generate_series(1, 100);\n",
+    )]);
+    syncer(&dir.snippets()).run(db.target()).await.unwrap();
+    dir.write("0002_w.sql", "ALTER TABLE hot ADD COLUMN w INT;\n");
+    dir.write("0003_other.sql", "CREATE TABLE other (id INT);\nSELECT pg_sleep(4);\n");
+    let set = dir.snippets();
+    let target = db.target();
+    let sync = tokio::spawn(async move { syncer(&set).run(target).await });
+    // Wait until the backfill runs, then read `hot` as the app would, bounded to 1 s.
+    let common::Pool::Postgres(pool) = &db.pool else { unreachable!() };
+    let started = std::time::Instant::now();
+    loop {
+        let running: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(4)%' AND state = 'active' \
+             AND pid <> pg_backend_pid()",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        if running > 0 {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "the backfill never started");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::raw_sql("SET statement_timeout = 1000").execute(&mut *conn).await.unwrap();
+    let read: Result<i64, _> = sqlx::query_scalar("SELECT count(*) FROM hot").fetch_one(&mut *conn).await;
+    let backfill_running = !sync.is_finished();
+    sqlx::raw_sql("RESET statement_timeout").execute(&mut *conn).await.unwrap();
+    drop(conn);
+    assert_eq!(read.expect("the app's read of `hot` waited for the backfill of another table"), 100);
+    assert!(backfill_running, "the read is meant to happen during the backfill");
+    let report = sync.await.unwrap().unwrap();
+    assert_eq!(report.count(Action::Apply), 2);
+    assert_eq!(
+        db.pool
+            .count("SELECT count(*) FROM information_schema.columns WHERE table_name = 'hot' AND column_name = 'w'")
+            .await,
+        1
+    );
+}

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use bootschema::{DialectKind, Guard, GuardKind, GuardOrigin, Snippet, Statement, TransactionMode};
 
 use crate::checksum::checksum;
+use crate::classify;
 use crate::diagnostic::Diagnostic;
 use crate::directives;
 use crate::infer::{catalog_change, infer, Inferred};
@@ -100,7 +101,8 @@ pub(crate) fn assemble(
             .iter()
             .zip(&inferred.statements)
             .zip(&inferred.effects)
-            .map(|((piece, guards), effects)| Statement {
+            .zip(&inferred.tables)
+            .map(|(((piece, guards), effects), tables)| Statement {
                 destructive: losses
                     .get(&dialect)
                     .and_then(|found| {
@@ -113,6 +115,8 @@ pub(crate) fn assemble(
                 end: u32::try_from(piece.end).unwrap_or(u32::MAX),
                 guards: Cow::Owned(guards.clone()),
                 catalog: catalog_change(effects.as_deref()),
+                kind: classify::kind(piece.kind, &text[piece.start..piece.end]),
+                tables: tables.clone().map(Cow::Owned),
             })
             .collect::<Vec<_>>();
         let snippet = Snippet {

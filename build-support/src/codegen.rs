@@ -77,7 +77,7 @@ fn write_snippet(out: &mut String, s: &Snippet, text: usize) {
     for st in s.statements.iter() {
         let _ = writeln!(
             out,
-            "                    ::bootschema::Statement {{ line: {}, start: {}, end: {}, guards: {}, catalog: ::bootschema::CatalogChange::{:?}, destructive: {} }},",
+            "                    ::bootschema::Statement {{ line: {}, start: {}, end: {}, guards: {}, catalog: ::bootschema::CatalogChange::{:?}, destructive: {}, kind: ::bootschema::StatementKind::{:?}, tables: {} }},",
             st.line,
             st.start,
             st.end,
@@ -85,6 +85,14 @@ fn write_snippet(out: &mut String, s: &Snippet, text: usize) {
             st.catalog,
             match &st.destructive {
                 Some(why) => format!("::core::option::Option::Some({BORROWED}({why:?}))"),
+                None => "::core::option::Option::None".to_owned(),
+            },
+            st.kind,
+            match &st.tables {
+                Some(tables) => {
+                    let items: Vec<String> = tables.iter().map(object).collect();
+                    format!("::core::option::Option::Some({BORROWED}(&[{}]))", items.join(", "))
+                }
                 None => "::core::option::Option::None".to_owned(),
             }
         );
@@ -192,6 +200,8 @@ mod tests {
                 guards: Cow::Borrowed(&[]),
                 catalog: bootschema::CatalogChange::Adds,
                 destructive: Some(Cow::Borrowed("it drops the object with its data")),
+                kind: bootschema::StatementKind::Schema,
+                tables: Some(Cow::Owned(vec![ObjectName { schema: None, name: Ident::bare("t") }])),
             }]),
             guards: Cow::Owned(vec![Guard {
                 kind: GuardKind::ColumnMissing {
@@ -228,7 +238,7 @@ mod tests {
             r#"const T0: &str = "a\"b\\c\n";"#,
             r#"env_prefix: ::std::borrow::Cow::Borrowed("MYAPP"),"#,
             r#"path: ::std::borrow::Cow::Borrowed("sql/postgres/0001_x.sql"),"#,
-            "::bootschema::Statement { line: 2, start: 31, end: 47, guards: ::std::borrow::Cow::Borrowed(&[]), catalog: ::bootschema::CatalogChange::Adds, destructive: ::core::option::Option::Some(::std::borrow::Cow::Borrowed(\"it drops the object with its data\")) },",
+            "::bootschema::Statement { line: 2, start: 31, end: 47, guards: ::std::borrow::Cow::Borrowed(&[]), catalog: ::bootschema::CatalogChange::Adds, destructive: ::core::option::Option::Some(::std::borrow::Cow::Borrowed(\"it drops the object with its data\")), kind: ::bootschema::StatementKind::Schema, tables: ::core::option::Option::Some(::std::borrow::Cow::Borrowed(&[::bootschema::ObjectName { schema: ::core::option::Option::None, name: ::bootschema::Ident { value: ::std::borrow::Cow::Borrowed(\"t\"), quoted: false } }])) },",
             r#"schema: ::core::option::Option::Some(::bootschema::Ident { value: ::std::borrow::Cow::Borrowed("billing"), quoted: false })"#,
             r#"::bootschema::Ident { value: ::std::borrow::Cow::Borrowed("My \"T\""), quoted: true }"#,
             "origin: ::bootschema::GuardOrigin::Written { line: 1 }, undone_by: ::core::option::Option::Some(7)",

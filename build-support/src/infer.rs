@@ -30,6 +30,7 @@ use sqlparser::ast::{
 use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
 
+use crate::classify;
 use crate::split::{Piece, StatementKind, TokenKind};
 
 /// A name as the database compares it (see `bootschema`'s catalog rules): PostgreSQL
@@ -238,13 +239,24 @@ pub(crate) struct Understood {
     pub unreadable: Option<String>,
     /// What a `CREATE OR REPLACE VIEW` redefines when it is there already.
     pub replaces: Option<Object>,
+    /// The tables it locks ([`bootschema::Statement::tables`]); `None` when unknown.
+    pub tables: Option<Vec<ObjectName>>,
 }
 
 /// Reads one statement of `kind` with the parser of `dialect`.
 pub(crate) fn understand(dialect: DialectKind, sql: &str, kind: StatementKind) -> Understood {
     match kind {
-        // A routine's body runs later; creating it changes no table.
-        StatementKind::Routine => return Understood { effects: Some(Vec::new()), ..Understood::default() },
+        // A routine's body runs later; creating it changes no table, and locks none
+        // unless it is a trigger (on a table the build does not read out).
+        StatementKind::Routine => {
+            let head = sql.split(['(', '$']).next().unwrap_or_default();
+            let trigger = head.split(|c: char| !c.is_ascii_alphabetic()).any(|w| w.eq_ignore_ascii_case("TRIGGER"));
+            return Understood {
+                effects: Some(Vec::new()),
+                tables: (!trigger).then(Vec::new),
+                ..Understood::default()
+            };
+        }
         StatementKind::Block | StatementKind::Whole => return Understood::default(),
         StatementKind::Plain => {}
     }
@@ -273,7 +285,7 @@ fn unreadable(dialect: DialectKind, sql: &str, message: String) -> Understood {
     let first = sql.split(|c: char| !c.is_ascii_alphabetic()).find(|w| !w.is_empty()).unwrap_or("");
     let effects =
         if NO_DDL.iter().any(|w| w.eq_ignore_ascii_case(first)) { Some(Vec::new()) } else { dropped(dialect, sql) };
-    Understood { unreadable: Some(message), effects, ..Understood::default() }
+    Understood { unreadable: Some(message), effects, tables: classify::unread_tables(sql), ..Understood::default() }
 }
 
 /// What a `DROP` the parser cannot read removes (`DROP INDEX CONCURRENTLY IF EXISTS
@@ -526,7 +538,8 @@ impl Reader {
             }
             _ => None,
         };
-        Understood { guards, effects: Some(effects), unreadable: None, replaces }
+        let tables = classify::tables(statement, |name| self.object(name));
+        Understood { guards, effects: Some(effects), unreadable: None, replaces, tables }
     }
 
     /// Pushes the statement's effects; returns its guards, `None` when it cannot be
@@ -864,6 +877,8 @@ pub(crate) struct Inferred {
     pub unreadable: Vec<(usize, String)>,
     /// Guarded `CREATE OR REPLACE VIEW` statements: (index, the view).
     pub replaces: Vec<(usize, Object)>,
+    /// The tables each statement locks (`None`: unknown).
+    pub tables: Vec<Option<Vec<ObjectName>>>,
 }
 
 /// The guards of a snippet whose statements are `statements` (byte ranges of `sql`),
@@ -879,6 +894,7 @@ pub(crate) fn infer(dialect: DialectKind, sql: &str, statements: &[Piece], writt
         effects: understood.iter().map(|u| u.effects.clone()).collect(),
         unreadable: understood.iter().enumerate().filter_map(|(i, u)| Some((i, u.unreadable.clone()?))).collect(),
         replaces: Vec::new(),
+        tables: understood.iter().map(|u| u.tables.clone()).collect(),
     };
     if !written.is_empty() {
         return inferred;

@@ -97,6 +97,7 @@
 
 mod assemble;
 mod checksum;
+mod classify;
 mod codegen;
 mod diagnostic;
 mod directives;

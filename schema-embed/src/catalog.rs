@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use crate::snippet::{DialectKind, Guard, GuardKind, Ident, ObjectName, Snippet};
+use crate::snippet::{DialectKind, Guard, GuardKind, Ident, ObjectName, Snippet, Statement};
 
 /// What the planner learns of one guard.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -106,6 +106,13 @@ impl Scope {
             }
             scope.indexes.insert(normalise(dialect, &name.name));
         };
+        let snippets: Vec<&Snippet> = snippets.into_iter().collect();
+        // The tables statements lock, to tell the ones the app already has.
+        for tables in snippets.iter().flat_map(|s| s.statements.iter()).filter_map(|s| s.tables.as_deref()) {
+            for table in tables {
+                add_table(&mut scope, table);
+            }
+        }
         for guard in snippets.into_iter().flat_map(Snippet::all_guards) {
             match &guard.kind {
                 GuardKind::TableMissing(t) => add_table(&mut scope, t),
@@ -244,6 +251,15 @@ impl CatalogSnapshot {
             GuardKind::TypeMissing(_) => !self.status(dialect, guard, &Probes::new()).is_missing(),
             GuardKind::SchemaMissing(_) | GuardKind::Unless(_) => false,
         })
+    }
+
+    /// Whether `statement` locks a table this catalog holds, or one the build could not
+    /// name while the catalog holds any table (see [`Statement::tables`]).
+    pub(crate) fn locked_by(&self, dialect: DialectKind, statement: &Statement) -> bool {
+        match &statement.tables {
+            Some(tables) => tables.iter().any(|t| self.resolve_table(dialect, t).is_some()),
+            None => !self.tables.is_empty(),
+        }
     }
 
     /// `(schema, index)` of an index that exists but is invalid, if `name` is one.

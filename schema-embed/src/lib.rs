@@ -54,7 +54,7 @@ mod snippet;
 
 pub use snippet::{
     set_mark, CatalogChange, DialectKind, Guard, GuardKind, GuardOrigin, Ident, ObjectName, OnChange, Snippet,
-    SnippetSet, Statement, TransactionMode,
+    SnippetSet, Statement, StatementKind, TransactionMode,
 };
 
 #[cfg(feature = "runtime")]
@@ -73,6 +73,8 @@ mod ledger;
 mod plan;
 #[cfg(feature = "runtime")]
 mod report;
+#[cfg(feature = "runtime")]
+mod retry;
 #[cfg(feature = "runtime")]
 mod sync;
 #[cfg(feature = "runtime")]

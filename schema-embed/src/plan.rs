@@ -144,6 +144,12 @@ pub struct Step {
     /// failed `CREATE INDEX CONCURRENTLY`): dropped before the snippet runs again.
     #[serde(skip)]
     pub(crate) invalid_indexes: Vec<(String, String)>,
+    /// Whether a statement it runs locks a table that the catalog held when the plan
+    /// was made, or one the build could not name while the catalog held tables: a table
+    /// the app may be using. On PostgreSQL the lock's transaction commits right after
+    /// such a snippet, so that the app waits for it alone (`apply::batch`).
+    #[serde(skip)]
+    pub(crate) locks_existing: bool,
 }
 
 impl Step {
@@ -569,6 +575,10 @@ fn plan_step(
     } else {
         reason
     };
+    let locks_existing = action.runs_sql()
+        && (0..snippet.statements.len())
+            .filter(|i| !statements_skipped.contains(&(*i as u32)))
+            .any(|i| catalogs.facts.locked_by(dialect, &snippet.statements[i]));
     Step {
         version: snippet.version,
         path: snippet.path.to_string(),
@@ -587,6 +597,7 @@ fn plan_step(
         index,
         progress,
         recheck,
+        locks_existing,
         invalid_indexes: if action.runs_sql() {
             snippet
                 .all_guards()
@@ -656,6 +667,8 @@ mod tests {
                 guards: Cow::Owned(guards),
                 catalog: *catalog,
                 destructive: None,
+                kind: crate::snippet::StatementKind::Schema,
+                tables: None,
             });
             sql.push_str(";\n");
         }
@@ -739,6 +752,28 @@ mod tests {
         assert_eq!(decide(&[destructive], &empty, &catalog(&[]), &allowed), [Action::Apply]);
         let run_once = snippet(1, &[(&[], ADDS)]);
         assert_eq!(decide(&[run_once], &empty, &catalog(&["t"]), &settings), [Action::Apply]);
+    }
+
+    #[test]
+    fn a_snippet_that_locks_a_table_the_database_held_is_marked() {
+        let settings = Settings::new("T");
+        let on = |tables: Option<&[&str]>| {
+            let mut s = snippet(1, &[(&[], ADDS)]);
+            let names = tables.map(|t| {
+                t.iter().map(|n| ObjectName { schema: None, name: Ident::bare(n.to_string()) }).collect::<Vec<_>>()
+            });
+            s.statements.to_mut()[0].tables = names.map(Cow::Owned);
+            s
+        };
+        let locks = |s: Snippet, catalog: &CatalogSnapshot| {
+            plan(PG, &[s], &ledger(true, Vec::new()), catalog, &Probes::new(), &settings).steps[0].locks_existing
+        };
+        let held = catalog(&["hot"]);
+        assert!(locks(on(Some(&["hot"])), &held), "ALTER TABLE hot …");
+        assert!(!locks(on(Some(&["new"])), &held), "a table this sync creates");
+        assert!(!locks(on(Some(&[])), &held), "CREATE FUNCTION …");
+        assert!(locks(on(None), &held), "a DO block, on a database with tables");
+        assert!(!locks(on(None), &catalog(&[])), "a DO block, on an empty database");
     }
 
     #[test]

@@ -305,6 +305,29 @@ impl CatalogChange {
     }
 }
 
+/// What a statement is, as the build read it: the one classification that the
+/// executor, the plan and its outputs use (nothing at run time reads SQL words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "runtime", derive(serde::Serialize))]
+#[cfg_attr(feature = "runtime", serde(rename_all = "lowercase"))]
+pub enum StatementKind {
+    /// Changes the schema: `CREATE`, `ALTER`, `DROP`, `RENAME`, `TRUNCATE` of tables,
+    /// columns, indexes, constraints, views, schemas, types.
+    Schema,
+    /// Changes rows only: `INSERT`, `UPDATE`, `DELETE`, `REPLACE`, `MERGE`, or a `WITH`
+    /// query, as its first word tells. On MySQL such a statement commits together with
+    /// its ledger row.
+    Rows,
+    /// Defines code that runs later: `CREATE FUNCTION`, `PROCEDURE`, `TRIGGER`, `EVENT`.
+    Routine,
+    /// Runs code whose effect the build does not know (PostgreSQL's `DO`, MariaDB's
+    /// `BEGIN NOT ATOMIC`), or several statements the splitter sent as one.
+    Block,
+    /// Anything else: `SET`, `SELECT`, `GRANT`, `COMMENT`, `ANALYZE`, `PRAGMA`, …
+    #[default]
+    Other,
+}
+
 /// One statement of a snippet, as a byte range into [`Snippet::sql`] so that a portable
 /// snippet's text is stored once however many dialects split it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -324,6 +347,15 @@ pub struct Statement {
     /// constraint or index`): the one classification that the build's gate, the plan,
     /// its JSON document and the release output use.
     pub destructive: Option<Cow<'static, str>>,
+    /// What it is.
+    pub kind: StatementKind,
+    /// The tables (and views) it locks against the app's reads or writes while its
+    /// transaction lasts, as the build read them: what it alters, writes, drops,
+    /// indexes or references by a foreign key, the first one being its target. Empty
+    /// for a statement that locks none (`CREATE FUNCTION`, `SET`, `COMMENT`); `None`
+    /// when the build could not tell (a block, a trigger, a statement the parser could
+    /// not read, `DROP INDEX` on PostgreSQL).
+    pub tables: Option<Cow<'static, [ObjectName]>>,
 }
 
 /// One SQL file of `sql/`, resolved for one dialect.

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use tracing::Instrument;
 
-use crate::apply::{apply, backoff, final_state, Applied};
+use crate::apply::{apply, final_state, Applied, Apply};
 use crate::catalog::{unless_query, Probes, Scope};
 use crate::config::Settings;
 use crate::dialect::{Session, Target};
@@ -13,6 +13,7 @@ use crate::error::{excerpt, Error};
 use crate::ledger::{Ledger, LedgerRow, LedgerState, LedgerTable, MarkRead};
 use crate::plan::{plan, Action, Plan, Step};
 use crate::report::SyncReport;
+use crate::retry::backoff;
 use crate::snippet::{DialectKind, GuardKind, Snippet, SnippetSet};
 use crate::verify::verify;
 
@@ -388,7 +389,7 @@ async fn look<S: Session>(
     Ok(Look { plan, server_version: snapshot.server_version, ledger, database: snapshot.database })
 }
 
-async fn run_on<S: Session>(
+async fn run_on<S: Apply>(
     mut session: S,
     set: &Set<'_>,
     table: &LedgerTable,
@@ -458,7 +459,7 @@ async fn run_on<S: Session>(
 
 /// Under the lock: plan again (another instance may have synced meanwhile), apply,
 /// verify. Loops when a step had to release the lock.
-async fn locked<S: Session>(
+async fn locked<S: Apply>(
     session: &mut S,
     set: &Set<'_>,
     table: &LedgerTable,
@@ -532,7 +533,10 @@ async fn locked<S: Session>(
             Applied::LockTimedOut(wait) => {
                 let attempt = attempts.entry(wait.version).or_insert(1);
                 if *attempt >= settings.ddl_attempts {
-                    let holders = session.describe_lock_wait(&wait.statement).await;
+                    let holders = match &wait.table {
+                        Some(table) => session.describe_lock_wait(table).await,
+                        None => String::new(),
+                    };
                     return Err(Error::DdlLockTimeout {
                         path: wait.path,
                         line: wait.line,
@@ -560,8 +564,8 @@ async fn locked<S: Session>(
 }
 
 /// Commits the lock's transaction and takes the lock again: the transaction has held
-/// its budget of statements (see [`Session::STATEMENTS_PER_TRANSACTION`]). Returns
-/// whether the ledger is exactly what this sync left, so that the plan still holds;
+/// its budget of statements, or a snippet locked a table the app uses (see
+/// `apply::batch`). Returns whether the ledger is exactly what this sync left, so that the plan still holds;
 /// otherwise another instance took the lock in between, and the caller plans again.
 async fn checkpoint<S: Session>(
     session: &mut S,

@@ -19,7 +19,7 @@ use crate::catalog::{CatalogSnapshot, Scope};
 use crate::config::Settings;
 use crate::error::Error;
 use crate::ledger::{Ledger, LedgerRow, LedgerTable, MarkRead};
-use crate::snippet::DialectKind;
+use crate::snippet::{DialectKind, ObjectName};
 
 /// The database a sync runs against: the app's own pool, which bootschema borrows one
 /// connection from.
@@ -80,13 +80,6 @@ target_from!("sqlite", sqlx::SqlitePool, Sqlite);
 pub(crate) trait Session: Send {
     /// Which database this is.
     const KIND: DialectKind;
-    /// Whether DDL is transactional, so that a snippet and its ledger row can commit
-    /// together (PostgreSQL, SQLite). Where it is not (MySQL), progress is recorded per
-    /// statement.
-    const ATOMIC_DDL: bool;
-    /// Whether the lock is itself a transaction (SQLite's `BEGIN IMMEDIATE`), so that a
-    /// `transaction: none` snippet must release it to run.
-    const LOCK_IS_TRANSACTION: bool;
 
     /// Quotes an identifier for this database.
     fn quote(ident: &str) -> String;
@@ -155,92 +148,6 @@ pub(crate) trait Session: Send {
     /// Inserts or replaces a ledger row.
     async fn write_ledger(&mut self, table: &LedgerTable, row: &LedgerRow) -> Result<(), sqlx::Error>;
 
-    /// How many statements the lock's transaction holds before it commits and the lock
-    /// is taken again, where the lock is a transaction that keeps every table lock of
-    /// every snippet until it ends (PostgreSQL). See [`crate::apply`].
-    const STATEMENTS_PER_TRANSACTION: Option<usize> = None;
-
-    /// Whether [`Session::pipeline`] sends its parts in one round trip inside the lock's
-    /// transaction, so that snippets, each in a savepoint of its own, travel together
-    /// (PostgreSQL: the simple query protocol takes several statements at once), their
-    /// ledger rows deferred to the commit ([`Session::record_applied`]).
-    const PIPELINE_ATOMIC: bool = false;
-
-    /// A query that reads the server's clock, as microseconds since the message that
-    /// carries it arrived, in one row of one `BIGINT`: after each snippet of a batch
-    /// ([`Session::pipeline_clocked`]), it times that snippet.
-    const CLOCK: &'static str = "";
-
-    /// Runs `parts` like [`Session::pipeline`] and returns, with the outcome, the
-    /// readings of the parts marked in `clock` (each a [`Session::CLOCK`]) that ran, in
-    /// order, also when a later part failed.
-    async fn pipeline_clocked(
-        &mut self,
-        _parts: &[&str],
-        _clock: &[bool],
-    ) -> (Vec<i64>, Result<(), (usize, sqlx::Error)>) {
-        unreachable!("only for sessions that pipeline atomic snippets")
-    }
-
-    /// Whether statements and the ledger rows that record them can travel several to a
-    /// message outside any transaction (MySQL, whose DDL commits by itself anyway),
-    /// timed by the arrival of each statement's result ([`Session::pipeline_timed`]).
-    const PIPELINE_PROGRESS: bool = false;
-
-    /// Runs `parts` like [`Session::pipeline`] and returns, with the outcome, when the
-    /// result of each part that ran arrived, in order (MySQL sends each statement's
-    /// result as soon as the statement ends, also inside a multi-statement message).
-    async fn pipeline_timed(&mut self, _parts: &[&str]) -> (Vec<std::time::Instant>, Result<(), (usize, sqlx::Error)>) {
-        unreachable!("only for sessions that pipeline progress")
-    }
-
-    /// Runs `parts` in order, in one round trip where the database allows it; on
-    /// failure, the index of the failing part (the parts after it do not run).
-    async fn pipeline(&mut self, parts: &[&str]) -> Result<(), (usize, sqlx::Error)> {
-        for (i, part) in parts.iter().enumerate() {
-            self.execute(part).await.map_err(|e| (i, e))?;
-        }
-        Ok(())
-    }
-
-    /// Records a snippet that ran atomically inside the lock's transaction. The default
-    /// writes the row at once; PostgreSQL defers it to one statement for all the rows of
-    /// the transaction, written before the commit (so they still commit together with
-    /// their snippets) and before any read of the ledger.
-    async fn record_applied(&mut self, table: &LedgerTable, row: &LedgerRow) -> Result<(), sqlx::Error> {
-        self.write_ledger(table, row).await
-    }
-
-    /// `row`'s upsert as one self-contained statement (literals only), for
-    /// [`Session::pipeline_timed`], carrying in the same statement the rows deferred so far
-    /// ([`Session::defer_progress`]) but for an earlier one of `row`'s snippet; `row`'s
-    /// duration is measured by the server from [`Session::PIPELINE_START`] (MySQL). The
-    /// deferred rows stay queued until [`Session::deferred_written`] says the upsert ran.
-    fn ledger_upsert_literal(&self, _table: &LedgerTable, _row: &LedgerRow) -> String {
-        unreachable!("only for sessions that pipeline")
-    }
-
-    /// Whether the progress rows of statements whose own guards recover them may wait
-    /// for the next row that must be written at once (MySQL, where every ledger write
-    /// outside a transaction is a commit and a log flush of its own). See
-    /// [`crate::apply`] for which rows qualify and why losing one is safe.
-    const DEFERS_RECOVERABLE_PROGRESS: bool = false;
-
-    /// Queues `row` until the next [`Session::ledger_upsert_literal`] that runs, the
-    /// next ledger read, the mark, or the unlock, whichever comes first.
-    fn defer_progress(&mut self, _table: &LedgerTable, _row: &LedgerRow) {
-        unreachable!("only for sessions that defer progress")
-    }
-
-    /// The upsert built by [`Session::ledger_upsert_literal`] ran: its deferred rows
-    /// are written.
-    fn deferred_written(&mut self) {}
-
-    /// A statement that notes when a snippet that writes its own row in the same message
-    /// started, for that row's duration (measured by the server: the row is built before
-    /// the message is sent).
-    const PIPELINE_START: Option<&'static str> = None;
-
     /// Reads the ledger's mark, never inside a transaction, in one round trip.
     async fn read_mark(&mut self, table: &LedgerTable) -> Result<MarkRead, Error>;
 
@@ -259,9 +166,9 @@ pub(crate) trait Session: Send {
     /// Whether an error is a lock timeout worth retrying.
     fn is_lock_timeout(error: &sqlx::Error) -> bool;
 
-    /// Says what is known of who holds the lock a statement waited for (PostgreSQL:
-    /// the blocking process ids).
-    async fn describe_lock_wait(&mut self, _statement: &str) -> String {
+    /// Says what is known of who holds the lock on `table` that a statement waited for
+    /// (PostgreSQL: the blocking process ids).
+    async fn describe_lock_wait(&mut self, _table: &ObjectName) -> String {
         String::new()
     }
 }
@@ -462,52 +369,9 @@ pub(crate) fn add_ledger_row(ledger: &mut Ledger, columns: LedgerColumns) -> Res
     Ok(())
 }
 
-/// The table a statement locks, as far as its first words tell: enough to name the
-/// blocked table when a statement times out waiting for a lock.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct TargetTable {
-    /// The name as written (`billing.invoices`, `"Items"`).
-    pub display: String,
-    /// The table's own name as the catalog stores it (quotes removed; bare names
-    /// lower-cased).
-    pub name: String,
-}
-
-pub(crate) fn target_table(sql: &str) -> Option<TargetTable> {
-    let words: Vec<&str> =
-        sql.split(|c: char| c.is_whitespace() || c == '(' || c == ';').filter(|w| !w.is_empty()).collect();
-    let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
-    let is = |i: usize, w: &str| upper.get(i).is_some_and(|u| u == w);
-    let skip = |mut i: usize, fillers: &[&str]| {
-        while upper.get(i).is_some_and(|u| fillers.contains(&u.as_str())) {
-            i += 1;
-        }
-        i
-    };
-    let fillers = ["ONLY", "IF", "NOT", "EXISTS", "TABLE", "IGNORE", "ONLINE"];
-    let at = if is(0, "ALTER") || is(0, "LOCK") || is(0, "TRUNCATE") || (is(0, "DROP") && is(1, "TABLE")) {
-        Some(skip(1, &fillers))
-    } else if is(0, "CREATE") && upper.iter().any(|u| u == "INDEX" || u == "TRIGGER") {
-        upper.iter().position(|u| u == "ON").map(|on| skip(on + 1, &fillers))
-    } else if is(0, "INSERT") || is(0, "REPLACE") || is(0, "DELETE") {
-        upper.iter().position(|u| u == "INTO" || u == "FROM").map(|i| i + 1)
-    } else if is(0, "UPDATE") || is(0, "RENAME") {
-        Some(skip(1, &fillers))
-    } else {
-        None
-    }?;
-    let display = words.get(at)?.trim_end_matches(',').to_string();
-    let last = display.rsplit('.').next()?;
-    let name = match last.chars().next()? {
-        '"' | '`' | '[' => last[1..last.len().saturating_sub(1)].to_string(),
-        _ => last.to_lowercase(),
-    };
-    (!name.is_empty()).then_some(TargetTable { display, name })
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{target_table, text_literal};
+    use super::text_literal;
     use crate::snippet::DialectKind;
 
     #[test]
@@ -516,22 +380,5 @@ mod tests {
         assert_eq!(text_literal(DialectKind::MySql, text), "CONVERT(X'61275CC3A9' USING utf8mb4)");
         assert_eq!(text_literal(DialectKind::MySql, ""), "CONVERT(X'' USING utf8mb4)");
         assert_eq!(text_literal(DialectKind::Postgres, text), "E'a''\\\\é'");
-    }
-
-    #[test]
-    fn the_locked_table_is_read_from_the_statement() {
-        let name = |sql: &str| target_table(sql).map(|t| (t.display, t.name));
-        assert_eq!(
-            name("ALTER TABLE ONLY public.Items ADD COLUMN x INT"),
-            Some(("public.Items".into(), "items".into()))
-        );
-        assert_eq!(
-            name("CREATE UNIQUE INDEX CONCURRENTLY i ON \"Items\" (x)"),
-            Some(("\"Items\"".into(), "Items".into()))
-        );
-        assert_eq!(name("create index on items(x)"), Some(("items".into(), "items".into())));
-        assert_eq!(name("INSERT INTO settings (a) VALUES (1)"), Some(("settings".into(), "settings".into())));
-        assert_eq!(name("DROP TABLE IF EXISTS old"), Some(("old".into(), "old".into())));
-        assert_eq!(name("SELECT 1"), None);
     }
 }

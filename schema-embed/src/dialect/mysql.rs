@@ -16,7 +16,7 @@ use crate::catalog::{catalog_key, CatalogSnapshot, Scope};
 use crate::config::Settings;
 use crate::error::Error;
 use crate::ledger::{encode_progress, Ledger, LedgerRow, LedgerTable, MarkRead};
-use crate::snippet::DialectKind;
+use crate::snippet::{DialectKind, ObjectName};
 
 /// A MySQL connection borrowed for one sync.
 pub(crate) struct MySqlSession {
@@ -164,10 +164,69 @@ fn snapshot_sql(explicit_schemas: usize) -> String {
     )
 }
 
+impl MySqlSession {
+    /// A statement that notes when a snippet that writes its own row in the same
+    /// message started, for that row's duration (measured by the server: the row is
+    /// built before the message is sent).
+    pub(crate) const PIPELINE_START: &'static str = "SET @bootschema_started = NOW(3)";
+
+    /// Runs `parts` in order in one round trip and returns, with the outcome (on
+    /// failure, the index of the failing part), when the result of each part that ran
+    /// arrived (MySQL sends each statement's result as soon as the statement ends, also
+    /// inside a multi-statement message).
+    pub(crate) async fn pipeline_timed(&mut self, parts: &[&str]) -> (Vec<Instant>, Result<(), (usize, sqlx::Error)>) {
+        self.noted = true;
+        let mut arrivals = Vec::with_capacity(parts.len());
+        let outcome = super::pipeline_in_one_round_trip!(&mut *self.conn, parts, |_part, _row| {}, |_done| {
+            arrivals.push(Instant::now())
+        });
+        (arrivals, outcome)
+    }
+
+    /// `row`'s upsert as one self-contained statement (literals only), for
+    /// [`MySqlSession::pipeline_timed`], carrying in the same statement the rows deferred
+    /// so far ([`MySqlSession::defer_progress`]) but for an earlier one of `row`'s
+    /// snippet; `row`'s duration is measured by the server from
+    /// [`MySqlSession::PIPELINE_START`]. The deferred rows stay queued until
+    /// [`MySqlSession::deferred_written`] says the upsert ran.
+    pub(crate) fn ledger_upsert_literal(&self, table: &LedgerTable, row: &LedgerRow) -> String {
+        // `NOW()` is each statement's own start, also inside a multi-statement message.
+        let own = format!(
+            "({}, COALESCE(TIMESTAMPDIFF(MICROSECOND, @bootschema_started, NOW(3)) DIV 1000, 0), \
+             CURRENT_TIMESTAMP(3))",
+            super::ledger_values_literal(DialectKind::MySql, row)
+        );
+        // A later row of a snippet includes its earlier progress: it replaces the
+        // queued one.
+        let mut rows: Vec<&str> =
+            self.deferred.iter().filter(|(v, _)| **v != row.version).map(|(_, r)| r.as_str()).collect();
+        rows.push(&own);
+        Self::upsert(&Self::ledger_name(table), &rows)
+    }
+
+    /// Queues `row` until the next [`MySqlSession::ledger_upsert_literal`] that runs,
+    /// the next ledger read, the mark, or the unlock, whichever comes first: every
+    /// ledger write outside a transaction is a commit and a log flush of its own (see
+    /// `apply::progress` for which rows may wait and why losing one is safe).
+    pub(crate) fn defer_progress(&mut self, table: &LedgerTable, row: &LedgerRow) {
+        let values = format!(
+            "({}, {}, CURRENT_TIMESTAMP(3))",
+            super::ledger_values_literal(DialectKind::MySql, row),
+            row.duration_ms
+        );
+        self.deferred_table = Self::ledger_name(table);
+        self.deferred.insert(row.version, values);
+    }
+
+    /// The upsert built by [`MySqlSession::ledger_upsert_literal`] ran: its deferred
+    /// rows are written.
+    pub(crate) fn deferred_written(&mut self) {
+        self.deferred.clear();
+    }
+}
+
 impl Session for MySqlSession {
     const KIND: DialectKind = DialectKind::MySql;
-    const ATOMIC_DDL: bool = false;
-    const LOCK_IS_TRANSACTION: bool = false;
     const UNIT_BEGIN: &'static str = "BEGIN";
     const UNIT_COMMIT: &'static str = "COMMIT";
     const UNIT_ROLLBACK: &'static str = "ROLLBACK";
@@ -384,49 +443,6 @@ impl Session for MySqlSession {
             .map(|_| ())
     }
 
-    const PIPELINE_PROGRESS: bool = true;
-    const PIPELINE_START: Option<&'static str> = Some("SET @bootschema_started = NOW(3)");
-
-    async fn pipeline_timed(&mut self, parts: &[&str]) -> (Vec<Instant>, Result<(), (usize, sqlx::Error)>) {
-        self.noted = true;
-        let mut arrivals = Vec::with_capacity(parts.len());
-        let outcome = super::pipeline_in_one_round_trip!(&mut *self.conn, parts, |_part, _row| {}, |_done| {
-            arrivals.push(Instant::now())
-        });
-        (arrivals, outcome)
-    }
-
-    fn ledger_upsert_literal(&self, table: &LedgerTable, row: &LedgerRow) -> String {
-        // `NOW()` is each statement's own start, also inside a multi-statement message.
-        let own = format!(
-            "({}, COALESCE(TIMESTAMPDIFF(MICROSECOND, @bootschema_started, NOW(3)) DIV 1000, 0), \
-             CURRENT_TIMESTAMP(3))",
-            super::ledger_values_literal(DialectKind::MySql, row)
-        );
-        // A later row of a snippet includes its earlier progress: it replaces the
-        // queued one.
-        let mut rows: Vec<&str> =
-            self.deferred.iter().filter(|(v, _)| **v != row.version).map(|(_, r)| r.as_str()).collect();
-        rows.push(&own);
-        Self::upsert(&Self::ledger_name(table), &rows)
-    }
-
-    const DEFERS_RECOVERABLE_PROGRESS: bool = true;
-
-    fn defer_progress(&mut self, table: &LedgerTable, row: &LedgerRow) {
-        let values = format!(
-            "({}, {}, CURRENT_TIMESTAMP(3))",
-            super::ledger_values_literal(DialectKind::MySql, row),
-            row.duration_ms
-        );
-        self.deferred_table = Self::ledger_name(table);
-        self.deferred.insert(row.version, values);
-    }
-
-    fn deferred_written(&mut self) {
-        self.deferred.clear();
-    }
-
     async fn read_mark(&mut self, table: &LedgerTable) -> Result<MarkRead, Error> {
         self.check_ledger_home(table).await?;
         // Text protocol: one round trip, nothing prepared.
@@ -452,8 +468,7 @@ impl Session for MySqlSession {
         Ok(())
     }
 
-    async fn describe_lock_wait(&mut self, statement: &str) -> String {
-        let Some(table) = super::target_table(statement) else { return String::new() };
+    async fn describe_lock_wait(&mut self, table: &ObjectName) -> String {
         // Open transactions are what hold metadata locks; name the oldest ones.
         let open: Vec<i64> = sqlx::query_scalar(
             "SELECT CAST(trx_mysql_thread_id AS SIGNED) FROM information_schema.INNODB_TRX \
@@ -463,9 +478,9 @@ impl Session for MySqlSession {
         .await
         .unwrap_or_default();
         if open.is_empty() {
-            format!("; table {} was locked by another session", table.display)
+            format!("; table {table} was locked by another session")
         } else {
-            format!("; table {} is locked; open transactions on connection ids {open:?}", table.display)
+            format!("; table {table} is locked; open transactions on connection ids {open:?}")
         }
     }
 

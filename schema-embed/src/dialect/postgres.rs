@@ -23,7 +23,7 @@ use crate::catalog::{CatalogSnapshot, Scope};
 use crate::config::Settings;
 use crate::error::Error;
 use crate::ledger::{encode_progress, Ledger, LedgerRow, LedgerTable, MarkRead};
-use crate::snippet::DialectKind;
+use crate::snippet::{DialectKind, ObjectName};
 
 /// A PostgreSQL connection borrowed for one sync.
 pub(crate) struct PgSession {
@@ -226,18 +226,45 @@ fn text_array<'a>(names: impl IntoIterator<Item = &'a String>) -> String {
     format!("ARRAY[{}]::text[]", items.join(", "))
 }
 
+impl PgSession {
+    /// Runs `parts` in order in one round trip (the simple query protocol takes several
+    /// statements at once); on failure, the index of the failing part.
+    pub(crate) async fn pipeline(&mut self, parts: &[&str]) -> Result<(), (usize, sqlx::Error)> {
+        super::pipeline_in_one_round_trip!(&mut *self.conn, parts)
+    }
+
+    /// A query that reads the server's clock, as microseconds since the message that
+    /// carries it arrived, in one row of one `BIGINT`: after each snippet of a batch
+    /// ([`PgSession::pipeline_clocked`]), it times that snippet.
+    /// `statement_timestamp()` is the arrival of the message, the same for every
+    /// statement in it; `clock_timestamp()` moves on.
+    pub(crate) const CLOCK: &'static str =
+        "SELECT (extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000000)::int8";
+
+    /// Runs `parts` like [`PgSession::pipeline`] and returns, with the outcome, the
+    /// readings of the parts marked in `clock` (each a [`PgSession::CLOCK`]) that ran, in
+    /// order, also when a later part failed.
+    pub(crate) async fn pipeline_clocked(
+        &mut self,
+        parts: &[&str],
+        clock: &[bool],
+    ) -> (Vec<i64>, Result<(), (usize, sqlx::Error)>) {
+        super::pipeline_clocked_in_one_round_trip!(&mut *self.conn, parts, clock)
+    }
+
+    /// Records a snippet that ran inside the lock's transaction: its row waits for one
+    /// statement that writes all the rows of the transaction, before the commit (so that
+    /// they still commit together with their snippets) and before any read of the ledger.
+    pub(crate) fn record_applied(&mut self, table: &LedgerTable, row: &LedgerRow) {
+        let values =
+            format!("({}, {}, now())", super::ledger_values_literal(DialectKind::Postgres, row), row.duration_ms);
+        self.deferred_table = Self::ledger_name(table);
+        self.deferred.push((row.version as i64, values));
+    }
+}
+
 impl Session for PgSession {
     const KIND: DialectKind = DialectKind::Postgres;
-    const ATOMIC_DDL: bool = true;
-    const LOCK_IS_TRANSACTION: bool = true;
-    /// PostgreSQL keeps every lock a transaction takes until it ends, in one shared
-    /// table sized for `max_locks_per_transaction` (64) per connection: a first sync of
-    /// a few thousand snippets in one transaction fails with "out of shared memory"
-    /// (about 2,200 tables on a default server, fewer on a small managed one), and each
-    /// savepoint release walks every lock held, so time grows with the square of the
-    /// snippets. 256 statements hold a few hundred locks; measured flat from 100 to
-    /// 1,000 statements per commit, 18% faster than one transaction at 5,000 snippets.
-    const STATEMENTS_PER_TRANSACTION: Option<usize> = Some(256);
     const UNIT_BEGIN: &'static str = "SAVEPOINT bootschema_snippet";
     const UNIT_COMMIT: &'static str = "RELEASE SAVEPOINT bootschema_snippet";
     const UNIT_ROLLBACK: &'static str =
@@ -458,14 +485,14 @@ impl Session for PgSession {
         Ok(())
     }
 
-    async fn describe_lock_wait(&mut self, statement: &str) -> String {
-        let Some(table) = super::target_table(statement) else { return String::new() };
+    async fn describe_lock_wait(&mut self, table: &ObjectName) -> String {
+        let name = DialectKind::Postgres.fold(&table.name.value, table.name.quoted);
         let holders: Vec<(i32, String, Option<String>)> = sqlx::query_as(
             "SELECT l.pid, l.mode, a.state FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
              LEFT JOIN pg_stat_activity a ON a.pid = l.pid \
              WHERE c.relname = $1 AND l.granted AND l.pid <> pg_backend_pid() ORDER BY l.pid",
         )
-        .bind(&table.name)
+        .bind(&name)
         .persistent(false)
         .fetch_all(&mut *self.conn)
         .await
@@ -475,9 +502,9 @@ impl Session for PgSession {
             .map(|(pid, mode, state)| format!("pid {pid} ({mode}, {})", state.as_deref().unwrap_or("?")))
             .collect();
         if holders.is_empty() {
-            format!("; table {} was locked by another session", table.display)
+            format!("; table {table} was locked by another session")
         } else {
-            format!("; table {} is locked by {}", table.display, holders.join(", "))
+            format!("; table {table} is locked by {}", holders.join(", "))
         }
     }
 
@@ -526,33 +553,6 @@ impl Session for PgSession {
             .execute(&mut *self.conn)
             .await
             .map(|_| ())
-    }
-
-    const PIPELINE_ATOMIC: bool = true;
-
-    async fn pipeline(&mut self, parts: &[&str]) -> Result<(), (usize, sqlx::Error)> {
-        super::pipeline_in_one_round_trip!(&mut *self.conn, parts)
-    }
-
-    /// `statement_timestamp()` is the arrival of the message, the same for every
-    /// statement in it; `clock_timestamp()` moves on.
-    const CLOCK: &'static str =
-        "SELECT (extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000000)::int8";
-
-    async fn pipeline_clocked(
-        &mut self,
-        parts: &[&str],
-        clock: &[bool],
-    ) -> (Vec<i64>, Result<(), (usize, sqlx::Error)>) {
-        super::pipeline_clocked_in_one_round_trip!(&mut *self.conn, parts, clock)
-    }
-
-    async fn record_applied(&mut self, table: &LedgerTable, row: &LedgerRow) -> Result<(), sqlx::Error> {
-        let values =
-            format!("({}, {}, now())", super::ledger_values_literal(DialectKind::Postgres, row), row.duration_ms);
-        self.deferred_table = Self::ledger_name(table);
-        self.deferred.push((row.version as i64, values));
-        Ok(())
     }
 
     async fn read_mark(&mut self, table: &LedgerTable) -> Result<MarkRead, Error> {

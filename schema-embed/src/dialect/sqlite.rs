@@ -122,8 +122,6 @@ pub(crate) fn constraint_names(sql: &str) -> Vec<String> {
 
 impl Session for SqliteSession {
     const KIND: DialectKind = DialectKind::Sqlite;
-    const ATOMIC_DDL: bool = true;
-    const LOCK_IS_TRANSACTION: bool = true;
     const UNIT_BEGIN: &'static str = "SAVEPOINT bootschema_snippet";
     const UNIT_COMMIT: &'static str = "RELEASE bootschema_snippet";
     const UNIT_ROLLBACK: &'static str = "ROLLBACK TO bootschema_snippet; RELEASE bootschema_snippet";
@@ -224,7 +222,7 @@ impl Session for SqliteSession {
                 }
                 Err(e) if is_busy(&e) && attempt < settings.ddl_attempts => {
                     attempt += 1;
-                    let pause = crate::apply::backoff(attempt);
+                    let pause = crate::retry::backoff(attempt);
                     tracing::warn!(
                         target: "bootschema", attempt, pause_ms = pause.as_millis() as u64,
                         "the SQLite database is locked by another connection; retrying after a pause"
