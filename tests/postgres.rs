@@ -271,3 +271,39 @@ async fn a_table_the_app_uses_is_free_as_soon_as_its_snippet_ends() {
         1
     );
 }
+
+/// PostgreSQL parses a whole message before it runs any of it: a syntax error in one
+/// snippet of a batch must name that snippet, and the snippets before it, in the same
+/// message or in an earlier one of the same transaction, must stand and be recorded.
+#[tokio::test]
+async fn a_syntax_error_in_a_batch_names_its_snippet_and_the_ones_before_it_stand() {
+    let Some(db) = postgres().await else { return };
+    // More than a message carries: the first snippet travels alone.
+    let big = format!("CREATE TABLE a (t TEXT);\nINSERT INTO a VALUES ('{}');\n", "x".repeat(1_100_000));
+    let dir = SnippetDir::new(&[
+        ("0001_a.sql", big.as_str()),
+        ("0002_b.sql", "CREATE TABLE b (id INT);\nINSERT INTO b VALUES (1);\n"),
+        ("0003_c.sql", "CREATE TABLE c (id INT);\nSELEC 1;\n"),
+        ("0004_d.sql", "CREATE TABLE d (id INT);\n"),
+    ]);
+    let err = syncer(&dir.snippets()).run(db.target()).await.unwrap_err();
+    match &err {
+        bootschema::Error::Statement { path, line, .. } => {
+            assert!(path.ends_with("0003_c.sql"), "{err}");
+            assert_eq!(*line, 2, "{err}");
+        }
+        other => panic!("expected the statement of 0003 to be named, got {other}"),
+    }
+    let tables = db
+        .pool
+        .strings("SELECT table_name::text FROM information_schema.tables WHERE table_name IN ('a', 'b', 'c', 'd') ORDER BY 1")
+        .await;
+    assert_eq!(tables, ["a", "b"]);
+    let recorded =
+        db.pool.strings("SELECT path FROM bootschema_history WHERE version BETWEEN 1 AND 4 ORDER BY version").await;
+    assert_eq!(recorded.len(), 2, "{recorded:?}");
+    // Fixed, the next boot applies the rest.
+    dir.write("0003_c.sql", "CREATE TABLE c (id INT);\nSELECT 1;\n");
+    let report = syncer(&dir.snippets()).run(db.target()).await.unwrap();
+    assert_eq!(report.count(Action::Apply), 2);
+}

@@ -15,7 +15,7 @@ use super::{
     MESSAGE_BYTES,
 };
 use crate::dialect::{PgSession, Session};
-use crate::error::Error;
+use crate::error::{excerpt, Error};
 use crate::ledger::LedgerTable;
 use crate::plan::{Action, Step};
 use crate::snippet::{Snippet, TransactionMode};
@@ -40,7 +40,23 @@ pub(crate) async fn run(session: &mut PgSession, steps: &mut [Step], work: &Work
     let snippet = &snippets[steps[0].index];
     let (done, then) = if in_the_lock(&steps[0], snippet) {
         let end = batch_end(steps, snippets, budget);
-        run_batch(session, &mut steps[..end], snippets, table).await
+        match run_batch(session, &mut steps[..end], snippets, table).await {
+            Batch::Ran(done, then) => (done, then),
+            // PostgreSQL parses a whole message before it runs any of it: a syntax error
+            // in one snippet stopped the snippets before it too. They run again on their
+            // own, and the error names the snippet it is in.
+            Batch::Unparsed { step, error } => {
+                let done = match step {
+                    0 => 0,
+                    _ => match run_batch(session, &mut steps[..step], snippets, table).await {
+                        Batch::Ran(done, Ok(None)) if done == step => done,
+                        Batch::Ran(done, then) => return (done, then),
+                        Batch::Unparsed { .. } => return (0, Err(error)),
+                    },
+                };
+                (done, Err(error))
+            }
+        }
     } else if snippet.transaction == TransactionMode::Wrapped {
         let started = std::time::Instant::now();
         match atomic::run_one(session, &mut steps[0], snippet, table).await {
@@ -113,12 +129,29 @@ fn batch_end(steps: &[Step], snippets: &[Snippet], budget: usize) -> usize {
     end
 }
 
+/// What a batch did.
+enum Batch {
+    /// How many of its steps completed, and what stopped it, if anything.
+    Ran(usize, Result<Option<Applied>, Error>),
+    /// The server could not parse the message: nothing of it ran, and the transaction
+    /// is back where it was before the message. `error` names the statement of
+    /// `steps[step]` that holds the syntax error.
+    Unparsed { step: usize, error: Error },
+}
+
+/// The savepoint around a whole message, so that a message the server cannot parse
+/// (which aborts the transaction before anything of it runs) leaves the work of earlier
+/// messages of the same transaction standing.
+const BATCH_BEGIN: &str = "SAVEPOINT bootschema_batch";
+const BATCH_END: &str = "RELEASE SAVEPOINT bootschema_batch";
+const BATCH_UNDO: &str = "ROLLBACK TO SAVEPOINT bootschema_batch; RELEASE SAVEPOINT bootschema_batch";
+
 /// Runs `steps` in one message inside the lock's transaction: each snippet in a
 /// savepoint of its own, then a reading of the server's clock that times it; adopts
 /// write no SQL. Records every completed step ([`PgSession::record_applied`]), and
 /// returns how many of `steps` completed and what stopped the batch, if anything: a
 /// failed snippet is rolled back alone, and the ones before it stand.
-async fn run_batch(session: &mut PgSession, steps: &mut [Step], snippets: &[Snippet], table: &LedgerTable) -> Ran {
+async fn run_batch(session: &mut PgSession, steps: &mut [Step], snippets: &[Snippet], table: &LedgerTable) -> Batch {
     let drops: Vec<Vec<String>> = steps
         .iter()
         .map(|step| {
@@ -142,16 +175,53 @@ async fn run_batch(session: &mut PgSession, steps: &mut [Step], snippets: &[Snip
     let (readings, outcome) = if parts.is_empty() {
         (Vec::new(), Ok(()))
     } else {
+        if let Err(e) = session.execute(BATCH_BEGIN).await {
+            return Batch::Ran(0, Err(Error::db("opening the savepoint of a batch of snippets")(e)));
+        }
+        if let Some(&(k, _, _)) = parts.last() {
+            parts.push((k, Part::Batch, BATCH_END));
+        }
         let sql: Vec<&str> = parts.iter().map(|(_, _, sql)| *sql).collect();
         let clock: Vec<bool> = parts.iter().map(|(_, part, _)| matches!(part, Part::Clock)).collect();
         session.pipeline_clocked(&sql, &clock).await
     };
-    let failure = outcome.err().map(|(failed, error)| (parts[failed].0, parts[failed].1, error));
-    if let Some((_, part, _)) = &failure {
-        if !matches!(part, Part::Begin) {
-            if let Err(e) = session.rollback().await {
-                return (0, Err(Error::db("rolling back a failed snippet")(e)));
+    let mut failure = outcome.err();
+    if let Some((0, error)) = &failure {
+        let sql: Vec<&str> = parts.iter().map(|(_, _, sql)| *sql).collect();
+        if let Some(at) = unparsed_part(error, &sql) {
+            if let Err(e) = session.execute(BATCH_UNDO).await {
+                return Batch::Ran(0, Err(Error::db("rolling back a batch the server could not parse")(e)));
             }
+            let (k, part, _) = parts[at];
+            let snippet = &snippets[steps[k].index];
+            let Some((_, source)) = failure.take() else { return Batch::Ran(0, Ok(None)) };
+            let error = match part {
+                Part::Statement(i) => Error::Statement {
+                    path: snippet.path.to_string(),
+                    line: snippet.statements[i].line,
+                    statement: excerpt(snippet.statement_sql(i)),
+                    aftermath: "nothing of this snippet ran (the server could not parse it); the snippets before \
+                                it ran on their own and are recorded; fix the statement and boot again"
+                        .into(),
+                    source,
+                },
+                _ => Error::db(format!("running the batch that holds {}", snippet.path))(source),
+            };
+            return Batch::Unparsed { step: k, error };
+        }
+    }
+    let failure = failure.map(|(failed, error)| (parts[failed].0, parts[failed].1, error));
+    if let Some(&(k, part, _)) = failure.as_ref() {
+        // Inside a snippet's savepoint, that snippet alone is undone; outside one (our
+        // own statements between snippets), the whole message is.
+        let inside = matches!(part, Part::DropInvalidIndex | Part::Statement(_) | Part::Commit);
+        let undo = if inside { format!("{}; {BATCH_END}", PgSession::UNIT_ROLLBACK) } else { BATCH_UNDO.to_string() };
+        if let Err(e) = session.execute(&undo).await {
+            return Batch::Ran(0, Err(Error::db("rolling back a failed snippet")(e)));
+        }
+        if !inside {
+            let Some((_, _, error)) = failure else { return Batch::Ran(0, Ok(None)) };
+            return Batch::Ran(0, unit_failure::<PgSession>(&snippets[steps[k].index], part, error));
         }
     }
     // Every step before the failed one completed (the message ran in order up to the
@@ -181,7 +251,27 @@ async fn run_batch(session: &mut PgSession, steps: &mut [Step], snippets: &[Snip
         session.record_applied(table, &row);
         done = k + 1;
     }
-    let Some((k, part, error)) = failure else { return (done, Ok(None)) };
+    let Some((k, part, error)) = failure else { return Batch::Ran(done, Ok(None)) };
     let snippet = &snippets[steps[k].index];
-    (done, unit_failure::<PgSession>(snippet, part, error))
+    Batch::Ran(done, unit_failure::<PgSession>(snippet, part, error))
+}
+
+/// The part of a message that holds the syntax error the server found parsing it,
+/// from the error's position (1-based, in characters of the whole message, whose parts
+/// are joined by `\n;\n`); `None` for any other error.
+fn unparsed_part(error: &sqlx::Error, parts: &[&str]) -> Option<usize> {
+    let db = error.as_database_error()?.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()?;
+    if db.code() != "42601" {
+        return None;
+    }
+    let Some(sqlx::postgres::PgErrorPosition::Original(position)) = db.position() else { return None };
+    let mut start = 0;
+    let mut found = None;
+    for (i, part) in parts.iter().enumerate() {
+        if start < position {
+            found = Some(i);
+        }
+        start += part.chars().count() + 3;
+    }
+    found
 }

@@ -285,6 +285,8 @@ pub(crate) enum Part {
     /// A statement that notes the time (MySQL: the start of a snippet that writes its
     /// row in the same message).
     Start,
+    /// The end of the savepoint around a whole message (PostgreSQL).
+    Batch,
 }
 
 /// What a failed part of a snippet's atomic unit means: a lock wait to retry, or the
@@ -300,6 +302,7 @@ pub(crate) fn unit_failure<S: Session>(
         Part::Ledger => format!("recording {} in the ledger (rolled back)", snippet.path),
         Part::Commit | Part::Clock => format!("committing {}", snippet.path),
         Part::Start => format!("noting the start time of {}", snippet.path),
+        Part::Batch => format!("committing the batch that ends with {}", snippet.path),
         Part::Statement(i) => {
             if S::is_lock_timeout(&error) {
                 return Ok(Some(Applied::LockTimedOut(lock_wait(snippet, i, &error))));

@@ -159,7 +159,7 @@ Commands:
            running it (a database another tool or a script brought up to date)
 
 Options:
-  --json      print one JSON document on stdout (its shape is in the README)
+  --json      print one JSON document on stdout (its shape: docs/release.md)
   -y, --yes   apply: at a terminal, consent to destructive snippets without asking
   -h, --help  print this help
 

@@ -1,5 +1,5 @@
 //! The `--json` output: one document per command, whatever happened. Its shape is
-//! documented in the README ("Release phase") and checked by `tests/release.rs`.
+//! documented in `docs/release.md` and checked by `tests/release.rs`.
 
 use serde_json::{json, Map, Value};
 
