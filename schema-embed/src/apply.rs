@@ -242,7 +242,17 @@ async fn run_batch<S: Session>(
     } else {
         let sql: Vec<&str> = parts.iter().map(|(_, _, sql)| *sql).collect();
         let clock: Vec<bool> = parts.iter().map(|(_, part, _)| matches!(part, Part::Clock)).collect();
-        session.pipeline_clocked(&sql, &clock).await
+        let runs: Vec<(&Snippet, usize)> = parts
+            .iter()
+            .filter_map(|(k, part, _)| match part {
+                Part::Statement(i) => Some((&snippets[steps[*k].index], *i)),
+                _ => None,
+            })
+            .collect();
+        session.statements_from(source(&runs));
+        let sent = session.pipeline_clocked(&sql, &clock).await;
+        session.statements_from(None);
+        sent
     };
     let failure = outcome.err().map(|(failed, error)| (parts[failed].0, parts[failed].1, error));
     if let Some((_, part, _)) = &failure {
@@ -453,7 +463,10 @@ async fn one_by_one_atomic<S: Session>(
     }
     if failure.is_none() {
         for &i in pending {
-            if let Err(e) = session.execute(snippet.statement_sql(i)).await {
+            session.statements_from(source(&[(snippet, i)]));
+            let executed = session.execute(snippet.statement_sql(i)).await;
+            session.statements_from(None);
+            if let Err(e) = executed {
                 failure = Some((Part::Statement(i), e));
                 break;
             }
@@ -591,7 +604,10 @@ async fn run_statement_by_statement<S: Session>(
     for (n, &i) in pending.iter().enumerate() {
         let statement = snippet.statement_sql(i);
         let last = n + 1 == pending.len();
-        if let Err(e) = session.execute(statement).await {
+        session.statements_from(source(&[(snippet, i)]));
+        let executed = session.execute(statement).await;
+        session.statements_from(None);
+        if let Err(e) = executed {
             return statement_failure::<S>(snippet, i, progress.len(), e);
         }
         step.statements_run += 1;
@@ -788,8 +804,17 @@ async fn run_progress<S: Session>(
         }
 
         let sql: Vec<&str> = parts.iter().map(|(_, _, sql)| sql.as_ref()).collect();
+        let runs: Vec<(&Snippet, usize)> = parts
+            .iter()
+            .filter_map(|(k, part, _)| match part {
+                Part::Statement(i) => Some((&snippets[steps[*k].index], *i)),
+                _ => None,
+            })
+            .collect();
+        session.statements_from(source(&runs));
         let sent = Instant::now();
         let (arrivals, outcome) = session.pipeline_timed(&sql).await;
+        session.statements_from(None);
         // Each part that ran took from the result before it (the first, from the send)
         // to its own, charged to its step.
         let mut previous = sent;
@@ -849,6 +874,20 @@ async fn run_progress<S: Session>(
         };
         return (complete.max(s), failure);
     }
+}
+
+
+/// Where the statements of a message come from, for bootschema's statement log: the
+/// first one's file and line, and how many more statements and snippets travel with it.
+fn source(runs: &[(&Snippet, usize)]) -> Option<String> {
+    let (first, i) = runs.first()?;
+    let mut text = format!("{}:{}", first.path, first.statements[*i].line);
+    if runs.len() > 1 {
+        let mut paths: Vec<&str> = runs.iter().map(|(s, _)| s.path.as_ref()).collect();
+        paths.dedup();
+        text.push_str(&format!(" and {} more statement(s) of {} snippet(s)", runs.len() - 1, paths.len()));
+    }
+    Some(text)
 }
 
 #[cfg(test)]

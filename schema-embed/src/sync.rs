@@ -145,6 +145,22 @@ impl<'a> Syncer<'a> {
         self
     }
 
+    /// Runs the sync on a connection borrowed from the app's pool instead of one of its
+    /// own (see [`Settings::pool_connection`]): for a pool whose `after_connect` sets up
+    /// each connection. sqlx then logs bootschema's statements with the pool's log
+    /// settings, a whole seed included when it is slow.
+    pub fn pool_connection(mut self, yes: bool) -> Self {
+        self.settings.pool_connection = yes;
+        self
+    }
+
+    /// A statement of the sync slower than this is logged at `WARN` (default 1 s), with
+    /// its file, line, first characters and duration, never its whole text.
+    pub fn slow_statement(mut self, threshold: Duration) -> Self {
+        self.settings.slow_statement = threshold;
+        self
+    }
+
     /// Leaves every snippet above `version` out of the plan (the release-phase `schema
     /// baseline`).
     #[cfg(feature = "release")]
@@ -214,17 +230,20 @@ impl<'a> Syncer<'a> {
         let mut report = match &target {
             #[cfg(feature = "postgres")]
             Target::Postgres(pool) => {
-                let mut s = crate::dialect::PgSession::open(pool).await?;
+                let mut s = crate::dialect::PgSession::open(pool, &settings).await?;
+                s.own_connection().await?;
                 look(&mut s, &set, &table, &settings).await?
             }
             #[cfg(feature = "mysql")]
             Target::MySql(pool) => {
-                let mut s = crate::dialect::MySqlSession::open(pool).await?;
+                let mut s = crate::dialect::MySqlSession::open(pool, &settings).await?;
+                s.own_connection().await?;
                 look(&mut s, &set, &table, &settings).await?
             }
             #[cfg(feature = "sqlite")]
             Target::Sqlite(pool) => {
-                let mut s = crate::dialect::SqliteSession::open(pool).await?;
+                let mut s = crate::dialect::SqliteSession::open(pool, &settings).await?;
+                s.own_connection().await?;
                 look(&mut s, &set, &table, &settings).await?
             }
         }
@@ -261,15 +280,15 @@ impl<'a> Syncer<'a> {
             match &target {
                 #[cfg(feature = "postgres")]
                 Target::Postgres(pool) => {
-                    run_on(crate::dialect::PgSession::open(pool).await?, &set, &table, &settings).await
+                    run_on(crate::dialect::PgSession::open(pool, &settings).await?, &set, &table, &settings).await
                 }
                 #[cfg(feature = "mysql")]
                 Target::MySql(pool) => {
-                    run_on(crate::dialect::MySqlSession::open(pool).await?, &set, &table, &settings).await
+                    run_on(crate::dialect::MySqlSession::open(pool, &settings).await?, &set, &table, &settings).await
                 }
                 #[cfg(feature = "sqlite")]
                 Target::Sqlite(pool) => {
-                    run_on(crate::dialect::SqliteSession::open(pool).await?, &set, &table, &settings).await
+                    run_on(crate::dialect::SqliteSession::open(pool, &settings).await?, &set, &table, &settings).await
                 }
             }
         }
@@ -416,6 +435,9 @@ async fn run_on<S: Session>(
         tracing::info!(target: "bootschema", dialect = %S::KIND, "schema sync: {}", report.summary());
         return Ok(report);
     }
+    // Past the fast path, the sync goes on on a connection of its own (see
+    // `dialect::conn`: sqlx logs nothing of it, bootschema logs it bounded).
+    session.own_connection().await?;
     // A database that never synced has work for certain: straight to the lock. Any
     // other database is looked at first without the lock, so that a boot with nothing
     // to do (an older release during a rolling deploy, a full check) never waits for
