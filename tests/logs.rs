@@ -53,7 +53,10 @@ async fn a_large_slow_seed_logs_a_bounded_excerpt_naming_its_file() {
         .init();
     let dir = seeded();
     let set = dir.snippets();
-    assert!(set.for_dialect(bootschema::DialectKind::Postgres).iter().any(|s| s.sql.len() > 1_000_000), "the seed is over 1 MB");
+    assert!(
+        set.for_dialect(bootschema::DialectKind::Postgres).iter().any(|s| s.sql.len() > 1_000_000),
+        "the seed is over 1 MB"
+    );
     for kind in [Kind::Postgres, Kind::MySql, Kind::Sqlite] {
         let Some(db) = TestDb::new(kind).await else { continue };
         buffer.take();

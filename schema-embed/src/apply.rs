@@ -876,7 +876,6 @@ async fn run_progress<S: Session>(
     }
 }
 
-
 /// Where the statements of a message come from, for bootschema's statement log: the
 /// first one's file and line, and how many more statements and snippets travel with it.
 fn source(runs: &[(&Snippet, usize)]) -> Option<String> {
