@@ -97,6 +97,7 @@ on_every_database!(
     destructive_snippets_need_the_variable_without_a_terminal,
     at_a_terminal_apply_asks_before_destructive_snippets,
     partly_done_snippet_shows_each_statement,
+    a_failing_guard_query_fails_plan_verify_and_status,
 );
 
 async fn status_counts_what_is_pending_and_changes_nothing(db: TestDb) {
@@ -620,4 +621,40 @@ fn usage_errors_exit_1_and_show_the_usage_without_connecting() {
         assert!(!run.stderr.contains("cannot connect"), "{args:?}: {}", run.stderr);
         assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
     }
+}
+
+/// An `unless` query that fails with nothing run before it stops a boot: `plan`,
+/// `verify` and `status` say so, with the database's error, and exit 1 (issue 16, item
+/// 9); a guard over a table an earlier snippet creates is only asked again later.
+async fn a_failing_guard_query_fails_plan_verify_and_status(db: TestDb) {
+    let dir = SnippetDir::new(&[(
+        "0001_seed.sql",
+        "-- guard: unless(SELECT 1 FROM no_such_table)\nCREATE TABLE seeded (id INT);\n",
+    )]);
+    let set = dir.snippets();
+    let command = Release::new(syncer(&set));
+    let (code, out, err) = release(&db, &command, &["plan"], None).await;
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(out.contains("guard failed:") && out.contains("no_such_table"), "the text plan shows the error: {out}");
+    assert!(!out.contains("missing: unless"), "an error is not 'missing': {out}");
+    assert!(err.contains("0001_seed.sql:1") && err.contains("the guard query"), "{err}");
+    for args in [&["verify"][..], &["status"], &["plan", "--json"]] {
+        let (code, out, err) = release(&db, &command, args, None).await;
+        assert_eq!(code, 1, "{args:?}: {out}\n{err}");
+    }
+    let (_, out, _) = release(&db, &command, &["plan", "--json"], None).await;
+    let document: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(document["outcome"]["status"], "failed");
+    assert!(document["outcome"]["error"].as_str().unwrap().contains("no_such_table"), "{document}");
+    assert!(syncer(&set).run(db.target()).await.is_err(), "the boot fails on it too");
+
+    // The table created by an earlier snippet of the same plan: asked again then.
+    let dir = SnippetDir::new(&[
+        ("0001_t.sql", "CREATE TABLE t (id INT);\n"),
+        ("0002_seed.sql", "-- guard: unless(SELECT 1 FROM t)\nINSERT INTO t VALUES (1);\n"),
+    ]);
+    let set = dir.snippets();
+    let (code, out, err) = release(&db, &Release::new(syncer(&set)), &["plan"], None).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("asked again after the earlier snippets run"), "{out}");
 }
