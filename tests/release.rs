@@ -434,7 +434,7 @@ async fn connection_errors_exit_1_without_the_password(db: TestDb) {
     };
     let run = myapp(&url, &["schema", "status"], &[]);
     run.exits(1);
-    assert!(run.stderr.contains("error: cannot connect to the database:"), "{}", run.stderr);
+    assert!(run.stderr.contains("error: cannot connect to "), "{}", run.stderr);
     assert!(run.stdout.contains("database not reached"), "{}", run.stdout);
     assert_no_password(&run, "status");
     if db.kind == Kind::MySql {
@@ -444,7 +444,7 @@ async fn connection_errors_exit_1_without_the_password(db: TestDb) {
     let run = myapp(&url, &["schema", "verify", "--json"], &[]);
     let document = run.exits(1).json();
     assert_eq!(document["outcome"]["status"], "failed");
-    assert!(document["outcome"]["error"].as_str().unwrap().starts_with("cannot connect to the database:"));
+    assert!(document["outcome"]["error"].as_str().unwrap().starts_with("cannot connect to "), "{document}");
     assert_eq!(document["target"]["database"], Value::Null);
     assert_eq!(document["steps"], serde_json::json!([]));
     assert_no_password(&run, "verify --json");
@@ -657,4 +657,56 @@ async fn a_failing_guard_query_fails_plan_verify_and_status(db: TestDb) {
     let (code, out, err) = release(&db, &Release::new(syncer(&set)), &["plan"], None).await;
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("asked again after the earlier snippets run"), "{out}");
+}
+
+/// `host:port` of a test server's URL.
+fn host_port(url: &str) -> String {
+    let after = url.split_once('@').map_or(url, |(_, rest)| rest);
+    after.split('/').next().unwrap().to_string()
+}
+
+/// A connection that fails names the host, port and database and why, within the
+/// connect timeout, and tells a server of the other kind apart (issue 16, item 7).
+#[test]
+fn connection_failures_name_the_target_come_fast_and_tell_a_wrong_server_kind() {
+    let timeout = [("MYAPP_SCHEMA_CONNECT_TIMEOUT", "2s")];
+    // A free port: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("postgres://postgres:{PASSWORD_IN_URL}@127.0.0.1:{port}/app");
+    let started = std::time::Instant::now();
+    let run = myapp(&url, &["schema", "plan"], &timeout);
+    let took = started.elapsed();
+    run.exits(1);
+    assert!(took < std::time::Duration::from_secs(10), "a refused port fails within the timeout: {took:?}");
+    let place = format!("127.0.0.1:{port}");
+    assert!(run.stderr.contains(&place) && run.stderr.contains("database app"), "{}", run.stderr);
+    assert!(run.stderr.contains("refused"), "why: {}", run.stderr);
+    assert_no_password(&run, "plan on a free port");
+
+    let run = myapp(&url, &["schema", "status", "--json"], &timeout);
+    let document = run.exits(1).json();
+    assert_eq!(document["target"]["host"], "127.0.0.1", "{document}");
+    assert_eq!(document["target"]["port"], port, "{document}");
+    assert_eq!(document["target"]["database_name"], "app", "{document}");
+    assert_no_password(&run, "status --json on a free port");
+
+    // Each server's URL with the other's scheme.
+    let (Some(postgres), Some(mysql)) = (common::server_url(Kind::Postgres), common::server_url(Kind::MySql)) else {
+        return;
+    };
+    let (pg_at, my_at) = (host_port(&postgres), host_port(&mysql));
+    for (url, at, expected, actual) in [
+        (format!("mysql://root:{PASSWORD_IN_URL}@{pg_at}/test"), &pg_at, "not as MySQL/MariaDB", "PostgreSQL"),
+        (format!("postgres://postgres:{PASSWORD_IN_URL}@{my_at}/test"), &my_at, "not as PostgreSQL", "MySQL"),
+    ] {
+        let started = std::time::Instant::now();
+        let run = myapp(&url, &["schema", "plan"], &timeout);
+        let took = started.elapsed();
+        run.exits(1);
+        assert!(took < std::time::Duration::from_secs(10), "{url}: {took:?}");
+        let answered = format!("the server at {at} answered, but {expected}");
+        assert!(run.stderr.contains(&answered) && run.stderr.contains(actual), "{}", run.stderr);
+        assert!(run.stderr.contains("is the URL's scheme right"), "{}", run.stderr);
+        assert_no_password(&run, "a wrong server kind");
+    }
 }

@@ -117,6 +117,18 @@ pub enum Error {
         guard: String,
     },
 
+    /// A connection from a URL ([`crate::Syncer::connect`]) could not be established
+    /// within the connect timeout.
+    #[error("{}", crate::connect::connect_message(.kind, .endpoint, .reason))]
+    Connect {
+        /// The database kind the URL's scheme names, if it names one.
+        kind: Option<crate::snippet::DialectKind>,
+        /// Host, port and database of the URL (never its password).
+        endpoint: crate::connect::Endpoint,
+        /// Why, in words: the server's error, or what answered on the port.
+        reason: String,
+    },
+
     /// Any other database failure, with what bootschema was doing.
     #[error("{context}: {}", db_message(.source))]
     Database {

@@ -161,6 +161,31 @@ impl<'a> Syncer<'a> {
         self
     }
 
+    /// How long [`Syncer::connect`] may take to establish a connection (default 10 s;
+    /// `<PREFIX>_SCHEMA_CONNECT_TIMEOUT`).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.connect_timeout = timeout;
+        self
+    }
+
+    /// Opens a pool on `url` (`postgres://…`, `mysql://…`, `sqlite:…`) within the
+    /// connect timeout. When that fails, the error ([`Error::Connect`]) names the host,
+    /// port and database that could not be reached and why: the server's refusal,
+    /// nothing listening, no answer, or a server of another kind on that port (a
+    /// `mysql://` URL on PostgreSQL's port). Never the URL's password.
+    ///
+    /// ```no_run
+    /// # async fn boot(snippets: &bootschema::SnippetSet) -> Result<(), bootschema::Error> {
+    /// let syncer = bootschema::Syncer::new(snippets);
+    /// let target = syncer.connect("postgres://app@db.internal:5432/shop").await?;
+    /// syncer.run(target).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect(&self, url: &str) -> Result<Target, Error> {
+        let settings = self.settings()?;
+        crate::connect::connect(url, settings.connect_timeout, &settings.var("CONNECT_TIMEOUT")).await
+    }
+
     /// Leaves every snippet above `version` out of the plan (the release-phase `schema
     /// baseline`).
     #[cfg(feature = "release")]

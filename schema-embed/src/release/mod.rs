@@ -194,7 +194,23 @@ impl<'a> Release<'a> {
         let target: Target = match connect().await {
             Ok(target) => target.into(),
             Err(e) => {
-                let message = format!("cannot connect to the database: {}", error_chain(&*e.into()));
+                let e = e.into();
+                // From `Syncer::connect`, also wrapped by the app: the URL's host, port
+                // and database go into the header and the JSON's target.
+                let connect = std::iter::successors(Some(&*e as &(dyn std::error::Error + 'static)), |e| e.source())
+                    .find_map(|e| match e.downcast_ref::<Error>() {
+                        Some(Error::Connect { endpoint, .. }) => Some((e, endpoint)),
+                        _ => None,
+                    });
+                let message = match connect {
+                    Some((error, endpoint)) => {
+                        run.target.host = endpoint.host.clone();
+                        run.target.port = endpoint.port;
+                        run.target.database_name = endpoint.database.clone();
+                        error.to_string()
+                    }
+                    None => format!("cannot connect to the database: {}", error_chain(&*e)),
+                };
                 return run.failed(console, None, "failed", message);
             }
         };
