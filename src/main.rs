@@ -34,17 +34,14 @@ macro_rules! on_pool {
 }
 
 impl Db {
-    async fn connect(url: &str) -> anyhow::Result<Db> {
-        let kind = url.split_once(':').map(|(scheme, _)| scheme).unwrap_or_default();
-        // Connection errors name the database kind, never the URL (it may hold a password).
-        let db = match kind {
-            "postgres" | "postgresql" => Db::Postgres(PgPool::connect(url).await.context("connecting to PostgreSQL")?),
-            "mysql" | "mariadb" => Db::MySql(MySqlPool::connect(url).await.context("connecting to MySQL")?),
-            "sqlite" => Db::Sqlite(SqlitePool::connect(url).await.context("opening the SQLite database")?),
-            other if !other.is_empty() && other.chars().all(|c| c.is_ascii_alphanumeric() || c == '+') => {
-                anyhow::bail!("DATABASE_URL: unsupported scheme `{other}:` (use postgres:, mysql: or sqlite:)")
-            }
-            _ => anyhow::bail!("DATABASE_URL is not a URL (use postgres://…, mysql://… or sqlite:…)"),
+    /// Connects through bootschema, within `MYAPP_SCHEMA_CONNECT_TIMEOUT`: a failure
+    /// names the host, port and database and why, never the URL's password.
+    async fn connect(syncer: &bootschema::Syncer<'_>, url: &str) -> Result<Db, bootschema::Error> {
+        let db = match syncer.connect(url).await? {
+            bootschema::Target::Postgres(pool) => Db::Postgres(pool),
+            bootschema::Target::MySql(pool) => Db::MySql(pool),
+            bootschema::Target::Sqlite(pool) => Db::Sqlite(pool),
+            other => unreachable!("every database is enabled: {:?}", other.dialect()),
         };
         Ok(db)
     }
@@ -97,12 +94,12 @@ async fn main() -> anyhow::Result<()> {
     // `myapp schema plan|apply|verify|status`: the release phase runs here and exits;
     // any other command line boots and serves.
     let release = bootschema::release::Release::new(syncer.clone()).redact_url(&url);
-    if let Some(code) = release.run_from_args(|| Db::connect(&url)).await {
+    if let Some(code) = release.run_from_args(|| Db::connect(&syncer, &url)).await {
         std::process::exit(code);
     }
 
     // The error names the database kind and what failed, never the URL's password.
-    let db = Db::connect(&url).await.map_err(|e| anyhow::anyhow!(bootschema::redact(&format!("{e:?}"), &url)))?;
+    let db = Db::connect(&syncer, &url).await.map_err(|e| anyhow::anyhow!(bootschema::redact(&e.to_string(), &url)))?;
     let report = syncer.run(db.target()).await?;
     // A boot in sync reads only the ledger's mark, so the server's version is unknown.
     let server = if report.server_version.is_empty() { String::new() } else { format!(" {}", report.server_version) };

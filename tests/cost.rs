@@ -2,10 +2,11 @@
 //! (the ledger's mark), and in a constant number of statements with the full check,
 //! whatever the number of snippets.
 //!
-//! Statements are counted from sqlx's own `sqlx::query` log events, captured by a
-//! thread-local subscriber on a single-threaded runtime. (SQLite runs statements on a
-//! worker thread of its own, out of that subscriber's sight, so the count covers the
-//! two network databases, where round trips are what costs.)
+//! Statements are counted from bootschema's own statement log events (`bootschema::sql`,
+//! one per message sent, as sqlx's `sqlx::query` events were before the sync ran on a
+//! connection whose sqlx logging is off), captured by a thread-local subscriber on a
+//! single-threaded runtime. The count covers the two network databases, where round
+//! trips are what costs.
 
 mod common;
 
@@ -23,18 +24,18 @@ thread_local! {
     static STATEMENTS: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
 }
 
-/// Records each `sqlx::query` event into the current thread's list, if counting.
+/// Records each `bootschema::sql` event into the current thread's list, if counting.
 struct RecordStatements;
 
 impl<S: tracing::Subscriber> Layer<S> for RecordStatements {
     fn on_event(&self, event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
-        if event.metadata().target() != "sqlx::query" {
+        if event.metadata().target() != "bootschema::sql" {
             return;
         }
         struct Summary(String);
         impl tracing::field::Visit for Summary {
             fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-                if field.name() == "summary" {
+                if field.name() == "message" {
                     self.0 = format!("{value:?}");
                 }
             }
@@ -151,7 +152,8 @@ async fn sync_counting_inserts(db: &TestDb, dir: &SnippetDir) -> (bootschema::Sy
     }
     let pool = MySqlPoolOptions::new().max_connections(1).connect(&db.url).await.unwrap();
     let before = inserts(&pool).await;
-    let report = syncer(&dir.snippets()).run(&pool).await.unwrap();
+    // On the pool's connection, whose counter this reads (by default the sync opens its own).
+    let report = syncer(&dir.snippets()).pool_connection(true).run(&pool).await.unwrap();
     (report, inserts(&pool).await - before)
 }
 
@@ -212,12 +214,13 @@ async fn mysql_fresh_sync_sends_each_run_of_guarded_ddl_with_the_next_row_in_one
     }
     let pool = MySqlPoolOptions::new().max_connections(1).connect(&db.url).await.unwrap();
     let set = dir.snippets();
-    let (report, statements) = recording(syncer(&set).run(&pool)).await;
+    // On the pool's connection, so that the end of the test sees what the sync left on it.
+    let (report, statements) = recording(syncer(&set).pool_connection(true).run(&pool)).await;
     let report = report.unwrap();
     assert_eq!(report.count(Action::Apply), 4 * groups - 1);
     // One message per group: the seed's, carrying the three snippets before it; the
     // last group's three snippets in one message of their own.
-    // (sqlx logs the start of each message: the group's first table.)
+    // (bootschema logs the start of each message: the group's first table.)
     let messages = statements.iter().filter(|s| s.contains("CREATE TABLE t")).count();
     assert_eq!(messages, groups, "{statements:#?}");
     assert_eq!(statements.len(), groups + 11, "the fixed cost of a fresh sync: {statements:#?}");

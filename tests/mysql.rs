@@ -193,9 +193,11 @@ async fn a_session_variable_applies_a_history_with_forward_references_and_is_res
     assert!(err.to_string().contains("0001_orders.sql"), "without the setting MariaDB refuses: {err}");
 
     let other = TestDb::new(Kind::MySql).await.unwrap();
-    // One connection, so that the app's next query gets the very connection the sync used.
+    // One connection, and the sync on the pool's connection, so that the app's next
+    // query gets the very connection the sync used (by default the sync opens its own).
     let pool = sqlx::mysql::MySqlPoolOptions::new().max_connections(1).connect(&other.url).await.unwrap();
-    let report = syncer(&set).mysql_session_variable("foreign_key_checks", "0").run(&pool).await.unwrap();
+    let syncer = syncer(&set).mysql_session_variable("foreign_key_checks", "0").pool_connection(true);
+    let report = syncer.run(&pool).await.unwrap();
     assert_eq!(report.count(Action::Apply), 2);
     let checks: i64 = sqlx::query_scalar("SELECT @@SESSION.foreign_key_checks").fetch_one(&pool).await.unwrap();
     assert_eq!(checks, 1, "the app's connection has its foreign key checks back");

@@ -307,3 +307,51 @@ async fn a_syntax_error_in_a_batch_names_its_snippet_and_the_ones_before_it_stan
     let report = syncer(&dir.snippets()).run(db.target()).await.unwrap();
     assert_eq!(report.count(Action::Apply), 2);
 }
+
+/// Whether `text` holds sqlx's rendering of the server's C source line (`… at line 3655`).
+fn names_a_server_source_line(text: &str) -> bool {
+    text.match_indices("at line ").any(|(i, m)| text[i + m.len()..].starts_with(|c: char| c.is_ascii_digit()))
+}
+
+/// A PostgreSQL error says what the server said (message, SQLSTATE, detail), never the
+/// line of the server's C source that raised it, which means nothing to a user (issue
+/// 16, item 11).
+#[tokio::test]
+async fn a_failed_statement_shows_the_servers_message_without_its_source_line() {
+    let Some(db) = postgres().await else { return };
+    let dir = SnippetDir::new(&[(
+        "0001_items.sql",
+        "CREATE TABLE items (id INT PRIMARY KEY);\nINSERT INTO items VALUES (1), (1);\n",
+    )]);
+    let err = syncer(&dir.snippets()).run(db.target()).await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("0001_items.sql:2"), "{text}");
+    assert!(text.contains("duplicate key value violates unique constraint"), "the server's message: {text}");
+    assert!(text.contains("23505") && text.contains("Key (id)=(1) already exists"), "code and detail: {text}");
+    assert!(!names_a_server_source_line(&text), "the server's C source line: {text}");
+    // sqlx's own rendering has it: this test would see it.
+    let raw = std::error::Error::source(&err).map(ToString::to_string).unwrap_or_default();
+    assert!(
+        names_a_server_source_line(&raw),
+        "sqlx's own Display no longer has it, so the check proves nothing: {raw}"
+    );
+
+    // An error bootschema meets outside a snippet (a ledger schema the server refuses,
+    // a `Database` error), through the release command's output.
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    let set = SnippetDir::new(&[("0001_a.sql", "CREATE TABLE a (id INT);\n")]).snippets();
+    let release = bootschema::release::Release::new(syncer(&set).ledger_table("pg_catalog.schema_history"));
+    let target = db.target();
+    let code = release
+        .run(
+            ["apply".into()],
+            || async { Ok::<_, std::io::Error>(target) },
+            &mut bootschema::release::Console::new(&mut out, &mut errors),
+        )
+        .await;
+    let errors = String::from_utf8_lossy(&errors).into_owned();
+    assert_eq!(code, 1, "{errors}");
+    assert!(errors.contains("unacceptable schema name") && errors.contains("code 42939"), "{errors}");
+    assert!(!names_a_server_source_line(&errors), "{errors}");
+}

@@ -97,6 +97,7 @@ on_every_database!(
     destructive_snippets_need_the_variable_without_a_terminal,
     at_a_terminal_apply_asks_before_destructive_snippets,
     partly_done_snippet_shows_each_statement,
+    a_failing_guard_query_fails_plan_verify_and_status,
 );
 
 async fn status_counts_what_is_pending_and_changes_nothing(db: TestDb) {
@@ -433,7 +434,7 @@ async fn connection_errors_exit_1_without_the_password(db: TestDb) {
     };
     let run = myapp(&url, &["schema", "status"], &[]);
     run.exits(1);
-    assert!(run.stderr.contains("error: cannot connect to the database:"), "{}", run.stderr);
+    assert!(run.stderr.contains("error: cannot connect to "), "{}", run.stderr);
     assert!(run.stdout.contains("database not reached"), "{}", run.stdout);
     assert_no_password(&run, "status");
     if db.kind == Kind::MySql {
@@ -443,7 +444,7 @@ async fn connection_errors_exit_1_without_the_password(db: TestDb) {
     let run = myapp(&url, &["schema", "verify", "--json"], &[]);
     let document = run.exits(1).json();
     assert_eq!(document["outcome"]["status"], "failed");
-    assert!(document["outcome"]["error"].as_str().unwrap().starts_with("cannot connect to the database:"));
+    assert!(document["outcome"]["error"].as_str().unwrap().starts_with("cannot connect to "), "{document}");
     assert_eq!(document["target"]["database"], Value::Null);
     assert_eq!(document["steps"], serde_json::json!([]));
     assert_no_password(&run, "verify --json");
@@ -619,5 +620,93 @@ fn usage_errors_exit_1_and_show_the_usage_without_connecting() {
         assert!(run.stderr.contains("Usage: myapp schema <COMMAND>"), "{args:?}: {}", run.stderr);
         assert!(!run.stderr.contains("cannot connect"), "{args:?}: {}", run.stderr);
         assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
+    }
+}
+
+/// An `unless` query that fails with nothing run before it stops a boot: `plan`,
+/// `verify` and `status` say so, with the database's error, and exit 1 (issue 16, item
+/// 9); a guard over a table an earlier snippet creates is only asked again later.
+async fn a_failing_guard_query_fails_plan_verify_and_status(db: TestDb) {
+    let dir = SnippetDir::new(&[(
+        "0001_seed.sql",
+        "-- guard: unless(SELECT 1 FROM no_such_table)\nCREATE TABLE seeded (id INT);\n",
+    )]);
+    let set = dir.snippets();
+    let command = Release::new(syncer(&set));
+    let (code, out, err) = release(&db, &command, &["plan"], None).await;
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(out.contains("guard failed:") && out.contains("no_such_table"), "the text plan shows the error: {out}");
+    assert!(!out.contains("missing: unless"), "an error is not 'missing': {out}");
+    assert!(err.contains("0001_seed.sql:1") && err.contains("the guard query"), "{err}");
+    for args in [&["verify"][..], &["status"], &["plan", "--json"]] {
+        let (code, out, err) = release(&db, &command, args, None).await;
+        assert_eq!(code, 1, "{args:?}: {out}\n{err}");
+    }
+    let (_, out, _) = release(&db, &command, &["plan", "--json"], None).await;
+    let document: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(document["outcome"]["status"], "failed");
+    assert!(document["outcome"]["error"].as_str().unwrap().contains("no_such_table"), "{document}");
+    assert!(syncer(&set).run(db.target()).await.is_err(), "the boot fails on it too");
+
+    // The table created by an earlier snippet of the same plan: asked again then.
+    let dir = SnippetDir::new(&[
+        ("0001_t.sql", "CREATE TABLE t (id INT);\n"),
+        ("0002_seed.sql", "-- guard: unless(SELECT 1 FROM t)\nINSERT INTO t VALUES (1);\n"),
+    ]);
+    let set = dir.snippets();
+    let (code, out, err) = release(&db, &Release::new(syncer(&set)), &["plan"], None).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("asked again after the earlier snippets run"), "{out}");
+}
+
+/// `host:port` of a test server's URL.
+fn host_port(url: &str) -> String {
+    let after = url.split_once('@').map_or(url, |(_, rest)| rest);
+    after.split('/').next().unwrap().to_string()
+}
+
+/// A connection that fails names the host, port and database and why, within the
+/// connect timeout, and tells a server of the other kind apart (issue 16, item 7).
+#[test]
+fn connection_failures_name_the_target_come_fast_and_tell_a_wrong_server_kind() {
+    let timeout = [("MYAPP_SCHEMA_CONNECT_TIMEOUT", "2s")];
+    // A free port: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("postgres://postgres:{PASSWORD_IN_URL}@127.0.0.1:{port}/app");
+    let started = std::time::Instant::now();
+    let run = myapp(&url, &["schema", "plan"], &timeout);
+    let took = started.elapsed();
+    run.exits(1);
+    assert!(took < std::time::Duration::from_secs(10), "a refused port fails within the timeout: {took:?}");
+    let place = format!("127.0.0.1:{port}");
+    assert!(run.stderr.contains(&place) && run.stderr.contains("database app"), "{}", run.stderr);
+    assert!(run.stderr.contains("refused"), "why: {}", run.stderr);
+    assert_no_password(&run, "plan on a free port");
+
+    let run = myapp(&url, &["schema", "status", "--json"], &timeout);
+    let document = run.exits(1).json();
+    assert_eq!(document["target"]["host"], "127.0.0.1", "{document}");
+    assert_eq!(document["target"]["port"], port, "{document}");
+    assert_eq!(document["target"]["database_name"], "app", "{document}");
+    assert_no_password(&run, "status --json on a free port");
+
+    // Each server's URL with the other's scheme.
+    let (Some(postgres), Some(mysql)) = (common::server_url(Kind::Postgres), common::server_url(Kind::MySql)) else {
+        return;
+    };
+    let (pg_at, my_at) = (host_port(&postgres), host_port(&mysql));
+    for (url, at, expected, actual) in [
+        (format!("mysql://root:{PASSWORD_IN_URL}@{pg_at}/test"), &pg_at, "not as MySQL/MariaDB", "PostgreSQL"),
+        (format!("postgres://postgres:{PASSWORD_IN_URL}@{my_at}/test"), &my_at, "not as PostgreSQL", "MySQL"),
+    ] {
+        let started = std::time::Instant::now();
+        let run = myapp(&url, &["schema", "plan"], &timeout);
+        let took = started.elapsed();
+        run.exits(1);
+        assert!(took < std::time::Duration::from_secs(10), "{url}: {took:?}");
+        let answered = format!("the server at {at} answered, but {expected}");
+        assert!(run.stderr.contains(&answered) && run.stderr.contains(actual), "{}", run.stderr);
+        assert!(run.stderr.contains("is the URL's scheme right"), "{}", run.stderr);
+        assert_no_password(&run, "a wrong server kind");
     }
 }

@@ -47,6 +47,19 @@ pub struct Settings {
     /// Plans only the snippets at or below this version (the release-phase `schema
     /// baseline` records the baseline alone); the ledger's mark is then not written.
     pub up_to: Option<u64>,
+    /// Runs the sync on a connection borrowed from the app's pool, as a query of the
+    /// app would, instead of one of its own opened with the pool's connect options and
+    /// sqlx's statement logging off (the default). For a pool whose `after_connect`
+    /// sets up each connection (a `search_path`, …); sqlx then logs bootschema's
+    /// statements with the pool's log settings, whole seeds included.
+    pub pool_connection: bool,
+    /// A statement of the sync slower than this is logged at `WARN`, bounded (file,
+    /// line, first characters, duration); faster ones at `DEBUG`.
+    pub slow_statement: Duration,
+    /// How long a connection from a URL ([`crate::Syncer::connect`]) may take to be
+    /// established before the attempt fails, naming the host, port and database
+    /// (`<PREFIX>_SCHEMA_CONNECT_TIMEOUT`).
+    pub connect_timeout: Duration,
 }
 
 /// The ledger table's default name.
@@ -68,6 +81,9 @@ impl Settings {
             mysql_session: Vec::new(),
             allow_maintenance_database: false,
             up_to: None,
+            pool_connection: false,
+            slow_statement: Duration::from_secs(1),
+            connect_timeout: Duration::from_secs(10),
         }
     }
 
@@ -131,6 +147,9 @@ impl Settings {
             let timeout = parse_duration(&variable, &value)?;
             self.lock_wait = timeout;
             self.ddl_lock_timeout = timeout;
+        }
+        if let Some((variable, value)) = read("CONNECT_TIMEOUT") {
+            self.connect_timeout = parse_duration(&variable, &value)?;
         }
         Ok(self)
     }
@@ -253,5 +272,9 @@ mod tests {
         let err = Settings::new("A").with_env(env(&[("A_SCHEMA_LOCK_TIMEOUT", "soon")])).unwrap_err();
         assert!(err.to_string().contains("A_SCHEMA_LOCK_TIMEOUT"));
         assert!(Settings::new("A").with_env(env(&[("A_SCHEMA_LOCK_TIMEOUT", "0s")])).is_err());
+        let s = Settings::new("A").with_env(env(&[("A_SCHEMA_CONNECT_TIMEOUT", "1500ms")])).unwrap();
+        assert_eq!(s.connect_timeout, Duration::from_millis(1500));
+        let err = Settings::new("A").with_env(env(&[("A_SCHEMA_CONNECT_TIMEOUT", "later")])).unwrap_err();
+        assert!(err.to_string().contains("A_SCHEMA_CONNECT_TIMEOUT"), "{err}");
     }
 }

@@ -117,8 +117,20 @@ pub enum Error {
         guard: String,
     },
 
+    /// A connection from a URL ([`crate::Syncer::connect`]) could not be established
+    /// within the connect timeout.
+    #[error("{}", crate::connect::connect_message(.kind, .endpoint, .reason))]
+    Connect {
+        /// The database kind the URL's scheme names, if it names one.
+        kind: Option<crate::snippet::DialectKind>,
+        /// Host, port and database of the URL (never its password).
+        endpoint: crate::connect::Endpoint,
+        /// Why, in words: the server's error, or what answered on the port.
+        reason: String,
+    },
+
     /// Any other database failure, with what bootschema was doing.
-    #[error("{context}: {source}")]
+    #[error("{context}: {}", db_message(.source))]
     Database {
         /// What bootschema was doing.
         context: String,
@@ -135,15 +147,26 @@ impl Error {
     }
 }
 
-/// The database's own message for an error, without the driver's prefix.
+/// The database's own message for an error, without the driver's prefix, with its
+/// code and, on PostgreSQL, its detail and hint; never the server's source location
+/// (sqlx's Display of a PostgreSQL error ends with `at line 3655`, a line of the
+/// server's C source, which means nothing to a user).
 pub(crate) fn db_message(error: &sqlx::Error) -> String {
-    match error {
-        sqlx::Error::Database(db) => match db.code() {
-            Some(code) => format!("{} (code {code})", db.message()),
-            None => db.message().to_string(),
-        },
-        other => other.to_string(),
+    let sqlx::Error::Database(db) = error else { return error.to_string() };
+    let mut text = db.message().to_string();
+    if let Some(code) = db.code() {
+        text.push_str(&format!(" (code {code})"));
     }
+    #[cfg(feature = "postgres")]
+    if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        if let Some(detail) = pg.detail() {
+            text.push_str(&format!("; detail: {detail}"));
+        }
+        if let Some(hint) = pg.hint() {
+            text.push_str(&format!("; hint: {hint}"));
+        }
+    }
+    text
 }
 
 /// A statement's beginning, on one line, short enough for a log line.

@@ -64,6 +64,8 @@ mod catalog;
 #[cfg(feature = "runtime")]
 mod config;
 #[cfg(feature = "runtime")]
+mod connect;
+#[cfg(feature = "runtime")]
 mod dialect;
 #[cfg(feature = "runtime")]
 mod error;
@@ -87,6 +89,8 @@ pub mod release;
 pub use catalog::{CatalogSnapshot, GuardStatus};
 #[cfg(feature = "runtime")]
 pub use config::{Settings, DEFAULT_LEDGER_TABLE};
+#[cfg(feature = "runtime")]
+pub use connect::Endpoint;
 #[cfg(feature = "runtime")]
 pub use dialect::Target;
 #[cfg(feature = "runtime")]

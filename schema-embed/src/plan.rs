@@ -486,9 +486,22 @@ fn plan_step(
         Some(_) => (Action::Edited, "text changed after it was applied".into()),
         None if !guarded => (Action::Apply, "not recorded; no guard, runs once".into()),
         None if any_missing => {
-            let missing: Vec<String> =
-                guards.iter().filter(|(_, s)| s.is_missing()).map(|(g, _)| g.kind.to_string()).collect();
-            (Action::Apply, format!("not recorded; missing: {}", missing.join(", ")))
+            let named = |unknown: bool| -> Vec<String> {
+                guards
+                    .iter()
+                    .filter(|(_, s)| s.is_missing() && matches!(s, GuardStatus::Unknown(_)) == unknown)
+                    .map(|(g, _)| g.kind.to_string())
+                    .collect()
+            };
+            let (missing, unknown) = (named(false), named(true));
+            let mut reason = String::from("not recorded");
+            if !missing.is_empty() {
+                reason.push_str(&format!("; missing: {}", missing.join(", ")));
+            }
+            if !unknown.is_empty() {
+                reason.push_str(&format!("; unknown, the query failed: {}", unknown.join(", ")));
+            }
+            (Action::Apply, reason)
         }
         None => (Action::Adopt, "not recorded; every guard reports present".into()),
     };

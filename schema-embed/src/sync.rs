@@ -146,6 +146,47 @@ impl<'a> Syncer<'a> {
         self
     }
 
+    /// Runs the sync on a connection borrowed from the app's pool instead of one of its
+    /// own (see [`Settings::pool_connection`]): for a pool whose `after_connect` sets up
+    /// each connection. sqlx then logs bootschema's statements with the pool's log
+    /// settings, a whole seed included when it is slow.
+    pub fn pool_connection(mut self, yes: bool) -> Self {
+        self.settings.pool_connection = yes;
+        self
+    }
+
+    /// A statement of the sync slower than this is logged at `WARN` (default 1 s), with
+    /// its file, line, first characters and duration, never its whole text.
+    pub fn slow_statement(mut self, threshold: Duration) -> Self {
+        self.settings.slow_statement = threshold;
+        self
+    }
+
+    /// How long [`Syncer::connect`] may take to establish a connection (default 10 s;
+    /// `<PREFIX>_SCHEMA_CONNECT_TIMEOUT`).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.connect_timeout = timeout;
+        self
+    }
+
+    /// Opens a pool on `url` (`postgres://…`, `mysql://…`, `sqlite:…`) within the
+    /// connect timeout. When that fails, the error ([`Error::Connect`]) names the host,
+    /// port and database that could not be reached and why: the server's refusal,
+    /// nothing listening, no answer, or a server of another kind on that port (a
+    /// `mysql://` URL on PostgreSQL's port). Never the URL's password.
+    ///
+    /// ```no_run
+    /// # async fn boot(snippets: &bootschema::SnippetSet) -> Result<(), bootschema::Error> {
+    /// let syncer = bootschema::Syncer::new(snippets);
+    /// let target = syncer.connect("postgres://app@db.internal:5432/shop").await?;
+    /// syncer.run(target).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect(&self, url: &str) -> Result<Target, Error> {
+        let settings = self.settings()?;
+        crate::connect::connect(url, settings.connect_timeout, &settings.var("CONNECT_TIMEOUT")).await
+    }
+
     /// Leaves every snippet above `version` out of the plan (the release-phase `schema
     /// baseline`).
     #[cfg(feature = "release")]
@@ -215,17 +256,20 @@ impl<'a> Syncer<'a> {
         let mut report = match &target {
             #[cfg(feature = "postgres")]
             Target::Postgres(pool) => {
-                let mut s = crate::dialect::PgSession::open(pool).await?;
+                let mut s = crate::dialect::PgSession::open(pool, &settings).await?;
+                s.own_connection().await?;
                 look(&mut s, &set, &table, &settings).await?
             }
             #[cfg(feature = "mysql")]
             Target::MySql(pool) => {
-                let mut s = crate::dialect::MySqlSession::open(pool).await?;
+                let mut s = crate::dialect::MySqlSession::open(pool, &settings).await?;
+                s.own_connection().await?;
                 look(&mut s, &set, &table, &settings).await?
             }
             #[cfg(feature = "sqlite")]
             Target::Sqlite(pool) => {
-                let mut s = crate::dialect::SqliteSession::open(pool).await?;
+                let mut s = crate::dialect::SqliteSession::open(pool, &settings).await?;
+                s.own_connection().await?;
                 look(&mut s, &set, &table, &settings).await?
             }
         }
@@ -262,15 +306,15 @@ impl<'a> Syncer<'a> {
             match &target {
                 #[cfg(feature = "postgres")]
                 Target::Postgres(pool) => {
-                    run_on(crate::dialect::PgSession::open(pool).await?, &set, &table, &settings).await
+                    run_on(crate::dialect::PgSession::open(pool, &settings).await?, &set, &table, &settings).await
                 }
                 #[cfg(feature = "mysql")]
                 Target::MySql(pool) => {
-                    run_on(crate::dialect::MySqlSession::open(pool).await?, &set, &table, &settings).await
+                    run_on(crate::dialect::MySqlSession::open(pool, &settings).await?, &set, &table, &settings).await
                 }
                 #[cfg(feature = "sqlite")]
                 Target::Sqlite(pool) => {
-                    run_on(crate::dialect::SqliteSession::open(pool).await?, &set, &table, &settings).await
+                    run_on(crate::dialect::SqliteSession::open(pool, &settings).await?, &set, &table, &settings).await
                 }
             }
         }
@@ -417,6 +461,9 @@ async fn run_on<S: Apply>(
         tracing::info!(target: "bootschema", dialect = %S::KIND, "schema sync: {}", report.summary());
         return Ok(report);
     }
+    // Past the fast path, the sync goes on on a connection of its own (see
+    // `dialect::conn`: sqlx logs nothing of it, bootschema logs it bounded).
+    session.own_connection().await?;
     // A database that never synced has work for certain: straight to the lock. Any
     // other database is looked at first without the lock, so that a boot with nothing
     // to do (an older release during a rolling deploy, a full check) never waits for

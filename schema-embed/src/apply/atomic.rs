@@ -72,7 +72,7 @@ async fn one_by_one<S: Session>(
     }
     if failure.is_none() {
         for &i in pending {
-            if let Err(e) = session.execute(snippet.statement_sql(i)).await {
+            if let Err(e) = super::execute_statement(session, snippet, i).await {
                 failure = Some((Part::Statement(i), e));
                 break;
             }

@@ -183,7 +183,10 @@ async fn run_batch(session: &mut PgSession, steps: &mut [Step], snippets: &[Snip
         }
         let sql: Vec<&str> = parts.iter().map(|(_, _, sql)| *sql).collect();
         let clock: Vec<bool> = parts.iter().map(|(_, part, _)| matches!(part, Part::Clock)).collect();
-        session.pipeline_clocked(&sql, &clock).await
+        session.statements_from(super::source_of(parts.iter().map(|(k, part, _)| (*k, *part)), steps, snippets));
+        let sent = session.pipeline_clocked(&sql, &clock).await;
+        session.statements_from(None);
+        sent
     };
     let mut failure = outcome.err();
     if let Some((0, error)) = &failure {

@@ -367,3 +367,44 @@ pub(crate) const MESSAGE_BYTES: usize = 1 << 20;
 pub(crate) fn finish(step: &mut Step, started: Instant) {
     step.duration_ms = started.elapsed().as_millis() as u64;
 }
+
+/// Where the statements of a message come from, for bootschema's statement log
+/// ([`Session::statements_from`]): the first one's file and line, and how many more
+/// statements and snippets travel with it.
+pub(crate) fn source(runs: &[(&Snippet, usize)]) -> Option<String> {
+    let (first, i) = runs.first()?;
+    let mut text = format!("{}:{}", first.path, first.statements[*i].line);
+    if runs.len() > 1 {
+        let mut paths: Vec<&str> = runs.iter().map(|(s, _)| s.path.as_ref()).collect();
+        paths.dedup();
+        text.push_str(&format!(" and {} more statement(s) of {} snippet(s)", runs.len() - 1, paths.len()));
+    }
+    Some(text)
+}
+
+/// [`source`] of the statement parts of a message, each with its step (in `steps`).
+pub(crate) fn source_of(
+    parts: impl Iterator<Item = (usize, Part)>,
+    steps: &[Step],
+    snippets: &[Snippet],
+) -> Option<String> {
+    let runs: Vec<(&Snippet, usize)> = parts
+        .filter_map(|(k, part)| match part {
+            Part::Statement(i) => Some((&snippets[steps[k].index], i)),
+            _ => None,
+        })
+        .collect();
+    source(&runs)
+}
+
+/// Runs statement `index` of `snippet` alone, named in the statement log.
+pub(crate) async fn execute_statement<S: Session>(
+    session: &mut S,
+    snippet: &Snippet,
+    index: usize,
+) -> Result<(), sqlx::Error> {
+    session.statements_from(source(&[(snippet, index)]));
+    let executed = session.execute(snippet.statement_sql(index)).await;
+    session.statements_from(None);
+    executed
+}

@@ -231,8 +231,10 @@ async fn run_progress(
         }
 
         let sql: Vec<&str> = parts.iter().map(|(_, _, sql)| sql.as_ref()).collect();
+        session.statements_from(super::source_of(parts.iter().map(|(k, part, _)| (*k, *part)), steps, snippets));
         let sent = Instant::now();
         let (arrivals, outcome) = session.pipeline_timed(&sql).await;
+        session.statements_from(None);
         // Each part that ran took from the result before it (the first, from the send)
         // to its own, charged to its step.
         let mut previous = sent;

@@ -57,7 +57,7 @@ async fn statement_by_statement<S: Session>(
     for (n, &i) in pending.iter().enumerate() {
         let statement = snippet.statement_sql(i);
         let last = n + 1 == pending.len();
-        if let Err(e) = session.execute(statement).await {
+        if let Err(e) = super::execute_statement(session, snippet, i).await {
             return statement_failure::<S>(snippet, i, progress.len(), e);
         }
         step.statements_run += 1;

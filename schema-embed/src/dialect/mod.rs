@@ -1,6 +1,7 @@
 //! Everything that differs between databases, behind one trait: catalog queries, the
 //! lock, quoting, transactions and the ledger's SQL. One file per database.
 
+mod conn;
 #[cfg(feature = "mysql")]
 mod mysql;
 #[cfg(feature = "postgres")]
@@ -21,8 +22,8 @@ use crate::error::Error;
 use crate::ledger::{Ledger, LedgerRow, LedgerTable, MarkRead};
 use crate::snippet::{DialectKind, ObjectName};
 
-/// The database a sync runs against: the app's own pool, which bootschema borrows one
-/// connection from.
+/// The database a sync runs against: the app's own pool, whose connect options
+/// bootschema opens its own connection with (see [`crate::Syncer::pool_connection`]).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Target {
@@ -71,8 +72,8 @@ target_from!("postgres", sqlx::PgPool, Postgres);
 target_from!("mysql", sqlx::MySqlPool, MySql);
 target_from!("sqlite", sqlx::SqlitePool, Sqlite);
 
-/// One connection borrowed from the app's pool for the whole sync, and what the sync
-/// asks of its database.
+/// The sync's connection ([`conn::Conn`]: borrowed from the app's pool for the fast
+/// path, then its own), and what the sync asks of its database.
 ///
 /// A session that is dropped while it holds the lock (an error path that forgot to
 /// unlock, a cancelled future) closes its connection instead of returning it to the
@@ -162,6 +163,15 @@ pub(crate) trait Session: Send {
         let sql = format!("DELETE FROM {} WHERE version = {}", Self::ledger_name(table), crate::ledger::MARK_VERSION);
         self.execute(&sql).await.map_err(Error::db("removing the ledger's mark"))
     }
+
+    /// Goes on with a connection of the sync's own, opened with the pool's connect
+    /// options and sqlx's statement logging off (see [`conn`]); nothing must be open on
+    /// the borrowed one.
+    async fn own_connection(&mut self) -> Result<(), Error>;
+
+    /// Names where the statements sent next come from (`sql/0003_seed.sql:1`), for
+    /// bootschema's statement log; `None` for bootschema's own statements.
+    fn statements_from(&mut self, source: Option<String>);
 
     /// Whether an error is a lock timeout worth retrying.
     fn is_lock_timeout(error: &sqlx::Error) -> bool;

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use sqlx::mysql::MySqlDatabaseError;
-use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, MySql, Row};
 
 use super::{
@@ -20,7 +19,7 @@ use crate::snippet::{DialectKind, ObjectName};
 
 /// A MySQL connection borrowed for one sync.
 pub(crate) struct MySqlSession {
-    conn: PoolConnection<MySql>,
+    conn: super::conn::Conn<MySql>,
     /// The lock's name while held, and the `lock_wait_timeout` to restore.
     held: Option<(String, i64)>,
     /// The session variables set for the sync, with the values to restore.
@@ -39,8 +38,8 @@ pub(crate) struct MySqlSession {
 }
 
 impl MySqlSession {
-    pub(crate) async fn open(pool: &sqlx::MySqlPool) -> Result<MySqlSession, Error> {
-        let conn = pool.acquire().await.map_err(Error::db("connecting to MySQL"))?;
+    pub(crate) async fn open(pool: &sqlx::MySqlPool, settings: &Settings) -> Result<MySqlSession, Error> {
+        let conn = super::conn::Conn::borrow(pool, !settings.pool_connection, settings.slow_statement).await?;
         Ok(MySqlSession {
             conn,
             held: None,
@@ -59,7 +58,7 @@ impl MySqlSession {
     async fn check_ledger_home(&mut self, table: &LedgerTable) -> Result<(), Error> {
         let Some(schema) = table.schema.as_deref().filter(|_| !self.ledger_home_checked) else { return Ok(()) };
         let database: Option<String> = sqlx::query_scalar("SELECT CONVERT(DATABASE() USING utf8mb4)")
-            .fetch_one(&mut *self.conn)
+            .fetch_one(&mut self.conn)
             .await
             .map_err(Error::db("reading the current database"))?;
         let database = database.unwrap_or_default();
@@ -177,7 +176,7 @@ impl MySqlSession {
     pub(crate) async fn pipeline_timed(&mut self, parts: &[&str]) -> (Vec<Instant>, Result<(), (usize, sqlx::Error)>) {
         self.noted = true;
         let mut arrivals = Vec::with_capacity(parts.len());
-        let outcome = super::pipeline_in_one_round_trip!(&mut *self.conn, parts, |_part, _row| {}, |_done| {
+        let outcome = super::pipeline_in_one_round_trip!(&mut self.conn, parts, |_part, _row| {}, |_done| {
             arrivals.push(Instant::now())
         });
         (arrivals, outcome)
@@ -226,6 +225,14 @@ impl MySqlSession {
 }
 
 impl Session for MySqlSession {
+    async fn own_connection(&mut self) -> Result<(), Error> {
+        self.conn.own().await
+    }
+
+    fn statements_from(&mut self, source: Option<String>) {
+        self.conn.source = source;
+    }
+
     const KIND: DialectKind = DialectKind::MySql;
     const UNIT_BEGIN: &'static str = "BEGIN";
     const UNIT_COMMIT: &'static str = "COMMIT";
@@ -239,7 +246,7 @@ impl Session for MySqlSession {
         self.check_ledger_home(table).await?;
         self.flush_deferred().await.map_err(Error::db("recording the applied statements in the ledger"))?;
         let sql = ledger_select(&Self::ledger_name(table));
-        let rows = sqlx::query_as::<_, LedgerColumns>(AssertSqlSafe(sql)).fetch_all(&mut *self.conn).await;
+        let rows = sqlx::query_as::<_, LedgerColumns>(AssertSqlSafe(sql)).fetch_all(&mut self.conn).await;
         match rows {
             Ok(rows) => {
                 let mut ledger = Ledger { exists: true, ..Ledger::default() };
@@ -274,7 +281,7 @@ impl Session for MySqlSession {
         for schema in &scope.namespaces {
             query = query.bind(schema.clone());
         }
-        let rows = query.fetch_all(&mut *self.conn).await.map_err(Error::db("reading the MySQL catalog"))?;
+        let rows = query.fetch_all(&mut self.conn).await.map_err(Error::db("reading the MySQL catalog"))?;
         let mut snapshot = CatalogSnapshot::default();
         for row in rows {
             let kind: String = row.get(0);
@@ -312,14 +319,14 @@ impl Session for MySqlSession {
         if queries.is_empty() {
             return Ok(Vec::new());
         }
-        let batch = sqlx::query(AssertSqlSafe(batch_probe_sql(queries))).fetch_one(&mut *self.conn).await;
+        let batch = sqlx::query(AssertSqlSafe(batch_probe_sql(queries))).fetch_one(&mut self.conn).await;
         if let Ok(row) = batch {
             return Ok((0..queries.len()).map(|i| Ok(row.get::<i64, _>(i) != 0)).collect());
         }
         let mut out = Vec::with_capacity(queries.len());
         for q in queries {
             let one = sqlx::query_scalar::<_, i64>(AssertSqlSafe(batch_probe_sql(std::slice::from_ref(q))))
-                .fetch_one(&mut *self.conn)
+                .fetch_one(&mut self.conn)
                 .await;
             out.push(one.map(|v| v != 0).map_err(|e| crate::error::db_message(&e)));
         }
@@ -329,7 +336,7 @@ impl Session for MySqlSession {
     async fn lock(&mut self, table: &LedgerTable, settings: &Settings) -> Result<(), Error> {
         let (database, previous): (Option<String>, i64) =
             sqlx::query_as("SELECT CONVERT(DATABASE() USING utf8mb4), CAST(@@SESSION.lock_wait_timeout AS SIGNED)")
-                .fetch_one(&mut *self.conn)
+                .fetch_one(&mut self.conn)
                 .await
                 .map_err(Error::db("reading the session"))?;
         let name = lock_name(database.as_deref().unwrap_or(""), table);
@@ -337,13 +344,13 @@ impl Session for MySqlSession {
         let got: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK(?, ?)")
             .bind(&name)
             .bind(wait)
-            .fetch_one(&mut *self.conn)
+            .fetch_one(&mut self.conn)
             .await
             .map_err(Error::db("taking the schema lock (GET_LOCK)"))?;
         if got != Some(1) {
             let holder: Option<i64> = sqlx::query_scalar("SELECT CAST(IS_USED_LOCK(?) AS SIGNED)")
                 .bind(&name)
-                .fetch_one(&mut *self.conn)
+                .fetch_one(&mut self.conn)
                 .await
                 .unwrap_or(None);
             return Err(Error::LockTimeout {
@@ -360,7 +367,7 @@ impl Session for MySqlSession {
         for (variable, value) in &settings.mysql_session {
             let current: Option<String> =
                 sqlx::query_scalar(AssertSqlSafe(format!("SELECT CONVERT(@@SESSION.{variable}, CHAR)")))
-                    .fetch_one(&mut *self.conn)
+                    .fetch_one(&mut self.conn)
                     .await
                     .map_err(Error::db(format!("reading the session variable {variable}")))?;
             let restore = match current {
@@ -392,7 +399,7 @@ impl Session for MySqlSession {
         self.execute(&restore).await.map_err(Error::db("restoring lock_wait_timeout"))?;
         sqlx::query("SELECT RELEASE_LOCK(?)")
             .bind(&name)
-            .execute(&mut *self.conn)
+            .execute(&mut self.conn)
             .await
             .map_err(Error::db("releasing the schema lock"))?;
         self.held = None;
@@ -422,7 +429,7 @@ impl Session for MySqlSession {
     }
 
     async fn execute(&mut self, sql: &str) -> Result<(), sqlx::Error> {
-        sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *self.conn).await.map(|_| ())
+        sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut self.conn).await.map(|_| ())
     }
 
     async fn write_ledger(&mut self, table: &LedgerTable, row: &LedgerRow) -> Result<(), sqlx::Error> {
@@ -438,7 +445,7 @@ impl Session for MySqlSession {
             .bind(row.state.as_str())
             .bind(encode_progress(&row.progress))
             .bind(row.duration_ms)
-            .execute(&mut *self.conn)
+            .execute(&mut self.conn)
             .await
             .map(|_| ())
     }
@@ -447,7 +454,7 @@ impl Session for MySqlSession {
         self.check_ledger_home(table).await?;
         // Text protocol: one round trip, nothing prepared.
         let row =
-            sqlx::raw_sql(AssertSqlSafe(mark_select(&Self::ledger_name(table)))).fetch_optional(&mut *self.conn).await;
+            sqlx::raw_sql(AssertSqlSafe(mark_select(&Self::ledger_name(table)))).fetch_optional(&mut self.conn).await;
         match row {
             Ok(row) => Ok(mark_read(row)),
             Err(e) if matches!(error_number(&e), Some(1146) | Some(1049)) => Ok(MarkRead::NoLedger),
@@ -474,7 +481,7 @@ impl Session for MySqlSession {
             "SELECT CAST(trx_mysql_thread_id AS SIGNED) FROM information_schema.INNODB_TRX \
              WHERE trx_mysql_thread_id <> CONNECTION_ID() ORDER BY trx_started LIMIT 5",
         )
-        .fetch_all(&mut *self.conn)
+        .fetch_all(&mut self.conn)
         .await
         .unwrap_or_default();
         if open.is_empty() {

@@ -10,7 +10,6 @@
 //! query also runs unprepared (`persistent(false)`), since transaction pooling cannot
 //! keep named prepared statements either.
 
-use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, FromRow, Postgres, Row};
 
 use std::collections::{HashMap, HashSet};
@@ -27,7 +26,7 @@ use crate::snippet::{DialectKind, ObjectName};
 
 /// A PostgreSQL connection borrowed for one sync.
 pub(crate) struct PgSession {
-    conn: PoolConnection<Postgres>,
+    conn: super::conn::Conn<Postgres>,
     /// Whether the lock's transaction is open.
     held: bool,
     /// Whether a look's read-only transaction is open.
@@ -48,8 +47,8 @@ pub(crate) struct PgSession {
 }
 
 impl PgSession {
-    pub(crate) async fn open(pool: &sqlx::PgPool) -> Result<PgSession, Error> {
-        let conn = pool.acquire().await.map_err(Error::db("connecting to PostgreSQL"))?;
+    pub(crate) async fn open(pool: &sqlx::PgPool, settings: &Settings) -> Result<PgSession, Error> {
+        let conn = super::conn::Conn::borrow(pool, !settings.pool_connection, settings.slow_statement).await?;
         Ok(PgSession {
             conn,
             held: false,
@@ -230,7 +229,7 @@ impl PgSession {
     /// Runs `parts` in order in one round trip (the simple query protocol takes several
     /// statements at once); on failure, the index of the failing part.
     pub(crate) async fn pipeline(&mut self, parts: &[&str]) -> Result<(), (usize, sqlx::Error)> {
-        super::pipeline_in_one_round_trip!(&mut *self.conn, parts)
+        super::pipeline_in_one_round_trip!(&mut self.conn, parts)
     }
 
     /// A query that reads the server's clock, as microseconds since the message that
@@ -249,7 +248,7 @@ impl PgSession {
         parts: &[&str],
         clock: &[bool],
     ) -> (Vec<i64>, Result<(), (usize, sqlx::Error)>) {
-        super::pipeline_clocked_in_one_round_trip!(&mut *self.conn, parts, clock)
+        super::pipeline_clocked_in_one_round_trip!(&mut self.conn, parts, clock)
     }
 
     /// Records a snippet that ran inside the lock's transaction: its row waits for one
@@ -264,6 +263,14 @@ impl PgSession {
 }
 
 impl Session for PgSession {
+    async fn own_connection(&mut self) -> Result<(), Error> {
+        self.conn.own().await
+    }
+
+    fn statements_from(&mut self, source: Option<String>) {
+        self.conn.source = source;
+    }
+
     const KIND: DialectKind = DialectKind::Postgres;
     const UNIT_BEGIN: &'static str = "SAVEPOINT bootschema_snippet";
     const UNIT_COMMIT: &'static str = "RELEASE SAVEPOINT bootschema_snippet";
@@ -302,7 +309,7 @@ impl Session for PgSession {
         } else {
             select
         };
-        let rows = match sqlx::raw_sql(AssertSqlSafe(sql)).fetch_all(&mut *self.conn).await {
+        let rows = match sqlx::raw_sql(AssertSqlSafe(sql)).fetch_all(&mut self.conn).await {
             Ok(rows) => rows.iter().map(FromRow::from_row).collect::<Result<Vec<LedgerColumns>, sqlx::Error>>(),
             Err(e) => {
                 self.close_read(false).await?;
@@ -326,7 +333,7 @@ impl Session for PgSession {
     async fn snapshot(&mut self, scope: &Scope) -> Result<CatalogSnapshot, Error> {
         let failed = |e: sqlx::Error| Error::db("reading the PostgreSQL catalog")(e);
         let rows =
-            sqlx::raw_sql(AssertSqlSafe(snapshot_sql(scope))).fetch_all(&mut *self.conn).await.map_err(&failed)?;
+            sqlx::raw_sql(AssertSqlSafe(snapshot_sql(scope))).fetch_all(&mut self.conn).await.map_err(&failed)?;
         let rows = rows
             .iter()
             .map(FromRow::from_row)
@@ -373,7 +380,7 @@ impl Session for PgSession {
         }
         if !scope.after_apply && !relations.is_empty() {
             let rows = sqlx::raw_sql(AssertSqlSafe(relation_details_sql(&oid_array(relations.keys()), "")))
-                .fetch_all(&mut *self.conn)
+                .fetch_all(&mut self.conn)
                 .await
                 .map_err(&failed)?;
             for row in &rows {
@@ -402,7 +409,7 @@ impl Session for PgSession {
         }
         self.open_read().await?;
         let batch =
-            sqlx::query(AssertSqlSafe(batch_probe_sql(queries))).persistent(false).fetch_one(&mut *self.conn).await;
+            sqlx::query(AssertSqlSafe(batch_probe_sql(queries))).persistent(false).fetch_one(&mut self.conn).await;
         self.close_read(batch.is_ok()).await?;
         if let Ok(row) = batch {
             return Ok((0..queries.len()).map(|i| Ok(row.get::<bool, _>(i))).collect());
@@ -414,7 +421,7 @@ impl Session for PgSession {
             self.open_read().await?;
             let one = sqlx::query_scalar::<_, bool>(AssertSqlSafe(batch_probe_sql(std::slice::from_ref(q))))
                 .persistent(false)
-                .fetch_one(&mut *self.conn)
+                .fetch_one(&mut self.conn)
                 .await;
             self.close_read(one.is_ok()).await?;
             out.push(one.map_err(|e| crate::error::db_message(&e)));
@@ -435,7 +442,7 @@ impl Session for PgSession {
             text_literal(DialectKind::Postgres, &Self::ledger_name(table)),
         );
         self.held = true;
-        match sqlx::raw_sql(AssertSqlSafe(sql)).fetch_all(&mut *self.conn).await {
+        match sqlx::raw_sql(AssertSqlSafe(sql)).fetch_all(&mut self.conn).await {
             Ok(rows) => {
                 let ledger: Option<String> = rows.last().and_then(|r| r.try_get(0).ok()).flatten();
                 self.ledger_missing = ledger.is_none();
@@ -453,7 +460,7 @@ impl Session for PgSession {
                 )
                 .bind(key)
                 .persistent(false)
-                .fetch_all(&mut *self.conn)
+                .fetch_all(&mut self.conn)
                 .await
                 .unwrap_or_default();
                 Err(Error::LockTimeout {
@@ -494,7 +501,7 @@ impl Session for PgSession {
         )
         .bind(&name)
         .persistent(false)
-        .fetch_all(&mut *self.conn)
+        .fetch_all(&mut self.conn)
         .await
         .unwrap_or_default();
         let holders: Vec<String> = holders
@@ -533,7 +540,7 @@ impl Session for PgSession {
     }
 
     async fn execute(&mut self, sql: &str) -> Result<(), sqlx::Error> {
-        sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *self.conn).await.map(|_| ())
+        sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut self.conn).await.map(|_| ())
     }
 
     async fn write_ledger(&mut self, table: &LedgerTable, row: &LedgerRow) -> Result<(), sqlx::Error> {
@@ -550,7 +557,7 @@ impl Session for PgSession {
             .bind(encode_progress(&row.progress))
             .bind(row.duration_ms)
             .persistent(false)
-            .execute(&mut *self.conn)
+            .execute(&mut self.conn)
             .await
             .map(|_| ())
     }
@@ -558,7 +565,7 @@ impl Session for PgSession {
     async fn read_mark(&mut self, table: &LedgerTable) -> Result<MarkRead, Error> {
         // Simple protocol: one round trip, nothing prepared (PgBouncer-safe).
         let row =
-            sqlx::raw_sql(AssertSqlSafe(mark_select(&Self::ledger_name(table)))).fetch_optional(&mut *self.conn).await;
+            sqlx::raw_sql(AssertSqlSafe(mark_select(&Self::ledger_name(table)))).fetch_optional(&mut self.conn).await;
         match row {
             Ok(row) => Ok(mark_read(row)),
             Err(e) if is_code(&e, "42P01") || is_code(&e, "3F000") => Ok(MarkRead::NoLedger),

@@ -1,7 +1,6 @@
 //! SQLite: the lock is a `BEGIN IMMEDIATE` write transaction held for the whole sync,
 //! each snippet a savepoint inside it; `sqlite_master` + `pragma_table_xinfo` snapshot.
 
-use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, Row, Sqlite};
 
 use super::{
@@ -16,14 +15,20 @@ use crate::snippet::DialectKind;
 
 /// A SQLite connection borrowed for one sync.
 pub(crate) struct SqliteSession {
-    conn: PoolConnection<Sqlite>,
+    conn: super::conn::Conn<Sqlite>,
     /// While the write transaction is open: the `busy_timeout` to restore.
     held: Option<i64>,
 }
 
 impl SqliteSession {
-    pub(crate) async fn open(pool: &sqlx::SqlitePool) -> Result<SqliteSession, Error> {
-        let conn = pool.acquire().await.map_err(Error::db("opening the SQLite database"))?;
+    pub(crate) async fn open(pool: &sqlx::SqlitePool, settings: &Settings) -> Result<SqliteSession, Error> {
+        // A private in-memory database exists on one connection only: a connection of
+        // the sync's own would see another, empty one.
+        let url = sqlx::ConnectOptions::to_url_lossy(&*pool.connect_options());
+        let private_memory = url.query_pairs().any(|(k, v)| k == "mode" && v == "memory")
+            && !url.query_pairs().any(|(k, v)| k == "cache" && v == "shared");
+        let own = !settings.pool_connection && !private_memory;
+        let conn = super::conn::Conn::borrow(pool, own, settings.slow_statement).await?;
         Ok(SqliteSession { conn, held: None })
     }
 }
@@ -121,6 +126,14 @@ pub(crate) fn constraint_names(sql: &str) -> Vec<String> {
 }
 
 impl Session for SqliteSession {
+    async fn own_connection(&mut self) -> Result<(), Error> {
+        self.conn.own().await
+    }
+
+    fn statements_from(&mut self, source: Option<String>) {
+        self.conn.source = source;
+    }
+
     const KIND: DialectKind = DialectKind::Sqlite;
     const UNIT_BEGIN: &'static str = "SAVEPOINT bootschema_snippet";
     const UNIT_COMMIT: &'static str = "RELEASE bootschema_snippet";
@@ -132,7 +145,7 @@ impl Session for SqliteSession {
 
     async fn read_ledger(&mut self, table: &LedgerTable) -> Result<Ledger, Error> {
         let sql = ledger_select(&Self::ledger_name(table));
-        let rows = sqlx::query_as::<_, LedgerColumns>(AssertSqlSafe(sql)).fetch_all(&mut *self.conn).await;
+        let rows = sqlx::query_as::<_, LedgerColumns>(AssertSqlSafe(sql)).fetch_all(&mut self.conn).await;
         match rows {
             Ok(rows) => {
                 let mut ledger = Ledger { exists: true, ..Ledger::default() };
@@ -155,7 +168,7 @@ impl Session for SqliteSession {
                 query = query.bind(schema.clone());
             }
         }
-        let rows = query.fetch_all(&mut *self.conn).await.map_err(Error::db("reading the SQLite catalog"))?;
+        let rows = query.fetch_all(&mut self.conn).await.map_err(Error::db("reading the SQLite catalog"))?;
         let mut snapshot = CatalogSnapshot { search_path: vec!["main".into()], ..CatalogSnapshot::default() };
         for row in rows {
             let kind: String = row.get(0);
@@ -189,14 +202,14 @@ impl Session for SqliteSession {
         if queries.is_empty() {
             return Ok(Vec::new());
         }
-        let batch = sqlx::query(AssertSqlSafe(batch_probe_sql(queries))).fetch_one(&mut *self.conn).await;
+        let batch = sqlx::query(AssertSqlSafe(batch_probe_sql(queries))).fetch_one(&mut self.conn).await;
         if let Ok(row) = batch {
             return Ok((0..queries.len()).map(|i| Ok(row.get::<i64, _>(i) != 0)).collect());
         }
         let mut out = Vec::with_capacity(queries.len());
         for q in queries {
             let one = sqlx::query_scalar::<_, i64>(AssertSqlSafe(batch_probe_sql(std::slice::from_ref(q))))
-                .fetch_one(&mut *self.conn)
+                .fetch_one(&mut self.conn)
                 .await;
             out.push(one.map(|v| v != 0).map_err(|e| crate::error::db_message(&e)));
         }
@@ -205,7 +218,7 @@ impl Session for SqliteSession {
 
     async fn lock(&mut self, _table: &LedgerTable, settings: &Settings) -> Result<(), Error> {
         let previous: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
-            .fetch_one(&mut *self.conn)
+            .fetch_one(&mut self.conn)
             .await
             .map_err(Error::db("reading busy_timeout"))?;
         let wait_ms = settings.lock_wait.as_millis().clamp(1, i32::MAX as u128);
@@ -273,7 +286,7 @@ impl Session for SqliteSession {
     }
 
     async fn execute(&mut self, sql: &str) -> Result<(), sqlx::Error> {
-        sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *self.conn).await.map(|_| ())
+        sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut self.conn).await.map(|_| ())
     }
 
     async fn write_ledger(&mut self, table: &LedgerTable, row: &LedgerRow) -> Result<(), sqlx::Error> {
@@ -290,14 +303,14 @@ impl Session for SqliteSession {
             .bind(row.state.as_str())
             .bind(encode_progress(&row.progress))
             .bind(row.duration_ms)
-            .execute(&mut *self.conn)
+            .execute(&mut self.conn)
             .await
             .map(|_| ())
     }
 
     async fn read_mark(&mut self, table: &LedgerTable) -> Result<MarkRead, Error> {
         let row =
-            sqlx::raw_sql(AssertSqlSafe(mark_select(&Self::ledger_name(table)))).fetch_optional(&mut *self.conn).await;
+            sqlx::raw_sql(AssertSqlSafe(mark_select(&Self::ledger_name(table)))).fetch_optional(&mut self.conn).await;
         match row {
             Ok(row) => Ok(mark_read(row)),
             Err(sqlx::Error::Database(db)) if db.message().contains("no such table") => Ok(MarkRead::NoLedger),

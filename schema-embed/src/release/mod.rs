@@ -25,7 +25,9 @@
 //! ```
 //!
 //! Exit status: 0 success, 1 an error (a usage error, a failed connection, a refusal,
-//! a failed statement), 2 `verify` found anything pending, edited, drifted or blocked.
+//! a failed statement, and for `plan`, `verify` and `status` an `unless` guard whose
+//! query fails with nothing run before it, which would stop a boot), 2 `verify` found
+//! anything pending, edited, drifted or blocked.
 //!
 //! `<PREFIX>_SCHEMA_SYNC=off` turns off the boot-time sync only: `schema apply` applies
 //! regardless ([`Syncer::ignore_sync_variable`]), and always reads the ledger and the
@@ -192,7 +194,23 @@ impl<'a> Release<'a> {
         let target: Target = match connect().await {
             Ok(target) => target.into(),
             Err(e) => {
-                let message = format!("cannot connect to the database: {}", error_chain(&*e.into()));
+                let e = e.into();
+                // From `Syncer::connect`, also wrapped by the app: the URL's host, port
+                // and database go into the header and the JSON's target.
+                let connect = std::iter::successors(Some(&*e as &(dyn std::error::Error + 'static)), |e| e.source())
+                    .find_map(|e| match e.downcast_ref::<Error>() {
+                        Some(Error::Connect { endpoint, .. }) => Some((e, endpoint)),
+                        _ => None,
+                    });
+                let message = match connect {
+                    Some((error, endpoint)) => {
+                        run.target.host = endpoint.host.clone();
+                        run.target.port = endpoint.port;
+                        run.target.database_name = endpoint.database.clone();
+                        error.to_string()
+                    }
+                    None => format!("cannot connect to the database: {}", error_chain(&*e)),
+                };
                 return run.failed(console, None, "failed", message);
             }
         };
@@ -243,9 +261,39 @@ impl Run<'_, '_> {
         };
         self.target.server_version = Some(report.server_version.clone());
         let clean = render::is_clean(&report);
-        let code = if self.args.command == Command::Verify && !clean { EXIT_NOT_IN_SYNC } else { EXIT_OK };
-        let outcome = Outcome { status: if clean { "clean" } else { "pending" }, exit_code: code, error: None };
+        // A guard whose query fails with nothing run before it fails the boot the same
+        // way: the look says so and fails (exit 1), whatever the command.
+        let failing = render::failing_guards(&report);
+        let error = (!failing.is_empty()).then(|| {
+            let guards: Vec<String> = failing
+                .iter()
+                .map(|(step, guard)| {
+                    let at = guard.line.map(|l| format!(":{l}")).unwrap_or_default();
+                    let error = match &guard.status {
+                        crate::GuardStatus::Unknown(e) => e.as_str(),
+                        _ => "",
+                    };
+                    format!("{}{at}: the guard query `{}` failed: {error}", step.path, guard.guard)
+                })
+                .collect();
+            format!("{}; a boot would stop there: fix the query (it runs as written)", guards.join("; "))
+        });
+        let code = match () {
+            _ if error.is_some() => EXIT_ERROR,
+            _ if self.args.command == Command::Verify && !clean => EXIT_NOT_IN_SYNC,
+            _ => EXIT_OK,
+        };
+        let status = match () {
+            _ if error.is_some() => "failed",
+            _ if clean => "clean",
+            _ => "pending",
+        };
+        let error = error.map(|e| self.redactor().redact(&e));
+        let outcome = Outcome { status, exit_code: code, error: error.clone() };
         if self.args.json {
+            if let Some(error) = &error {
+                console.err_line(&self.release.error_line(error), self.redactor());
+            }
             return self.json(console, Some(&report), false, outcome);
         }
         let mut lines = vec![render::header(&self.args.command.to_string(), &self.target)];
@@ -257,6 +305,9 @@ impl Run<'_, '_> {
             lines.extend(self.next_step(&report));
         }
         console.out_lines(&lines, self.redactor());
+        if let Some(error) = &error {
+            console.err_line(&self.release.error_line(error), self.redactor());
+        }
         code
     }
 

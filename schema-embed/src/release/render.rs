@@ -5,6 +5,7 @@
 use anstyle::{AnsiColor, Style};
 
 use super::target::{TargetInfo, TargetPart};
+use crate::catalog::GuardStatus;
 use crate::plan::{Action, Step};
 use crate::report::SyncReport;
 use crate::snippet::Snippet;
@@ -164,6 +165,7 @@ pub(crate) fn steps(report: &SyncReport, snippets: &[Snippet], mode: Mode) -> Ve
             line = line.plain("  ").styled(WARNING, "[destructive]");
         }
         lines.push(line);
+        lines.extend(guard_errors(report, step));
         if let Some(snippet) = snippet {
             lines.extend(statement_detail(step, snippet));
         }
@@ -185,6 +187,48 @@ pub(crate) fn steps(report: &SyncReport, snippets: &[Snippet], mode: Mode) -> Ve
         );
     }
     lines
+}
+
+/// The `unless` guards of a step whose query failed, with the database's error: in red
+/// when the failure is certain to stop the boot ([`failing_guards`]), dimmed when an
+/// earlier snippet of the plan runs first (the query may read what it creates) and the
+/// guard is asked again then.
+fn guard_errors(report: &SyncReport, step: &Step) -> Vec<Line> {
+    let certain = failing_guards(report).iter().any(|(s, _)| s.version == step.version);
+    step.guards
+        .iter()
+        .filter_map(|g| match &g.status {
+            GuardStatus::Unknown(error) => Some((g, error)),
+            _ => None,
+        })
+        .map(|(guard, error)| {
+            let at = guard.line.map(|l| format!(" (line {l})")).unwrap_or_default();
+            let line = Line::new().plain("      ");
+            if certain {
+                line.styled(RED.bold(), "guard failed:").plain(format!(" `{}`{at}: {error}", guard.guard))
+            } else {
+                line.styled(
+                    DIM,
+                    format!("guard `{}`{at} asked again after the earlier snippets run; now: {error}", guard.guard),
+                )
+            }
+        })
+        .collect()
+}
+
+/// The `unless` guards whose query failed although no earlier snippet of the plan runs
+/// first: asked again at boot against the same database, they fail again and the boot
+/// stops (`Error::GuardQuery`). `plan`, `verify` and `status` exit 1 on them.
+pub(crate) fn failing_guards(report: &SyncReport) -> Vec<(&Step, &crate::plan::GuardReport)> {
+    let mut out = Vec::new();
+    let mut earlier_runs = false;
+    for step in &report.steps {
+        if !earlier_runs {
+            out.extend(step.guards.iter().filter(|g| matches!(g.status, GuardStatus::Unknown(_))).map(|g| (step, g)));
+        }
+        earlier_runs |= step.action.runs_sql();
+    }
+    out
 }
 
 /// The statements of a snippet that will run (or ran) while some of them are already

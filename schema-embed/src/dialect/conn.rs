@@ -1,0 +1,247 @@
+//! The connection a sync runs on, and how its statements are logged.
+//!
+//! sqlx logs every statement a connection runs (`sqlx::query`: the whole text at
+//! `DEBUG`, and at `WARN` when it is slower than a second), with the log settings of the
+//! connection's options. On the app's own connections that printed whole seeds and
+//! batches (a 10 MB seed wrote 10.9 MB to stderr at each boot). So the sync runs on a
+//! connection of its own, opened with the pool's connect options and sqlx's statement
+//! logging turned off, and bootschema logs each statement itself, bounded: where it comes
+//! from (file and line), its first characters, its duration (`DEBUG`, `WARN` when slow).
+//!
+//! The fast path of a boot (one read of the ledger's mark, a short statement of
+//! bootschema's own) runs on a connection borrowed from the pool, so that a boot in
+//! sync costs no connection set-up; the first statement after it opens the sync's own.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures_core::future::BoxFuture;
+use futures_core::stream::BoxStream;
+use futures_core::Stream;
+use sqlx::pool::PoolConnection;
+use sqlx::{ConnectOptions, Database, Either, Execute, Executor, Pool};
+
+use crate::error::{excerpt, Error};
+
+/// The target of bootschema's statement events.
+pub(crate) const LOG_TARGET: &str = "bootschema::sql";
+
+/// Where a sync's statements run.
+pub(crate) struct Conn<DB: Database> {
+    inner: Inner<DB>,
+    pool: Pool<DB>,
+    /// Whether the sync may open its own connection (see [`Conn::own`]).
+    own_allowed: bool,
+    /// Statements slower than this are logged at `WARN`.
+    slow: Duration,
+    /// Where the statements being sent come from (`sql/0003_seed.sql:1`), for the log.
+    pub(crate) source: Option<String>,
+}
+
+enum Inner<DB: Database> {
+    Borrowed(PoolConnection<DB>),
+    Own(DB::Connection),
+}
+
+impl<DB: Database> Conn<DB> {
+    /// A connection borrowed from `pool`, until [`Conn::own`].
+    pub(crate) async fn borrow(pool: &Pool<DB>, own_allowed: bool, slow: Duration) -> Result<Conn<DB>, Error> {
+        let conn = pool.acquire().await.map_err(Error::db(format!("connecting to {}", DB::NAME)))?;
+        Ok(Conn { inner: Inner::Borrowed(conn), pool: pool.clone(), own_allowed, slow, source: None })
+    }
+
+    /// Goes on with a connection of the sync's own, opened with the pool's connect
+    /// options and sqlx's statement logging off (the borrowed one goes back to the
+    /// pool). Nothing must be open on the borrowed connection (a transaction, a lock).
+    /// Does nothing when already done, or when the syncer keeps to the pool's
+    /// connection ([`crate::Syncer::pool_connection`]).
+    pub(crate) async fn own(&mut self) -> Result<(), Error> {
+        if !self.own_allowed || !matches!(self.inner, Inner::Borrowed(_)) {
+            return Ok(());
+        }
+        let options = (*self.pool.connect_options()).clone().disable_statement_logging();
+        let timeout = self.pool.options().get_acquire_timeout();
+        let context = || format!("opening bootschema's connection to {}", DB::NAME);
+        let conn = match tokio::time::timeout(timeout, options.connect()).await {
+            Ok(conn) => conn.map_err(Error::db(context()))?,
+            Err(_) => return Err(Error::Database { context: context(), source: sqlx::Error::PoolTimedOut }),
+        };
+        self.inner = Inner::Own(conn);
+        Ok(())
+    }
+
+    /// Closes the connection when dropped instead of returning it to the pool (a
+    /// connection of the sync's own is always closed).
+    pub(crate) fn close_on_drop(&mut self) {
+        if let Inner::Borrowed(conn) = &mut self.inner {
+            conn.close_on_drop();
+        }
+    }
+
+    fn connection(&mut self) -> &mut DB::Connection {
+        match &mut self.inner {
+            Inner::Borrowed(conn) => conn,
+            Inner::Own(conn) => conn,
+        }
+    }
+}
+
+impl<DB: Database> std::fmt::Debug for Conn<DB> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.inner {
+            Inner::Borrowed(_) => "borrowed",
+            Inner::Own(_) => "own",
+        };
+        f.debug_struct("Conn").field("database", &DB::NAME).field("connection", &kind).finish()
+    }
+}
+
+/// A statement taken apart and put together again, so that its text can be logged.
+struct Rebuilt<DB: Database> {
+    sql: sqlx::SqlStr,
+    arguments: Option<DB::Arguments>,
+    persistent: bool,
+}
+
+impl<DB: Database> Execute<'_, DB> for Rebuilt<DB> {
+    fn sql(self) -> sqlx::SqlStr {
+        self.sql
+    }
+    fn statement(&self) -> Option<&DB::Statement> {
+        None
+    }
+    fn take_arguments(&mut self) -> Result<Option<DB::Arguments>, sqlx::error::BoxDynError> {
+        Ok(self.arguments.take())
+    }
+    fn persistent(&self) -> bool {
+        self.persistent
+    }
+}
+
+/// Logs one statement when its results end (or the stream is dropped).
+struct Logged<'e, T> {
+    inner: BoxStream<'e, Result<T, sqlx::Error>>,
+    started: Instant,
+    sql: String,
+    source: Option<String>,
+    slow: Duration,
+    done: bool,
+}
+
+impl<T> Logged<'_, T> {
+    fn finish(&mut self, failed: bool) {
+        if std::mem::replace(&mut self.done, true) {
+            return;
+        }
+        let elapsed = self.started.elapsed();
+        let ms = elapsed.as_secs_f64() * 1000.0;
+        let source = self.source.as_deref().unwrap_or("bootschema");
+        let statement = excerpt(&self.sql);
+        if elapsed >= self.slow {
+            tracing::warn!(
+                target: LOG_TARGET, source, elapsed_ms = ms as u64, bytes = self.sql.len(), failed,
+                "slow statement ({ms:.0} ms, {} bytes): {statement}", self.sql.len()
+            );
+        } else {
+            tracing::debug!(
+                target: LOG_TARGET, source, elapsed_ms = ms, bytes = self.sql.len(), failed, "{statement}"
+            );
+        }
+    }
+}
+
+impl<T> Stream for Logged<'_, T> {
+    type Item = Result<T, sqlx::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let next = self.inner.as_mut().poll_next(cx);
+        match &next {
+            Poll::Ready(None) => self.finish(false),
+            Poll::Ready(Some(Err(_))) => self.finish(true),
+            _ => {}
+        }
+        next
+    }
+}
+
+impl<T> Drop for Logged<'_, T> {
+    fn drop(&mut self) {
+        self.finish(false);
+    }
+}
+
+impl<'c, DB: Database> Executor<'c> for &'c mut Conn<DB>
+where
+    for<'a> &'a mut DB::Connection: Executor<'a, Database = DB>,
+{
+    type Database = DB;
+
+    fn fetch_many<'e, 'q: 'e, E>(
+        self,
+        mut query: E,
+    ) -> BoxStream<'e, Result<Either<DB::QueryResult, DB::Row>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + Execute<'q, DB>,
+    {
+        let (slow, source) = (self.slow, self.source.clone());
+        let connection = self.connection();
+        if query.statement().is_some() {
+            // A prepared statement (bootschema sends none): as it is.
+            return connection.fetch_many(query);
+        }
+        let arguments = match query.take_arguments() {
+            Ok(arguments) => arguments,
+            Err(e) => return Box::pin(futures_core_once(Err(sqlx::Error::Encode(e)))),
+        };
+        let persistent = query.persistent();
+        let sql = query.sql();
+        let text = sql.as_str().to_string();
+        let inner = connection.fetch_many(Rebuilt::<DB> { sql, arguments, persistent });
+        Box::pin(Logged { inner, started: Instant::now(), sql: text, source, slow, done: false })
+    }
+
+    fn fetch_optional<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, Result<Option<DB::Row>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + Execute<'q, DB>,
+    {
+        let mut stream = self.fetch_many(query);
+        Box::pin(async move {
+            // Every result is read, so that the connection is left ready.
+            let mut first = None;
+            while let Some(item) = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
+                if let Either::Right(row) = item? {
+                    first.get_or_insert(row);
+                }
+            }
+            Ok(first)
+        })
+    }
+
+    fn prepare_with<'e>(
+        self,
+        sql: sqlx::SqlStr,
+        parameters: &'e [DB::TypeInfo],
+    ) -> BoxFuture<'e, Result<DB::Statement, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        self.connection().prepare_with(sql, parameters)
+    }
+}
+
+/// A stream of one item.
+fn futures_core_once<T>(item: T) -> impl Stream<Item = T> {
+    struct Once<T>(Option<T>);
+    // Never pinned structurally: the item is only moved out.
+    impl<T> Unpin for Once<T> {}
+    impl<T> Stream for Once<T> {
+        type Item = T;
+        fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<T>> {
+            Poll::Ready(self.0.take())
+        }
+    }
+    Once(Some(item))
+}
