@@ -232,7 +232,7 @@ async fn a_maintenance_database_is_refused() {
     let pool = sqlx::MySqlPool::connect(&format!("{base}/sys")).await.unwrap();
     let set = SnippetDir::new(&[("0001_t.sql", "CREATE TABLE bs_never (id INT);\n")]).snippets();
     let err = syncer(&set).run(&pool).await.unwrap_err();
-    assert!(matches!(err, bootschema::Error::MaintenanceDatabase { .. }), "{err}");
+    assert!(matches!(err.kind(), bootschema::ErrorKind::MaintenanceDatabase { .. }), "{err}");
     let left: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'sys' \
          AND TABLE_NAME IN ('bs_never', 'bootschema_history')",

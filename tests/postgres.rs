@@ -214,7 +214,7 @@ async fn a_maintenance_database_is_refused() {
         .execute(&pool)
         .await;
     let err = result.unwrap_err();
-    assert!(matches!(err, bootschema::Error::MaintenanceDatabase { .. }), "{err}");
+    assert!(matches!(err.kind(), bootschema::ErrorKind::MaintenanceDatabase { .. }), "{err}");
     assert!(
         err.to_string().contains("`postgres`") && err.to_string().contains("BSTEST_SCHEMA_ALLOW_MAINTENANCE_DATABASE")
     );
@@ -287,8 +287,8 @@ async fn a_syntax_error_in_a_batch_names_its_snippet_and_the_ones_before_it_stan
         ("0004_d.sql", "CREATE TABLE d (id INT);\n"),
     ]);
     let err = syncer(&dir.snippets()).run(db.target()).await.unwrap_err();
-    match &err {
-        bootschema::Error::Statement { path, line, .. } => {
+    match err.kind() {
+        bootschema::ErrorKind::Statement { path, line, .. } => {
             assert!(path.ends_with("0003_c.sql"), "{err}");
             assert_eq!(*line, 2, "{err}");
         }

@@ -305,16 +305,23 @@ async fn failed_statement_exits_1_with_the_error_in_json(db: TestDb) {
     // guards decide.)
     db.pool.exec("CREATE TABLE users (id INTEGER PRIMARY KEY)").await.unwrap();
     let baseline = [("MYAPP_SCHEMA_BASELINE", "0")];
+    // The document of the failed apply says what it did before the failure.
+    let document = myapp(&db.url, &["schema", "apply", "--json"], &baseline).exits(1).json();
+    assert_eq!(document["outcome"]["status"], "failed");
+    let error = document["outcome"]["error"].as_str().unwrap();
+    assert!(error.contains("0005_unique_user_name.sql") && error.contains("statement failed"), "{error}");
+    assert!(error.contains("completed and recorded before the failure: sql/"), "{error}");
+    let steps = document["steps"].as_array().unwrap();
+    let completed: Vec<&str> =
+        steps.iter().filter(|s| s["completed"] == true).map(|s| s["path"].as_str().unwrap()).collect();
+    assert!(completed.len() >= 2 && completed[0].ends_with("0001_create_users.sql"), "{completed:?}");
+    assert!(!completed.iter().any(|p| p.ends_with("0005_unique_user_name.sql")), "{completed:?}");
+
     let run = myapp(&db.url, &["schema", "apply"], &baseline);
     run.exits(1);
     assert!(run.stderr.contains("0005_unique_user_name.sql:"), "{}", run.stderr);
     assert!(run.stderr.contains("statement failed"), "{}", run.stderr);
     assert!(run.stdout.contains("  + 0005 unique_user_name"), "the plan that was attempted: {}", run.stdout);
-
-    let document = myapp(&db.url, &["schema", "apply", "--json"], &baseline).exits(1).json();
-    assert_eq!(document["outcome"]["status"], "failed");
-    let error = document["outcome"]["error"].as_str().unwrap();
-    assert!(error.contains("0005_unique_user_name.sql") && error.contains("statement failed"), "{error}");
 }
 
 /// A user with a password on the test's database, dropped when the test ends.

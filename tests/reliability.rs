@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use bootschema::{Action, Error};
+use bootschema::{Action, ErrorKind};
 use common::faults::{crash_trial, herd, myapp_snippets, warnings};
 use common::{syncer, Kind, Pool, SnippetDir, TestDb};
 
@@ -114,10 +114,10 @@ async fn a_blocked_table_fails_after_retries_naming_it(db: TestDb) {
     match db.kind {
         Kind::Sqlite => {
             // SQLite locks the file, not a table: the sync waits for its lock and says so.
-            assert!(matches!(err, Error::LockTimeout { .. }), "{text}");
+            assert!(matches!(err.kind(), ErrorKind::LockTimeout { .. }), "{text}");
         }
         _ => {
-            assert!(matches!(err, Error::DdlLockTimeout { attempts: 4, .. }), "{text}");
+            assert!(matches!(err.kind(), ErrorKind::DdlLockTimeout { attempts: 4, .. }), "{text}");
             assert!(text.contains("sql/0002_add_note.sql:2") && text.contains("table items"), "{text}");
         }
     }

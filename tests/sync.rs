@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use bootschema::{Action, Error};
+use bootschema::{Action, ErrorKind};
 use common::{syncer, Kind, SnippetDir, TestDb};
 
 /// A small app's history: a table, an added column, an index, seed data guarded by
@@ -89,7 +89,7 @@ async fn hand_made_tables_are_adopted_without_running(db: TestDb) {
     // The backfill has no guard: nothing proves whether it ran on this database.
     let err = syncer(&set).run(db.target()).await.unwrap_err();
     let text = err.to_string();
-    assert!(matches!(err, Error::Refused(_)), "{text}");
+    assert!(matches!(err.kind(), ErrorKind::Refused(_)), "{text}");
     assert!(text.contains("0005_backfill.sql") && text.contains("BSTEST_SCHEMA_BASELINE"), "{text}");
     assert!(!db.has_table("bootschema_history").await, "a refusal creates nothing");
     let plan = syncer(&set).plan(db.target()).await.unwrap();
@@ -127,7 +127,7 @@ async fn edited_snippet_refuses_to_boot_naming_file_and_both_checksums(db: TestD
     let after = dir.snippets();
     let err = syncer(&after).run(db.target()).await.unwrap_err();
     let text = err.to_string();
-    assert!(matches!(err, Error::Refused(_)), "{text}");
+    assert!(matches!(err.kind(), ErrorKind::Refused(_)), "{text}");
     assert!(text.contains("sql/0002_add_price.sql"), "{text}");
     assert!(text.contains(&*before.for_dialect(db.target().dialect())[1].checksum), "old checksum: {text}");
     assert!(text.contains(&*after.for_dialect(db.target().dialect())[1].checksum), "new checksum: {text}");
@@ -202,7 +202,7 @@ async fn failing_snippet_leaves_schema_and_ledger_as_before(db: TestDb) {
     );
     let err = syncer(&dir.snippets()).run(db.target()).await.unwrap_err();
     let text = err.to_string();
-    assert!(matches!(err, Error::Statement { line: 3, .. }), "{text}");
+    assert!(matches!(err.kind(), ErrorKind::Statement { line: 3, .. }), "{text}");
     assert!(text.contains("sql/0006_bad.sql:3") && text.contains("INSERT INTO no_such_table"), "{text}");
     assert_eq!(db.catalog().await, catalog, "the failed snippet left nothing behind");
     assert_eq!(db.ledger().await, ledger);
@@ -431,7 +431,7 @@ async fn a_guard_that_still_reports_missing_after_its_snippet_ran_fails_the_sync
     );
     let set = dir.snippets();
     let err = syncer(&set).run(db.target()).await.unwrap_err();
-    assert!(matches!(err, Error::GuardStillMissing { .. }), "{err}");
+    assert!(matches!(err.kind(), ErrorKind::GuardStillMissing { .. }), "{err}");
     let text = err.to_string();
     assert!(text.contains("sql/0006_email.sql") && text.contains("column_missing(items.emial)"), "{text}");
     let new_mark = set.mark(db.target().dialect()).into_owned();
@@ -472,7 +472,7 @@ async fn a_checksum_changed_by_hand_removes_the_mark_at_the_next_full_look(db: T
     syncer(&set).run(db.target()).await.unwrap();
     db.pool.exec("UPDATE bootschema_history SET checksum = 'sha256:0123' WHERE version = 2").await.unwrap();
     let err = syncer(&set).full_check(true).run(db.target()).await.unwrap_err();
-    assert!(matches!(err, Error::Refused(_)), "{err}");
+    assert!(matches!(err.kind(), ErrorKind::Refused(_)), "{err}");
     assert_eq!(db.mark().await, None);
     let err = syncer(&set).run(db.target()).await.unwrap_err();
     assert!(err.to_string().contains("0002_add_price.sql"), "every boot now refuses, naming the file: {err}");
@@ -566,4 +566,39 @@ mod final_newline {
     }
 
     on_every_database!(an_editors_final_newline_is_not_an_edit);
+}
+
+/// A failed sync says what it did before the failure: the error carries the plan with
+/// the snippets that completed (committed and recorded), as refinery's error carries its
+/// report, and its text names them.
+mod a_failure_keeps_its_progress {
+    use super::*;
+
+    async fn the_error_carries_what_completed_before_it(db: TestDb) {
+        let dir = SnippetDir::new(&BASE[..2]);
+        syncer(&dir.snippets()).run(db.target()).await.unwrap();
+        dir.write("0003_index_name.sql", BASE[2].1);
+        dir.write("0004_extra.sql", "CREATE TABLE extra (id INTEGER);\n");
+        dir.write("0005_bad.sql", "INSERT INTO no_such_table VALUES (1);\n");
+        dir.write("0006_after.sql", "CREATE TABLE after_bad (id INTEGER);\n");
+        let err = syncer(&dir.snippets()).run(db.target()).await.unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::Statement { .. }), "{err}");
+        let report = err.report().expect("a sync that failed under the lock reports its plan");
+        let completed: Vec<&str> = err.completed().iter().map(|s| s.path.as_str()).collect();
+        assert_eq!(completed, ["sql/0003_index_name.sql", "sql/0004_extra.sql"], "{err}");
+        assert_eq!(report.steps.len(), 6);
+        assert!(!report.steps[4].completed && !report.steps[5].completed);
+        assert!(!report.steps[0].completed, "recorded by an earlier sync, not this one");
+        let text = err.to_string();
+        assert!(
+            text.contains("completed and recorded before the failure: sql/0003_index_name.sql, sql/0004_extra.sql"),
+            "{text}"
+        );
+        // What the report says completed stands.
+        let ledger = db.ledger().await;
+        let versions: Vec<&str> = ledger.iter().filter_map(|row| row.split(' ').next()).collect();
+        assert_eq!(versions, ["1", "2", "3", "4"]);
+    }
+
+    on_every_database!(the_error_carries_what_completed_before_it);
 }

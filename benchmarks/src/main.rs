@@ -756,6 +756,137 @@ async fn random_history(servers: &Servers, kind: Db) -> Res<(usize, usize, Durat
     Ok((files.len(), statements(&files), median(boot), median(raw)))
 }
 
+/// An upgrade of 100 snippets on a database with data (PostgreSQL): 100 tables of 5,000
+/// rows, applied earlier by each tool, then 100 snippets that each add a column to one
+/// of them, backfill it and index it. Each snippet locks a table the app uses, so
+/// bootschema commits after each one (the app waits for one snippet at a time, never
+/// for a batch); sqlx and the raw client commit after each file anyway. Meanwhile an
+/// "app" reads the tables round-robin, and the longest of its reads is reported.
+/// Repetitions alternate the order of the tools; medians of 4.
+async fn upgrade_with_data(servers: &Servers) -> Res<BTreeMap<Tool, (Duration, Duration)>> {
+    const TABLES: usize = 100;
+    let dir = tempfile::tempdir()?;
+    let base_dir = dir.path().join("base");
+    let full_dir = dir.path().join("sql");
+    std::fs::create_dir_all(&base_dir)?;
+    std::fs::create_dir_all(&full_dir)?;
+    let (mut base_script, mut upgrade_script) = (String::new(), String::new());
+    let mut texts = Vec::new();
+    for k in 1..=TABLES {
+        let name = format!("{k:04}_table_{k}.sql");
+        let text = format!(
+            "CREATE TABLE t{k} (id BIGINT PRIMARY KEY, v INT NOT NULL, note TEXT);\n\
+             INSERT INTO t{k} SELECT g, g % 1000, md5(g::text) FROM generate_series(1, 5000) g;\n"
+        );
+        std::fs::write(base_dir.join(&name), &text)?;
+        std::fs::write(full_dir.join(&name), &text)?;
+        base_script.push_str(&format!("BEGIN;\n{text}COMMIT;\n"));
+        texts.push(text);
+    }
+    for k in 1..=TABLES {
+        let name = format!("{:04}_extra_{k}.sql", TABLES + k);
+        let text = format!(
+            "ALTER TABLE t{k} ADD COLUMN extra INT;\nUPDATE t{k} SET extra = v % 7 WHERE id > 0;\n\
+             CREATE INDEX t{k}_extra_idx ON t{k} (extra);\n"
+        );
+        std::fs::write(full_dir.join(&name), &text)?;
+        upgrade_script.push_str(&format!("BEGIN;\n{text}COMMIT;\n"));
+        texts.push(text);
+    }
+    let base_set = build_scan(&base_dir, dir.path())?.0;
+    let full_set = build_scan(&full_dir, dir.path())?.0;
+    let base_migrator = sqlx::migrate::Migrator::new(base_dir.as_path()).await?;
+    let full_migrator = sqlx::migrate::Migrator::new(full_dir.as_path()).await?;
+    let (base_file, upgrade_file) = (tempfile::NamedTempFile::new()?, tempfile::NamedTempFile::new()?);
+    std::fs::write(base_file.path(), &base_script)?;
+    std::fs::write(upgrade_file.path(), &upgrade_script)?;
+    let holder = Files { _dir: dir, sql: full_dir.clone(), refinery: full_dir, texts, set: full_set };
+    let c = Contenders::new(Db::Pg, &holder).await?;
+    let mut times: BTreeMap<Tool, Vec<(Duration, Duration)>> = BTreeMap::new();
+    for rep in 0..4 {
+        let mut order = [Tool::Boot, Tool::Sqlx, Tool::Raw];
+        if rep % 2 == 1 {
+            order.reverse();
+        }
+        for tool in order {
+            let name = format!("bench_upgrade_{}", tool.tag());
+            servers.create(Db::Pg, &name).await?;
+            let url = servers.url(Db::Pg, &name, None);
+            let pool = SqlxPool::connect(Db::Pg, &url).await?;
+            let SqlxPool::Pg(pg) = &pool else { return Err("not PostgreSQL".into()) };
+            match tool {
+                Tool::Boot => {
+                    bootschema::Syncer::new(&base_set).ignore_environment().run(pool.target()).await?;
+                }
+                Tool::Sqlx => base_migrator.run(pg).await?,
+                _ => {
+                    c.raw(servers, &name, base_file.path(), None).await?;
+                }
+            }
+            servers.settle(Db::Pg).await?;
+            // The app: reads each table in turn until the upgrade ends.
+            let app = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&url).await?;
+            let stop = Arc::new(AtomicBool::new(false));
+            let reader = {
+                let stop = stop.clone();
+                tokio::spawn(async move {
+                    let mut longest = Duration::ZERO;
+                    let mut k = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        k = k % TABLES + 1;
+                        let started = Instant::now();
+                        let sql = format!("SELECT count(*) FROM t{k} WHERE v = 3");
+                        let _: Result<i64, _> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&app).await;
+                        longest = longest.max(started.elapsed());
+                        tokio::time::sleep(Duration::from_millis(2)).await;
+                    }
+                    app.close().await;
+                    longest
+                })
+            };
+            let started = Instant::now();
+            match tool {
+                Tool::Boot => {
+                    let report =
+                        bootschema::Syncer::new(&holder.set).ignore_environment().run(pool.target()).await?;
+                    if report.steps.iter().filter(|s| s.action == bootschema::Action::Apply).count() != TABLES {
+                        return Err("the upgrade did not apply 100 snippets".into());
+                    }
+                }
+                Tool::Sqlx => full_migrator.run(pg).await?,
+                _ => {
+                    c.raw(servers, &name, upgrade_file.path(), None).await?;
+                }
+            }
+            let elapsed = started.elapsed();
+            stop.store(true, Ordering::Relaxed);
+            let longest = reader.await?;
+            eprintln!("  sample: upgrade with data, repetition {rep}: {} {} (longest app read {})", tool.tag(), ms(elapsed), ms(longest));
+            times.entry(tool).or_default().push((elapsed, longest));
+            pool.close().await;
+            servers.drop(Db::Pg, &name).await?;
+        }
+    }
+    Ok(times
+        .into_iter()
+        .map(|(tool, runs)| {
+            let (elapsed, longest): (Vec<_>, Vec<_>) = runs.into_iter().unzip();
+            (tool, (median(elapsed), median(longest)))
+        })
+        .collect())
+}
+
+fn print_upgrade(upgrade: &BTreeMap<Tool, (Duration, Duration)>) {
+    println!("## Upgrade with data (PostgreSQL: 100 snippets, each adding, backfilling and indexing a column of a 5,000-row table the app reads; median of 4)\n");
+    println!("| tool | upgrade | longest app read meanwhile | upgrade / bootschema |");
+    println!("| --- | ---: | ---: | ---: |");
+    let boot = upgrade[&Tool::Boot].0;
+    for (tool, (elapsed, longest)) in upgrade {
+        println!("| {} | {} | {} | {} |", tool.tag(), ms(*elapsed), ms(*longest), ratio(*elapsed, boot));
+    }
+    println!();
+}
+
 /// The no-op boot of bootschema alone: one database per N, synced once, then 5 rounds
 /// of 21 boots each, the N interleaved boot by boot; median of the 105. The no-op
 /// table above puts sqlx's and refinery's reads of an N-row ledger between two of our
@@ -1068,11 +1199,15 @@ async fn main() -> Res<()> {
     let mut dbs = vec![Db::Pg, Db::My, Db::Lite];
     let mut size = true;
     let mut profile_mode = false;
+    let mut skip_upgrade = false;
+    let mut upgrade_only = false;
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
             "--quick" => ns = vec![10, 100],
             "--no-size" => size = false,
+            "--no-upgrade" => skip_upgrade = true,
+            "--upgrade-only" => upgrade_only = true,
             "--profile" => profile_mode = true,
             "--n" => {
                 i += 1;
@@ -1127,6 +1262,11 @@ async fn main() -> Res<()> {
     println!("- N: {ns:?}; repetitions (fresh, no-op): {:?}", ns.iter().map(|&n| repetitions(n)).collect::<Vec<_>>());
     println!();
 
+    if upgrade_only {
+        print_upgrade(&upgrade_with_data(&servers).await?);
+        println!("whole run: {:.0} s", started.elapsed().as_secs_f64());
+        return Ok(());
+    }
     let mut sets = BTreeMap::new();
     let mut build_rows = Vec::new();
     for &n in &ns {
@@ -1158,6 +1298,11 @@ async fn main() -> Res<()> {
     let mut trips: BTreeMap<(Db, usize), BTreeMap<Tool, (Option<u64>, u64)>> = BTreeMap::new();
     let mut alone: BTreeMap<Db, Vec<(usize, Duration)>> = BTreeMap::new();
     let mut histories = Vec::new();
+    let mut upgrade = None;
+    if dbs.contains(&Db::Pg) && !skip_upgrade {
+        eprintln!("PostgreSQL: the upgrade with data…");
+        upgrade = Some(upgrade_with_data(&servers).await?);
+    }
     for &kind in &dbs {
         eprintln!("{}: the random history…", kind.name());
         histories.push((kind, random_history(&servers, kind).await?));
@@ -1260,6 +1405,9 @@ async fn main() -> Res<()> {
         println!("| {} | {files} | {statements} | {} | {} | {} |", kind.name(), ms(*boot), ms(*raw), ratio(*boot, *raw));
     }
     println!();
+    if let Some(upgrade) = &upgrade {
+        print_upgrade(upgrade);
+    }
     println!("## Build cost (the build script's work in-process: `Builder::scan` + `generated_code`; median)\n");
     println!("| N | scan | code generation | generated code |");
     println!("| ---: | ---: | ---: | ---: |");

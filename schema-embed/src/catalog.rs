@@ -84,10 +84,9 @@ pub(crate) fn normalise(dialect: DialectKind, ident: &Ident) -> String {
 
 /// How a name read from the catalog is stored in the snapshot.
 pub(crate) fn catalog_key(dialect: DialectKind, name: &str) -> String {
-    match dialect {
-        DialectKind::Postgres => name.to_string(),
-        _ => name.to_lowercase(),
-    }
+    // As the catalog spells it: the exact name where case matters (PostgreSQL), folded
+    // where it does not; the one rule of `DialectKind::fold`.
+    dialect.fold(name, true)
 }
 
 impl Scope {

@@ -2,10 +2,28 @@
 
 use std::time::Duration;
 
-use crate::error::Error;
+/// Whether and how the boot-time sync looks (`<PREFIX>_SCHEMA_SYNC`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SyncMode {
+    /// No boot-time sync (`off`): for apps that sync only in a release phase
+    /// (`myapp schema apply` syncs whatever the variable says).
+    Off,
+    /// The default (`on`): a boot whose ledger mark says the embedded set is recorded
+    /// reads that one row and stops; drift is then reported by `schema plan` /
+    /// `schema verify` and by every boot that has something to apply.
+    #[default]
+    On,
+    /// Every boot reads the ledger and the catalog (`full`), so that drift is warned
+    /// about at every boot.
+    Full,
+}
 
-/// The settings a sync runs with, after the environment has been applied.
+/// The settings a sync runs with, after the environment has been applied. Built by
+/// [`crate::Syncer`] (each field has a builder method and, where it belongs, an
+/// environment variable); [`Settings::new`] gives the defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Settings {
     /// Prefix of the environment variables, without the trailing `_`.
     pub env_prefix: String,
@@ -13,18 +31,16 @@ pub struct Settings {
     pub dry_run: bool,
     /// Run snippets marked `-- destructive`.
     pub allow_destructive: bool,
-    /// Whether the boot-time sync runs at all (`<PREFIX>_SCHEMA_SYNC=off` turns it off).
-    pub enabled: bool,
-    /// Whether a boot reads the ledger and the catalog even when the ledger's mark says
-    /// every embedded snippet is recorded (`<PREFIX>_SCHEMA_SYNC=full`). Off by default:
-    /// a boot in sync then costs one single-row read, and drift is reported by
-    /// `schema plan` / `schema verify` and by every boot that has something to apply.
-    pub full_check: bool,
+    /// Whether the boot-time sync runs, and how much it reads when the ledger's mark
+    /// says the set is recorded (`<PREFIX>_SCHEMA_SYNC=off|on|full`).
+    pub sync: SyncMode,
     /// How long to wait for the schema lock held by another instance.
     pub lock_wait: Duration,
     /// How long one DDL statement may wait for a table lock before it is retried.
     pub ddl_lock_timeout: Duration,
-    /// How many times a snippet is tried when its statements keep hitting lock timeouts.
+    /// How many times a snippet is tried when its statements keep hitting lock timeouts
+    /// (`<PREFIX>_SCHEMA_DDL_ATTEMPTS`, at least 1; SQLite: how many times its write
+    /// lock is asked for).
     pub ddl_attempts: u32,
     /// The ledger table, optionally schema-qualified (`ops.schema_history`).
     pub ledger_table: String,
@@ -62,17 +78,32 @@ pub struct Settings {
     pub connect_timeout: Duration,
 }
 
+/// A setting bootschema cannot use: the variable (or builder setting), the value
+/// found and what would have been accepted. It becomes [`crate::ErrorKind::Config`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Invalid {
+    pub variable: String,
+    pub value: String,
+    pub expected: &'static str,
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}={:?} is not valid: expected {}", self.variable, self.value, self.expected)
+    }
+}
+
 /// The ledger table's default name.
 pub const DEFAULT_LEDGER_TABLE: &str = "bootschema_history";
 
 impl Settings {
-    pub(crate) fn new(env_prefix: &str) -> Settings {
+    /// The defaults, for the variables of `env_prefix` (`MYAPP` reads `MYAPP_SCHEMA_*`).
+    pub fn new(env_prefix: &str) -> Settings {
         Settings {
             env_prefix: env_prefix.to_string(),
             dry_run: false,
             allow_destructive: false,
-            enabled: true,
-            full_check: false,
+            sync: SyncMode::On,
             lock_wait: Duration::from_secs(60),
             ddl_lock_timeout: Duration::from_secs(5),
             ddl_attempts: 4,
@@ -94,7 +125,7 @@ impl Settings {
 
     /// Applies the environment's overrides, read through `lookup` (the process environment
     /// in production; a map in tests).
-    pub(crate) fn with_env(mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, Error> {
+    pub(crate) fn with_env(mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, Invalid> {
         let prefix = self.env_prefix.clone();
         let read = |suffix: &str| {
             let variable = format!("{prefix}_SCHEMA_{suffix}");
@@ -108,22 +139,22 @@ impl Settings {
         }
         if let Some((variable, value)) = read("SYNC") {
             if value.trim().eq_ignore_ascii_case("full") {
-                self.enabled = true;
-                self.full_check = true;
+                self.sync = SyncMode::Full;
             } else {
-                self.enabled = parse_flag(&variable, &value).map_err(|_| Error::Config {
+                let on = parse_flag(&variable, &value).map_err(|_| Invalid {
                     variable: variable.clone(),
                     value: value.clone(),
                     expected: "on (the default: a boot in sync reads one row), full (read the ledger and the \
                                catalog on every boot) or off (no boot-time sync); also 1/0, true/false, yes/no",
                 })?;
+                self.sync = if on { SyncMode::On } else { SyncMode::Off };
             }
         }
         if let Some((variable, value)) = read("ALLOW_MAINTENANCE_DATABASE") {
             self.allow_maintenance_database = parse_flag(&variable, &value)?;
         }
         if let Some((variable, value)) = read("BASELINE") {
-            self.baseline = Some(value.trim().parse().map_err(|_| Error::Config {
+            self.baseline = Some(value.trim().parse().map_err(|_| Invalid {
                 variable,
                 value: value.clone(),
                 expected: "a snippet version, as a number (the digits of its file name's prefix: 20250301 for \
@@ -136,7 +167,7 @@ impl Settings {
                 .filter(|pair| !pair.trim().is_empty())
                 .map(|pair| parse_session_variable(pair).ok_or(()))
                 .collect::<Result<_, ()>>()
-                .map_err(|()| Error::Config {
+                .map_err(|()| Invalid {
                     variable,
                     value: value.clone(),
                     expected: "comma-separated name=value pairs of MySQL session variables, each a plain name and \
@@ -150,6 +181,13 @@ impl Settings {
         }
         if let Some((variable, value)) = read("CONNECT_TIMEOUT") {
             self.connect_timeout = parse_duration(&variable, &value)?;
+        }
+        if let Some((variable, value)) = read("DDL_ATTEMPTS") {
+            self.ddl_attempts = value.trim().parse().ok().filter(|n| *n >= 1).ok_or(Invalid {
+                variable,
+                value,
+                expected: "how many times a snippet is tried on lock timeouts: a whole number, at least 1",
+            })?;
         }
         Ok(self)
     }
@@ -167,11 +205,11 @@ pub(crate) fn parse_session_variable(pair: &str) -> Option<(String, String)> {
         .then(|| (name.to_ascii_lowercase(), value.to_owned()))
 }
 
-fn parse_flag(variable: &str, value: &str) -> Result<bool, Error> {
+fn parse_flag(variable: &str, value: &str) -> Result<bool, Invalid> {
     match value.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(Error::Config {
+        _ => Err(Invalid {
             variable: variable.to_string(),
             value: value.to_string(),
             expected: "one of 1, true, yes, on, 0, false, no, off",
@@ -179,8 +217,8 @@ fn parse_flag(variable: &str, value: &str) -> Result<bool, Error> {
     }
 }
 
-fn parse_duration(variable: &str, value: &str) -> Result<Duration, Error> {
-    let invalid = || Error::Config {
+fn parse_duration(variable: &str, value: &str) -> Result<Duration, Invalid> {
+    let invalid = || Invalid {
         variable: variable.to_string(),
         value: value.to_string(),
         expected: "a duration such as 5s, 500ms or 2m (a bare number is seconds), at least 1ms",
@@ -216,7 +254,7 @@ mod tests {
                 ("MYAPP_SCHEMA_LOCK_TIMEOUT", "2s"),
             ]))
             .unwrap();
-        assert!(s.dry_run && s.allow_destructive && !s.enabled);
+        assert!(s.dry_run && s.allow_destructive && s.sync == SyncMode::Off);
         assert_eq!(s.lock_wait, Duration::from_secs(2));
         assert_eq!(s.ddl_lock_timeout, Duration::from_secs(2));
     }
@@ -224,9 +262,9 @@ mod tests {
     #[test]
     fn sync_full_turns_on_the_full_check_and_garbage_names_the_values() {
         let s = Settings::new("MYAPP").with_env(env(&[("MYAPP_SCHEMA_SYNC", "FULL")])).unwrap();
-        assert!(s.enabled && s.full_check);
+        assert_eq!(s.sync, SyncMode::Full);
         let s = Settings::new("MYAPP").with_env(env(&[("MYAPP_SCHEMA_SYNC", "on")])).unwrap();
-        assert!(s.enabled && !s.full_check);
+        assert_eq!(s.sync, SyncMode::On);
         let err = Settings::new("MYAPP").with_env(env(&[("MYAPP_SCHEMA_SYNC", "sometimes")])).unwrap_err();
         assert!(err.to_string().contains("full (read the ledger"), "{err}");
     }
@@ -276,5 +314,11 @@ mod tests {
         assert_eq!(s.connect_timeout, Duration::from_millis(1500));
         let err = Settings::new("A").with_env(env(&[("A_SCHEMA_CONNECT_TIMEOUT", "later")])).unwrap_err();
         assert!(err.to_string().contains("A_SCHEMA_CONNECT_TIMEOUT"), "{err}");
+        let s = Settings::new("A").with_env(env(&[("A_SCHEMA_DDL_ATTEMPTS", "9")])).unwrap();
+        assert_eq!(s.ddl_attempts, 9);
+        for bad in ["0", "many", "-1"] {
+            let err = Settings::new("A").with_env(env(&[("A_SCHEMA_DDL_ATTEMPTS", bad)])).unwrap_err();
+            assert!(err.to_string().contains("A_SCHEMA_DDL_ATTEMPTS"), "{err}");
+        }
     }
 }

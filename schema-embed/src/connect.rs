@@ -12,45 +12,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use crate::dialect::Target;
-use crate::error::{db_message, Error};
+use crate::error::{db_message, Endpoint, Error, ErrorKind};
 use crate::snippet::DialectKind;
-
-/// Where a connection was going: the parts of the URL that may be shown (never a
-/// password).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Endpoint {
-    /// The host (or socket path); none for SQLite.
-    pub host: Option<String>,
-    /// The port; none for SQLite and sockets.
-    pub port: Option<u16>,
-    /// The database's name; for SQLite, its file.
-    pub database: Option<String>,
-}
-
-impl Endpoint {
-    fn describe(&self, kind: DialectKind) -> String {
-        let mut text = kind.to_string();
-        match (&self.host, self.port) {
-            (Some(host), Some(port)) => text.push_str(&format!(" at {host}:{port}")),
-            (Some(host), None) => text.push_str(&format!(" at {host}")),
-            _ => {}
-        }
-        match (&self.database, kind) {
-            (Some(name), DialectKind::Sqlite) => text.push_str(&format!(" (file {name})")),
-            (Some(name), _) => text.push_str(&format!(", database {name}")),
-            (None, _) => {}
-        }
-        text
-    }
-}
-
-/// The message of [`Error::Connect`].
-pub(crate) fn connect_message(kind: &Option<DialectKind>, endpoint: &Endpoint, reason: &str) -> String {
-    match kind {
-        Some(kind) => format!("cannot connect to {}: {reason}", endpoint.describe(*kind)),
-        None => format!("cannot connect: {reason}"),
-    }
-}
 
 /// The database kind a URL's scheme names.
 fn kind_of(url: &str) -> Option<DialectKind> {
@@ -64,8 +27,9 @@ fn kind_of(url: &str) -> Option<DialectKind> {
 
 /// Opens a pool on `url` within `timeout`; see the module docs.
 pub(crate) async fn connect(url: &str, timeout: Duration, variable: &str) -> Result<Target, Error> {
-    let fail =
-        |kind: Option<DialectKind>, endpoint: Endpoint, reason: String| Error::Connect { kind, endpoint, reason };
+    let fail = |kind: Option<DialectKind>, endpoint: Endpoint, reason: String| {
+        ErrorKind::Connect { kind, endpoint, reason }.into()
+    };
     let Some(kind) = kind_of(url) else {
         return Err(fail(
             None,

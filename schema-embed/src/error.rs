@@ -1,14 +1,106 @@
 //! The one error type of the runtime.
 
+use std::fmt;
 use std::time::Duration;
 
-use crate::plan::Refusal;
+use crate::config::Invalid;
+use crate::plan::{Refusal, Step};
+use crate::report::SyncReport;
+use crate::snippet::DialectKind;
+
+/// Why a sync stopped, with what it had done by then: the error ([`Error::kind`]) and,
+/// once the sync had a plan, the report of that plan with the steps that completed
+/// before the failure ([`Error::report`]), as refinery's error carries its report. What
+/// those steps did is committed and recorded in the ledger.
+#[derive(Debug)]
+pub struct Error {
+    kind: Box<ErrorKind>,
+    report: Option<Box<SyncReport>>,
+}
+
+impl Error {
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// What went wrong, owned.
+    pub fn into_kind(self) -> ErrorKind {
+        *self.kind
+    }
+
+    /// The plan the sync was carrying out when it failed, with the outcome of each step
+    /// that completed (`duration_ms`, `statements_run`): those are committed and
+    /// recorded. `None` when the sync failed before it had a plan (a connection, a
+    /// setting, the lock).
+    pub fn report(&self) -> Option<&SyncReport> {
+        self.report.as_deref()
+    }
+
+    /// The snippets that completed before the failure (applied, reapplied, adopted or
+    /// baselined, and recorded).
+    pub fn completed(&self) -> Vec<&Step> {
+        self.report.iter().flat_map(|r| r.steps.iter()).filter(|s| s.completed).collect()
+    }
+
+    /// Attaches what the sync had done (kept if one is attached already: the first is
+    /// the one closest to the failure).
+    pub(crate) fn with_report(mut self, report: SyncReport) -> Error {
+        if self.report.is_none() {
+            self.report = Some(Box::new(report));
+        }
+        self
+    }
+
+    /// Drops the report: what it says was done may not stand.
+    pub(crate) fn without_report(mut self) -> Error {
+        self.report = None;
+        self
+    }
+
+    pub(crate) fn db(context: impl Into<String>) -> impl FnOnce(sqlx::Error) -> Error {
+        let context = context.into();
+        move |source| ErrorKind::Database { context, source }.into()
+    }
+}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Error {
+        Error { kind: Box::new(kind), report: None }
+    }
+}
+
+impl From<Invalid> for Error {
+    fn from(invalid: Invalid) -> Error {
+        let Invalid { variable, value, expected } = invalid;
+        ErrorKind::Config { variable, value, expected }.into()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.kind)?;
+        let done = self.completed();
+        if !done.is_empty() {
+            let names: Vec<&str> = done.iter().take(5).map(|s| s.path.as_str()).collect();
+            let more = if done.len() > 5 { format!(" and {} more", done.len() - 5) } else { String::new() };
+            write!(f, "\n  completed and recorded before the failure: {}{more}", names.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.kind.source()
+    }
+}
 
 /// Everything that can stop a sync. Each variant names the snippet, file, line or
 /// setting it is about and says what to do next.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum Error {
+pub enum ErrorKind {
     /// An environment variable or builder setting has a value bootschema cannot use.
     #[error("{variable}={value:?} is not valid: expected {expected}")]
     Config {
@@ -119,14 +211,26 @@ pub enum Error {
 
     /// A connection from a URL ([`crate::Syncer::connect`]) could not be established
     /// within the connect timeout.
-    #[error("{}", crate::connect::connect_message(.kind, .endpoint, .reason))]
+    #[error("{}", connect_message(.kind, .endpoint, .reason))]
     Connect {
         /// The database kind the URL's scheme names, if it names one.
-        kind: Option<crate::snippet::DialectKind>,
+        kind: Option<DialectKind>,
         /// Host, port and database of the URL (never its password).
-        endpoint: crate::connect::Endpoint,
+        endpoint: Endpoint,
         /// Why, in words: the server's error, or what answered on the port.
         reason: String,
+    },
+
+    /// The ledger holds a row bootschema cannot read (edited by hand, or written by
+    /// a newer bootschema).
+    #[error("the ledger {table} has a row it cannot read: version {version}: {problem}; restore the row or remove it")]
+    Ledger {
+        /// The ledger table.
+        table: String,
+        /// The row's version.
+        version: i64,
+        /// What is wrong with it.
+        problem: String,
     },
 
     /// Any other database failure, with what bootschema was doing.
@@ -138,13 +242,6 @@ pub enum Error {
         #[source]
         source: sqlx::Error,
     },
-}
-
-impl Error {
-    pub(crate) fn db(context: impl Into<String>) -> impl FnOnce(sqlx::Error) -> Error {
-        let context = context.into();
-        move |source| Error::Database { context, source }
-    }
 }
 
 /// The database's own message for an error, without the driver's prefix, with its
@@ -169,11 +266,39 @@ pub(crate) fn db_message(error: &sqlx::Error) -> String {
     text
 }
 
-/// A statement's beginning, on one line, short enough for a log line.
-pub(crate) fn excerpt(sql: &str) -> String {
-    let one_line: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
-    match one_line.char_indices().nth(120) {
-        Some((cut, _)) => format!("{}…", &one_line[..cut]),
-        None => one_line,
+/// Where a connection was going: the parts of the URL that may be shown (never a
+/// password).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The host (or socket path); none for SQLite.
+    pub host: Option<String>,
+    /// The port; none for SQLite and sockets.
+    pub port: Option<u16>,
+    /// The database's name; for SQLite, its file.
+    pub database: Option<String>,
+}
+
+impl Endpoint {
+    fn describe(&self, kind: DialectKind) -> String {
+        let mut text = kind.to_string();
+        match (&self.host, self.port) {
+            (Some(host), Some(port)) => text.push_str(&format!(" at {host}:{port}")),
+            (Some(host), None) => text.push_str(&format!(" at {host}")),
+            _ => {}
+        }
+        match (&self.database, kind) {
+            (Some(name), DialectKind::Sqlite) => text.push_str(&format!(" (file {name})")),
+            (Some(name), _) => text.push_str(&format!(", database {name}")),
+            (None, _) => {}
+        }
+        text
+    }
+}
+
+/// The message of [`ErrorKind::Connect`].
+pub(crate) fn connect_message(kind: &Option<DialectKind>, endpoint: &Endpoint, reason: &str) -> String {
+    match kind {
+        Some(kind) => format!("cannot connect to {}: {reason}", endpoint.describe(*kind)),
+        None => format!("cannot connect: {reason}"),
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::error::Error;
+use crate::config::Invalid;
 
 /// How a ledger row came to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -128,7 +128,7 @@ pub struct LedgerTable {
 }
 
 impl LedgerTable {
-    pub(crate) fn parse(name: &str) -> Result<LedgerTable, Error> {
+    pub(crate) fn parse(name: &str) -> Result<LedgerTable, Invalid> {
         let plain = |s: &str| {
             let mut chars = s.chars();
             matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
@@ -136,7 +136,7 @@ impl LedgerTable {
                 && s.len() <= 63
         };
         let parts: Vec<&str> = name.split('.').collect();
-        let invalid = || Error::Config {
+        let invalid = || Invalid {
             variable: "ledger_table".into(),
             value: name.into(),
             expected: "a table name such as `bootschema_history` or `ops.bootschema_history` \

@@ -80,25 +80,25 @@ mod retry;
 #[cfg(feature = "runtime")]
 mod sync;
 #[cfg(feature = "runtime")]
+mod text;
+#[cfg(feature = "runtime")]
 mod verify;
 
 #[cfg(feature = "release")]
 pub mod release;
 
 #[cfg(feature = "runtime")]
-pub use catalog::{CatalogSnapshot, GuardStatus};
+pub use catalog::GuardStatus;
 #[cfg(feature = "runtime")]
-pub use config::{Settings, DEFAULT_LEDGER_TABLE};
-#[cfg(feature = "runtime")]
-pub use connect::Endpoint;
+pub use config::{Settings, SyncMode, DEFAULT_LEDGER_TABLE};
 #[cfg(feature = "runtime")]
 pub use dialect::Target;
 #[cfg(feature = "runtime")]
-pub use error::Error;
+pub use error::Endpoint;
 #[cfg(feature = "runtime")]
-pub use ledger::{LedgerRow, LedgerState};
+pub use error::{Error, ErrorKind};
 #[cfg(feature = "runtime")]
-pub use plan::{Action, GuardReport, Orphan, Plan, Refusal, StatementPlan, Step};
+pub use plan::{Action, GuardReport, Orphan, Refusal, StatementPlan, Step};
 #[cfg(feature = "release")]
 pub use release::redact;
 #[cfg(feature = "runtime")]

@@ -132,6 +132,10 @@ pub struct Step {
     pub statements_run: u32,
     /// How long the step took, in milliseconds (after a sync).
     pub duration_ms: u64,
+    /// Whether this sync carried the step out (it changes the database and is now
+    /// committed and recorded); in a failed sync's report ([`crate::Error::report`]),
+    /// what was done before the failure.
+    pub completed: bool,
     #[serde(skip)]
     pub(crate) index: usize,
     #[serde(skip)]
@@ -233,11 +237,6 @@ impl Plan {
     /// Whether any step changes the database.
     pub fn has_work(&self) -> bool {
         self.steps.iter().any(|s| s.action.changes_database())
-    }
-
-    /// How many steps have `action`.
-    pub fn count(&self, action: Action) -> usize {
-        self.steps.iter().filter(|s| s.action == action).count()
     }
 
     /// The refusal this plan carries (edited or blocked snippets), if any.
@@ -516,7 +515,7 @@ fn plan_step(
                 Some(i) if snippet.guards.is_empty() => format!(
                     "line {}, `{}`, has no guard that could prove it done",
                     snippet.statements[i].line,
-                    crate::error::excerpt(snippet.statement_sql(i))
+                    crate::text::excerpt(snippet.statement_sql(i))
                 ),
                 _ => format!("its guards report missing ({reason})"),
             };
@@ -571,7 +570,7 @@ fn plan_step(
         statements.push(StatementPlan {
             index,
             line: statement.line,
-            sql: crate::error::excerpt(snippet.statement_sql(i)),
+            sql: crate::text::excerpt(snippet.statement_sql(i)),
             run,
             reason,
             guards: reports,
@@ -606,6 +605,7 @@ fn plan_step(
         statements_total: snippet.statements.len() as u32,
         statements,
         statements_run: 0,
+        completed: false,
         duration_ms: 0,
         index,
         progress,

@@ -7,14 +7,15 @@ use tracing::Instrument;
 
 use crate::apply::{apply, final_state, Applied, Apply};
 use crate::catalog::{unless_query, Probes, Scope};
-use crate::config::Settings;
+use crate::config::{Settings, SyncMode};
 use crate::dialect::{Session, Target};
-use crate::error::{excerpt, Error};
+use crate::error::{Error, ErrorKind};
 use crate::ledger::{Ledger, LedgerRow, LedgerState, LedgerTable, MarkRead};
 use crate::plan::{plan, Action, Plan, Step};
 use crate::report::SyncReport;
 use crate::retry::backoff;
 use crate::snippet::{DialectKind, GuardKind, Snippet, SnippetSet};
+use crate::text::excerpt;
 use crate::verify::verify;
 
 /// Syncs a [`SnippetSet`] into a database: the boot-time entry point, and the engine
@@ -71,9 +72,28 @@ impl<'a> Syncer<'a> {
         self
     }
 
+    /// Whether the boot-time sync runs and how much a boot in sync reads
+    /// (`<PREFIX>_SCHEMA_SYNC=off|on|full`); [`Syncer::enabled`] and
+    /// [`Syncer::full_check`] are shorthands.
+    pub fn sync_mode(mut self, mode: SyncMode) -> Self {
+        self.settings.sync = mode;
+        self
+    }
+
+    /// How many times a snippet is tried when its statements keep waiting longer than
+    /// the DDL lock timeout (default 4, at least 1; `<PREFIX>_SCHEMA_DDL_ATTEMPTS`).
+    pub fn ddl_attempts(mut self, attempts: u32) -> Self {
+        self.settings.ddl_attempts = attempts.max(1);
+        self
+    }
+
     /// Turns the sync on or off (`<PREFIX>_SCHEMA_SYNC=off`).
     pub fn enabled(mut self, yes: bool) -> Self {
-        self.settings.enabled = yes;
+        self.settings.sync = match (yes, self.settings.sync) {
+            (false, _) => SyncMode::Off,
+            (true, SyncMode::Off) => SyncMode::On,
+            (true, mode) => mode,
+        };
         self
     }
 
@@ -92,7 +112,7 @@ impl<'a> Syncer<'a> {
     /// reported at every boot, at the cost of the catalog queries. The release-phase
     /// `schema apply` always does this.
     pub fn full_check(mut self, yes: bool) -> Self {
-        self.settings.full_check = yes;
+        self.settings.sync = if yes { SyncMode::Full } else { SyncMode::On };
         self
     }
 
@@ -234,12 +254,13 @@ impl<'a> Syncer<'a> {
     pub fn settings(&self) -> Result<Settings, Error> {
         if self.read_environment {
             let sync_variable = self.settings.var("SYNC");
-            self.settings.clone().with_env(|name| {
+            let settings = self.settings.clone().with_env(|name| {
                 if !self.read_sync_variable && name == sync_variable {
                     return None;
                 }
                 std::env::var(name).ok()
-            })
+            })?;
+            Ok(settings)
         } else {
             Ok(self.settings.clone())
         }
@@ -284,7 +305,7 @@ impl<'a> Syncer<'a> {
     pub async fn run(&self, target: impl Into<Target>) -> Result<SyncReport, Error> {
         let settings = self.settings()?;
         let target = target.into();
-        if !settings.enabled {
+        if settings.sync == SyncMode::Off {
             tracing::info!(target: "bootschema", "schema sync is off ({}=off); nothing read", settings.var("SYNC"));
             return Ok(SyncReport {
                 dialect: target.dialect(),
@@ -387,10 +408,11 @@ impl Look {
             DialectKind::Sqlite => false,
         };
         if maintenance && !settings.allow_maintenance_database {
-            return Err(Error::MaintenanceDatabase {
+            return Err(ErrorKind::MaintenanceDatabase {
                 database: self.database.clone(),
                 variable: settings.var("ALLOW_MAINTENANCE_DATABASE"),
-            });
+            }
+            .into());
         }
         Ok(())
     }
@@ -445,7 +467,7 @@ async fn run_on<S: Apply>(
     // recorded. A dry run always looks at everything: it is a preview.
     let read = if settings.dry_run { None } else { Some(session.read_mark(table).await?) };
     let mark_current = matches!(&read, Some(MarkRead::Mark(m)) if *m == set.mark);
-    if mark_current && !settings.full_check {
+    if mark_current && settings.sync != SyncMode::Full {
         let report = SyncReport {
             dialect: S::KIND,
             server_version: String::new(),
@@ -487,7 +509,7 @@ async fn run_on<S: Apply>(
             report.duration_ms = started.elapsed().as_millis() as u64;
             report.log();
             return match refusal {
-                Some(refusal) => Err(Error::Refused(Box::new(refusal))),
+                Some(refusal) => Err(ErrorKind::Refused(Box::new(refusal)).into()),
                 None => Ok(report),
             };
         }
@@ -496,33 +518,81 @@ async fn run_on<S: Apply>(
     session.lock(table, settings).await?;
     let outcome = locked(&mut session, set, table, settings).await;
     let released = session.unlock().await;
-    let (plan, server_version) = outcome?;
-    released?;
+    let (plan, server_version) = match (outcome, released) {
+        (Ok(done), Ok(())) => done,
+        (Err(error), Ok(())) => return Err(error),
+        // The unlock commits (PostgreSQL, SQLite): when it fails, what the report says
+        // was done may not stand.
+        (Err(error), Err(_)) => return Err(error.without_report()),
+        (Ok(_), Err(error)) => return Err(error),
+    };
     let mut report = SyncReport::new(plan, server_version, table.display(), false);
     report.duration_ms = started.elapsed().as_millis() as u64;
     report.log();
     Ok(report)
 }
 
+/// What a sync under the lock has done so far: its latest plan and the steps it
+/// carried out, for the report of a failed sync ([`Error::report`]).
+#[derive(Default)]
+struct Progress {
+    plan: Option<Plan>,
+    server_version: String,
+    executed: BTreeMap<u64, Step>,
+}
+
+impl Progress {
+    /// The latest plan, with the steps carried out so far in place of theirs.
+    fn plan(&self) -> Option<Plan> {
+        let mut plan = self.plan.clone()?;
+        for step in plan.steps.iter_mut() {
+            if let Some(done) = self.executed.get(&step.version) {
+                *step = done.clone();
+            }
+        }
+        Some(plan)
+    }
+}
+
 /// Under the lock: plan again (another instance may have synced meanwhile), apply,
-/// verify. Loops when a step had to release the lock.
+/// verify. Loops when a step had to release the lock. A failure carries the report of
+/// what was done before it.
 async fn locked<S: Apply>(
     session: &mut S,
     set: &Set<'_>,
     table: &LedgerTable,
     settings: &Settings,
 ) -> Result<(Plan, String), Error> {
+    let mut progress = Progress::default();
+    let outcome = carry_out(session, set, table, settings, &mut progress).await;
+    outcome.map_err(|error| match progress.plan() {
+        Some(plan) => {
+            let report = SyncReport::new(plan, progress.server_version, table.display(), false);
+            error.with_report(report)
+        }
+        None => error,
+    })
+}
+
+async fn carry_out<S: Apply>(
+    session: &mut S,
+    set: &Set<'_>,
+    table: &LedgerTable,
+    settings: &Settings,
+    progress: &mut Progress,
+) -> Result<(Plan, String), Error> {
     let snippets = set.snippets;
-    let mut executed: BTreeMap<u64, Step> = BTreeMap::new();
     let mut attempts: BTreeMap<u64, u32> = BTreeMap::new();
     loop {
         let looked = look(session, set, table, settings).await?;
+        progress.plan = Some(looked.plan.clone());
+        progress.server_version.clone_from(&looked.server_version);
         if looked.plan.has_work() {
             looked.refuse_maintenance_database(S::KIND, settings)?;
         }
         let Look { mut plan, server_version, ledger, .. } = looked;
         if let Some(refusal) = plan.refusal(settings) {
-            return Err(Error::Refused(Box::new(refusal)));
+            return Err(ErrorKind::Refused(Box::new(refusal)).into());
         }
         if plan.has_work() && !ledger.exists {
             session.create_ledger(table).await?;
@@ -531,8 +601,9 @@ async fn locked<S: Apply>(
         let applied = loop {
             let applied = apply(session, &mut plan, &mut next, snippets, table, settings).await;
             // Whatever happens next, the steps before `next` ran.
-            for step in plan.steps[..next].iter().filter(|s| s.action.changes_database()) {
-                executed.insert(step.version, step.clone());
+            for step in plan.steps[..next].iter_mut().filter(|s| s.action.changes_database()) {
+                step.completed = true;
+                progress.executed.insert(step.version, step.clone());
             }
             let applied = applied?;
             // After a batch, the same plan goes on while the ledger is as this sync left it.
@@ -545,8 +616,8 @@ async fn locked<S: Apply>(
         match applied {
             Applied::Done => {
                 for step in plan.steps.iter_mut() {
-                    if let Some(done) = executed.remove(&step.version) {
-                        *step = done;
+                    if let Some(done) = progress.executed.get(&step.version) {
+                        *step = done.clone();
                     }
                 }
                 verify(session, &plan, snippets).await?;
@@ -584,14 +655,15 @@ async fn locked<S: Apply>(
                         Some(table) => session.describe_lock_wait(table).await,
                         None => String::new(),
                     };
-                    return Err(Error::DdlLockTimeout {
+                    return Err(ErrorKind::DdlLockTimeout {
                         path: wait.path,
                         line: wait.line,
                         attempts: *attempt,
                         timeout: settings.ddl_lock_timeout,
                         detail: format!("`{}`: {}{holders}", excerpt(&wait.statement), wait.message),
                         variable: settings.var("LOCK_TIMEOUT"),
-                    });
+                    }
+                    .into());
                 }
                 *attempt += 1;
                 let pause = backoff(*attempt);

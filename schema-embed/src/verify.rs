@@ -2,7 +2,7 @@
 
 use crate::catalog::{unless_query, Probes, Scope};
 use crate::dialect::Session;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::plan::Plan;
 use crate::snippet::{GuardKind, Snippet};
 
@@ -38,7 +38,11 @@ pub(crate) async fn verify<S: Session>(session: &mut S, plan: &Plan, snippets: &
     for snippet in checked {
         for guard in snippet.all_guards().filter(|g| g.undone_by.is_none()) {
             if snapshot.status(S::KIND, guard, &probes).is_missing() {
-                return Err(Error::GuardStillMissing { path: snippet.path.to_string(), guard: guard.kind.to_string() });
+                return Err(ErrorKind::GuardStillMissing {
+                    path: snippet.path.to_string(),
+                    guard: guard.kind.to_string(),
+                }
+                .into());
             }
         }
     }

@@ -15,10 +15,11 @@ use super::{
     MESSAGE_BYTES,
 };
 use crate::dialect::{PgSession, Session};
-use crate::error::{excerpt, Error};
+use crate::error::{Error, ErrorKind};
 use crate::ledger::LedgerTable;
 use crate::plan::{Action, Step};
 use crate::snippet::{Snippet, TransactionMode};
+use crate::text::excerpt;
 
 /// How many statements the lock's transaction holds before it commits and the lock
 /// is taken again. PostgreSQL keeps every lock a transaction takes until it ends, in
@@ -199,7 +200,7 @@ async fn run_batch(session: &mut PgSession, steps: &mut [Step], snippets: &[Snip
             let snippet = &snippets[steps[k].index];
             let Some((_, source)) = failure.take() else { return Batch::Ran(0, Ok(None)) };
             let error = match part {
-                Part::Statement(i) => Error::Statement {
+                Part::Statement(i) => ErrorKind::Statement {
                     path: snippet.path.to_string(),
                     line: snippet.statements[i].line,
                     statement: excerpt(snippet.statement_sql(i)),
@@ -207,7 +208,8 @@ async fn run_batch(session: &mut PgSession, steps: &mut [Step], snippets: &[Snip
                                 it ran on their own and are recorded; fix the statement and boot again"
                         .into(),
                     source,
-                },
+                }
+                .into(),
                 _ => Error::db(format!("running the batch that holds {}", snippet.path))(source),
             };
             return Batch::Unparsed { step: k, error };

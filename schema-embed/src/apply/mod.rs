@@ -29,10 +29,11 @@ use std::time::Instant;
 use crate::catalog::{unless_query, GuardStatus};
 use crate::config::Settings;
 use crate::dialect::Session;
-use crate::error::{db_message, excerpt, Error};
+use crate::error::{db_message, Error, ErrorKind};
 use crate::ledger::{LedgerRow, LedgerState, LedgerTable};
 use crate::plan::{Action, Plan, Step};
 use crate::snippet::{GuardKind, ObjectName, Snippet, TransactionMode};
+use crate::text::excerpt;
 
 /// What applying a plan left to do.
 pub(crate) enum Applied {
@@ -202,12 +203,13 @@ async fn recheck_unknown_guards<S: Session>(
             Ok(true) => GuardStatus::Present,
             Ok(false) => GuardStatus::Missing,
             Err(message) => {
-                return Err(Error::GuardQuery {
+                return Err(ErrorKind::GuardQuery {
                     path: snippet.path.to_string(),
                     line: report.line.unwrap_or(0),
                     query,
                     message,
-                })
+                }
+                .into())
             }
         };
     }
@@ -307,7 +309,7 @@ pub(crate) fn unit_failure<S: Session>(
             if S::is_lock_timeout(&error) {
                 return Ok(Some(Applied::LockTimedOut(lock_wait(snippet, i, &error))));
             }
-            return Err(Error::Statement {
+            return Err(ErrorKind::Statement {
                 path: snippet.path.to_string(),
                 line: snippet.statements[i].line,
                 statement: excerpt(snippet.statement_sql(i)),
@@ -315,7 +317,8 @@ pub(crate) fn unit_failure<S: Session>(
                             and boot again"
                     .into(),
                 source: error,
-            });
+            }
+            .into());
         }
     };
     Err(Error::db(what)(error))
@@ -340,13 +343,14 @@ pub(crate) fn statement_failure<S: Session>(
              boot again: the snippet resumes after them"
         )
     };
-    Err(Error::Statement {
+    Err(ErrorKind::Statement {
         path: snippet.path.to_string(),
         line: snippet.statements[index].line,
         statement: excerpt(snippet.statement_sql(index)),
         aftermath,
         source: error,
-    })
+    }
+    .into())
 }
 
 /// What writing a statement's ledger row is, for its error: the final row of the

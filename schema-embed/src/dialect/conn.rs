@@ -22,7 +22,8 @@ use futures_core::Stream;
 use sqlx::pool::PoolConnection;
 use sqlx::{ConnectOptions, Database, Either, Execute, Executor, Pool};
 
-use crate::error::{excerpt, Error};
+use crate::error::{Error, ErrorKind};
+use crate::text::excerpt;
 
 /// The target of bootschema's statement events.
 pub(crate) const LOG_TARGET: &str = "bootschema::sql";
@@ -65,7 +66,7 @@ impl<DB: Database> Conn<DB> {
         let context = || format!("opening bootschema's connection to {}", DB::NAME);
         let conn = match tokio::time::timeout(timeout, options.connect()).await {
             Ok(conn) => conn.map_err(Error::db(context()))?,
-            Err(_) => return Err(Error::Database { context: context(), source: sqlx::Error::PoolTimedOut }),
+            Err(_) => return Err(ErrorKind::Database { context: context(), source: sqlx::Error::PoolTimedOut }.into()),
         };
         self.inner = Inner::Own(conn);
         Ok(())

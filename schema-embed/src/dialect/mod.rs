@@ -18,7 +18,7 @@ pub(crate) use sqlite::SqliteSession;
 
 use crate::catalog::{CatalogSnapshot, Scope};
 use crate::config::Settings;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::ledger::{Ledger, LedgerRow, LedgerTable, MarkRead};
 use crate::snippet::{DialectKind, ObjectName};
 
@@ -355,16 +355,18 @@ pub(crate) type LedgerColumns = (i64, String, String, String, String, String, i6
 /// Adds one row of the ledger's table to `ledger`: a snippet's row, naming the row when
 /// its state is unknown, or the mark's, whose checksum and progress give the marks in
 /// the order releases synced.
-pub(crate) fn add_ledger_row(ledger: &mut Ledger, columns: LedgerColumns) -> Result<(), Error> {
+pub(crate) fn add_ledger_row(ledger: &mut Ledger, table: &LedgerTable, columns: LedgerColumns) -> Result<(), Error> {
     let (version, description, path, checksum, state, progress, duration_ms) = columns;
     if version == crate::ledger::MARK_VERSION {
         ledger.marks = progress.split_whitespace().map(str::to_owned).chain(std::iter::once(checksum)).collect();
         return Ok(());
     }
-    let state = crate::ledger::LedgerState::parse(&state).ok_or_else(|| Error::Config {
-        variable: format!("ledger row {version}"),
-        value: state.clone(),
-        expected: "state applied, adopted, baselined, reapplied or partial (was the ledger edited by hand?)",
+    let state = crate::ledger::LedgerState::parse(&state).ok_or_else(|| ErrorKind::Ledger {
+        table: table.display(),
+        version,
+        problem: format!(
+            "state {state:?} is none of applied, adopted, baselined, reapplied or partial (was the ledger edited by hand?)"
+        ),
     })?;
     let row = LedgerRow {
         version: version as u64,

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::catalog::{catalog_key, CatalogSnapshot, Scope};
 use crate::config::Settings;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::ledger::{encode_progress, Ledger, LedgerRow, LedgerTable, MarkRead};
 use crate::snippet::{DialectKind, ObjectName};
 
@@ -63,13 +63,14 @@ impl MySqlSession {
             .map_err(Error::db("reading the current database"))?;
         let database = database.unwrap_or_default();
         if !schema.eq_ignore_ascii_case(&database) {
-            return Err(Error::Config {
+            return Err(ErrorKind::Config {
                 variable: "ledger_table".into(),
                 value: table.display(),
                 expected: "on MySQL and MariaDB, a ledger in the app's own database: an unqualified name \
                            (`schema_history`), or one qualified with the database the app connects to; a \
                            ledger in another database would be shared by every app database on the server",
-            });
+            }
+            .into());
         }
         self.ledger_home_checked = true;
         Ok(())
@@ -251,7 +252,7 @@ impl Session for MySqlSession {
             Ok(rows) => {
                 let mut ledger = Ledger { exists: true, ..Ledger::default() };
                 for columns in rows {
-                    add_ledger_row(&mut ledger, columns)?;
+                    add_ledger_row(&mut ledger, table, columns)?;
                 }
                 Ok(ledger)
             }
@@ -353,11 +354,12 @@ impl Session for MySqlSession {
                 .fetch_one(&mut self.conn)
                 .await
                 .unwrap_or(None);
-            return Err(Error::LockTimeout {
+            return Err(ErrorKind::LockTimeout {
                 waited: settings.lock_wait,
                 holder: format!("GET_LOCK('{name}'), held by connection id {holder:?}"),
                 variable: settings.var("LOCK_TIMEOUT"),
-            });
+            }
+            .into());
         }
         self.held = Some((name, previous));
         let seconds = settings.ddl_lock_timeout.as_secs().max(1);

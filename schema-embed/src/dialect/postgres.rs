@@ -20,7 +20,7 @@ use super::{
 };
 use crate::catalog::{CatalogSnapshot, Scope};
 use crate::config::Settings;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::ledger::{encode_progress, Ledger, LedgerRow, LedgerTable, MarkRead};
 use crate::snippet::{DialectKind, ObjectName};
 
@@ -320,7 +320,7 @@ impl Session for PgSession {
             Ok(rows) => {
                 let mut ledger = Ledger { exists: true, ..Ledger::default() };
                 for columns in rows {
-                    add_ledger_row(&mut ledger, columns)?;
+                    add_ledger_row(&mut ledger, table, columns)?;
                 }
                 Ok(ledger)
             }
@@ -463,11 +463,12 @@ impl Session for PgSession {
                 .fetch_all(&mut self.conn)
                 .await
                 .unwrap_or_default();
-                Err(Error::LockTimeout {
+                Err(ErrorKind::LockTimeout {
                     waited: settings.lock_wait,
                     holder: format!("advisory lock {key}, held by backend pid {holders:?}"),
                     variable: settings.var("LOCK_TIMEOUT"),
-                })
+                }
+                .into())
             }
         }
     }

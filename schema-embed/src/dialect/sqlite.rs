@@ -9,7 +9,7 @@ use super::{
 };
 use crate::catalog::{catalog_key, CatalogSnapshot, Scope};
 use crate::config::Settings;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::ledger::{encode_progress, Ledger, LedgerRow, LedgerTable, MarkRead};
 use crate::snippet::DialectKind;
 
@@ -150,7 +150,7 @@ impl Session for SqliteSession {
             Ok(rows) => {
                 let mut ledger = Ledger { exists: true, ..Ledger::default() };
                 for columns in rows {
-                    add_ledger_row(&mut ledger, columns)?;
+                    add_ledger_row(&mut ledger, table, columns)?;
                 }
                 Ok(ledger)
             }
@@ -245,7 +245,7 @@ impl Session for SqliteSession {
                 Err(e) => {
                     let _ = self.execute(&format!("PRAGMA busy_timeout = {previous}")).await;
                     return Err(if is_busy(&e) {
-                        Error::LockTimeout {
+                        ErrorKind::LockTimeout {
                             waited: started.elapsed(),
                             holder: format!(
                                 "the database file is locked by another connection (SQLite locks the whole file); \
@@ -253,6 +253,7 @@ impl Session for SqliteSession {
                             ),
                             variable: settings.var("LOCK_TIMEOUT"),
                         }
+                        .into()
                     } else {
                         Error::db("taking the schema lock (BEGIN IMMEDIATE)")(e)
                     });

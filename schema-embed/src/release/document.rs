@@ -105,6 +105,7 @@ fn step_value(step: &crate::plan::Step, snippets: &[Snippet]) -> Value {
             fields.entry("sql").or_insert_with(|| json!(sql_excerpt(sql)));
             fields.insert("skipped".into(), json!(step.statements_skipped.contains(&(i as u32))));
             fields.insert("destructive".into(), json!(snippet.statements[i].destructive.is_some()));
+            fields.insert("kind".into(), json!(snippet.statements[i].kind));
         }
     }
     map.insert("statements".into(), Value::Array(statements));

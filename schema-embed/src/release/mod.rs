@@ -66,7 +66,7 @@ use render::{Line, Mode};
 use target::TargetInfo;
 
 use crate::dialect::Target;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::plan::{Action, Step};
 use crate::report::SyncReport;
 use crate::snippet::Snippet;
@@ -198,8 +198,8 @@ impl<'a> Release<'a> {
                 // From `Syncer::connect`, also wrapped by the app: the URL's host, port
                 // and database go into the header and the JSON's target.
                 let connect = std::iter::successors(Some(&*e as &(dyn std::error::Error + 'static)), |e| e.source())
-                    .find_map(|e| match e.downcast_ref::<Error>() {
-                        Some(Error::Connect { endpoint, .. }) => Some((e, endpoint)),
+                    .find_map(|e| match e.downcast_ref::<Error>().map(Error::kind) {
+                        Some(ErrorKind::Connect { endpoint, .. }) => Some((e, endpoint)),
                         _ => None,
                     });
                 let message = match connect {
@@ -404,7 +404,7 @@ impl Run<'_, '_> {
                 EXIT_OK
             }
             Err(e) => {
-                let status = if matches!(e, Error::Refused(_)) { "refused" } else { "failed" };
+                let status = if matches!(e.kind(), ErrorKind::Refused(_)) { "refused" } else { "failed" };
                 let mut message = e.to_string();
                 if status == "refused" && self.args.yes && console.input.is_none() && !destructive.is_empty() {
                     message.push_str(&format!(
@@ -412,7 +412,8 @@ impl Run<'_, '_> {
                         self.release.syncer.settings.var("ALLOW_DESTRUCTIVE")
                     ));
                 }
-                self.failed(console, Some(&plan), status, message)
+                // What the sync had done before it failed, when it got that far.
+                self.failed(console, Some(e.report().unwrap_or(&plan)), status, message)
             }
         }
     }
@@ -460,8 +461,8 @@ impl Run<'_, '_> {
                 EXIT_OK
             }
             Err(e) => {
-                let status = if matches!(e, Error::Refused(_)) { "refused" } else { "failed" };
-                self.failed(console, Some(&plan), status, e.to_string())
+                let status = if matches!(e.kind(), ErrorKind::Refused(_)) { "refused" } else { "failed" };
+                self.failed(console, Some(e.report().unwrap_or(&plan)), status, e.to_string())
             }
         }
     }

@@ -270,7 +270,7 @@ fn short_checksum(checksum: &str) -> String {
 
 /// A statement's beginning on one line, its leading comments left out.
 pub(crate) fn sql_excerpt(sql: &str) -> String {
-    crate::error::excerpt(strip_leading_comments(sql))
+    crate::text::excerpt(strip_leading_comments(sql))
 }
 
 fn strip_leading_comments(mut sql: &str) -> &str {
