@@ -31,7 +31,8 @@ use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect
 use sqlparser::parser::Parser;
 
 use crate::classify;
-use crate::split::{Piece, StatementKind, TokenKind};
+use crate::lex::TokenKind;
+use crate::split::{Piece, StatementKind};
 
 /// A name as the database compares it (see `bootschema`'s catalog rules): PostgreSQL
 /// folds bare names to lower case and keeps quoted ones; MySQL and SQLite ignore case.
@@ -292,7 +293,7 @@ fn unreadable(dialect: DialectKind, sql: &str, message: String) -> Understood {
 /// a, b`), or a MySQL `ALTER TABLE t RENAME INDEX a TO b` renames, read word by word,
 /// so that the guards they undo still learn of it. `None` for anything else.
 fn dropped(dialect: DialectKind, sql: &str) -> Option<Vec<Effect>> {
-    let (tokens, problem) = crate::split::lex(sql, dialect);
+    let (tokens, problem) = crate::lex::lex(sql, dialect);
     if problem.is_some() {
         return None;
     }
