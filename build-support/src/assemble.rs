@@ -8,12 +8,13 @@ use bootschema::{DialectKind, Guard, GuardKind, GuardOrigin, Snippet, Statement,
 
 use crate::checksum::checksum;
 use crate::classify;
-use crate::diagnostic::Diagnostic;
+use crate::destructive::{self, Destructive};
+use crate::diagnostic::{Diagnostic, Problem};
 use crate::directives;
 use crate::infer::{catalog_change, infer, Inferred};
 use crate::lines::LineIndex;
 use crate::scan::{self, and_list, SnippetFile};
-use crate::split::{self, Problem};
+use crate::split;
 use crate::transaction::outside_transaction_only;
 
 /// One file's snippets, one per dialect it serves, with what the undo analysis needs
@@ -43,7 +44,7 @@ pub(crate) fn assemble(
     let mut per_dialect: Vec<(DialectKind, Problem)> = Vec::new();
     let mut splits = BTreeMap::new();
     // Per dialect, why each statement loses data (by its start offset).
-    let mut losses: BTreeMap<DialectKind, Vec<split::Destructive>> = BTreeMap::new();
+    let mut losses: BTreeMap<DialectKind, Vec<Destructive>> = BTreeMap::new();
     // History keeps its drops as written: what they are is noted on the snippet.
     let mut loses_data = directives.destructive;
     for &dialect in serves {
@@ -57,7 +58,7 @@ pub(crate) fn assemble(
                         }
                     }
                 }
-                let found = split::destructive(&text, dialect, &split);
+                let found = destructive::statements(&text, dialect, &split);
                 loses_data |= !found.is_empty();
                 if !directives.destructive && !history {
                     for statement in &found {
@@ -218,7 +219,7 @@ fn whole_warning(piece: &split::Piece) -> Problem {
     }
 }
 
-fn destructive_problem(text: &str, statement: &split::Destructive, env_prefix: &str) -> Problem {
+fn destructive_problem(text: &str, statement: &Destructive, env_prefix: &str) -> Problem {
     Problem {
         offset: statement.start,
         message: format!(

@@ -43,6 +43,15 @@ impl fmt::Display for LineSuffix {
     }
 }
 
+/// A problem found at a byte offset of a snippet's text: what is wrong, what to do. It
+/// becomes a [`Diagnostic`] once its file and line are known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Problem {
+    pub offset: usize,
+    pub message: String,
+    pub help: String,
+}
+
 /// Every problem found in one scan: the build reports them all at once rather than one
 /// per rebuild.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

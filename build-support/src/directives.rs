@@ -17,8 +17,9 @@ use std::borrow::Cow;
 
 use bootschema::{DialectKind, Guard, GuardKind, GuardOrigin, Ident, ObjectName, OnChange, TransactionMode};
 
+use crate::diagnostic::Problem;
+use crate::lex::{self, TokenKind};
 use crate::lines::LineIndex;
-use crate::split::{self, Problem, TokenKind};
 
 /// What the directive block of a snippet says.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -52,7 +53,7 @@ fn example(key: &str) -> &'static str {
 /// (`-- destructive`) still see the good lines.
 pub(crate) fn parse(text: &str, lines: &LineIndex, dialect: DialectKind) -> (Directives, Vec<Problem>) {
     // An unterminated string is reported by the splitter; the tokens before it suffice here.
-    let (tokens, _) = split::lex(text, dialect);
+    let (tokens, _) = lex::lex(text, dialect);
     let first_statement = tokens
         .iter()
         .position(|t| !matches!(t.kind, TokenKind::LineComment | TokenKind::BlockComment))

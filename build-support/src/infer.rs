@@ -31,7 +31,8 @@ use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect
 use sqlparser::parser::Parser;
 
 use crate::classify;
-use crate::split::{Piece, StatementKind, TokenKind};
+use crate::lex::TokenKind;
+use crate::split::{Piece, StatementKind};
 
 /// A name as the database compares it (see `bootschema`'s catalog rules): PostgreSQL
 /// folds bare names to lower case and keeps quoted ones; MySQL and SQLite ignore case.
@@ -292,7 +293,7 @@ fn unreadable(dialect: DialectKind, sql: &str, message: String) -> Understood {
 /// a, b`), or a MySQL `ALTER TABLE t RENAME INDEX a TO b` renames, read word by word,
 /// so that the guards they undo still learn of it. `None` for anything else.
 fn dropped(dialect: DialectKind, sql: &str) -> Option<Vec<Effect>> {
-    let (tokens, problem) = crate::split::lex(sql, dialect);
+    let (tokens, problem) = crate::lex::lex(sql, dialect);
     if problem.is_some() {
         return None;
     }
@@ -460,6 +461,9 @@ fn object_name(dialect: DialectKind, o: &ObjectName) -> Name {
     }
 }
 
+/// A statement's guards, each with what it depends on.
+type Guards = Vec<(GuardKind, Watch)>;
+
 struct Reader {
     dialect: DialectKind,
 }
@@ -543,162 +547,33 @@ impl Reader {
     }
 
     /// Pushes the statement's effects; returns its guards, `None` when it cannot be
-    /// guarded.
-    fn read_into(&self, statement: &Ast, effects: &mut Vec<Effect>) -> Option<Vec<(GuardKind, Watch)>> {
+    /// guarded. One step per family of statements: creating, altering, renaming,
+    /// dropping.
+    fn read_into(&self, statement: &Ast, effects: &mut Vec<Effect>) -> Option<Guards> {
+        let postgres = self.dialect == DialectKind::Postgres;
         match statement {
-            Ast::CreateTable(create) => {
-                let table = self.object(&create.name)?;
-                let t = self.name(&table);
-                effects.push(Effect::Creates(Object::Table(t.clone())));
-                for column in &create.columns {
-                    let name = self.norm(&self.ident(&column.name));
-                    effects.push(Effect::Creates(Object::Column(t.clone(), name)));
-                    for option in &column.options {
-                        if let Some(k) = &option.name {
-                            effects.push(Effect::Creates(Object::Constraint(t.clone(), self.norm(&self.ident(k)))));
-                        }
-                    }
-                }
-                for constraint in &create.constraints {
-                    if let Some((kind, _)) = self.constraint_guard(&table, constraint) {
-                        effects.extend(self.constraint_effects(&kind));
-                    }
-                }
-                // MariaDB's CREATE OR REPLACE TABLE drops the one that is there first.
-                if create.or_replace {
-                    effects.insert(0, Effect::Removes(Object::Table(t.clone())));
-                }
-                // A temporary table lives in the session.
-                let certain = !(create.temporary || create.global.is_some() || create.or_replace);
-                certain.then(|| vec![self.guard(GuardKind::TableMissing(table), vec![])])
-            }
-            Ast::CreateVirtualTable { name, .. } => {
-                let table = self.object(name)?;
-                effects.push(Effect::Creates(Object::Table(self.name(&table))));
-                Some(vec![self.guard(GuardKind::TableMissing(table), vec![])])
-            }
-            Ast::CreateView(view) => {
-                let name = self.object(&view.name)?;
-                effects.push(Effect::Creates(Object::Table(self.name(&name))));
-                let words = view
-                    .query
-                    .to_string()
-                    .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
-                    .filter(|w| !w.is_empty())
-                    .map(|w| normalise(self.dialect, w, false))
-                    .collect::<HashSet<_>>();
-                effects.push(Effect::Reads(self.name(&name), words.into_iter().collect()));
-                (!view.temporary).then(|| vec![self.guard(GuardKind::TableMissing(name), vec![])])
-            }
-            Ast::CreateIndex(index) => {
-                let table = self.object(&index.table_name)?;
-                let name = self.object(index.name.as_ref()?)?;
-                let name = ObjectName { schema: name.schema.or_else(|| table.schema.clone()), name: name.name };
-                effects.push(Effect::Creates(Object::Index(self.name(&name))));
-                let t = self.name(&table);
-                let mut holders = self.columns_of(&t, index.columns.iter().map(|c| c.column.expr.to_string()));
-                holders.push(Object::Table(t));
-                Some(vec![self.guard(GuardKind::IndexMissing(name), holders)])
-            }
-            Ast::CreateSchema { schema_name, .. } => {
-                let name = match schema_name {
-                    SchemaName::Simple(n) | SchemaName::NamedAuthorization(n, _) => {
-                        let o = self.object(n)?;
-                        if o.schema.is_some() {
-                            return None;
-                        }
-                        o.name
-                    }
-                    SchemaName::UnnamedAuthorization(user) => self.ident(user),
-                };
-                effects.push(Effect::Creates(Object::Schema(self.norm(&name))));
-                (self.dialect != DialectKind::Sqlite).then(|| vec![self.guard(GuardKind::SchemaMissing(name), vec![])])
-            }
+            Ast::CreateTable(create) => self.create_table(create, effects),
+            Ast::CreateVirtualTable { name, .. } => self.create_virtual_table(name, effects),
+            Ast::CreateView(view) => self.create_view(view, effects),
+            Ast::CreateIndex(index) => self.create_index(index, effects),
+            Ast::CreateSchema { schema_name, .. } => self.create_schema(schema_name, effects),
             Ast::CreateDatabase { db_name, .. } if self.dialect == DialectKind::MySql => {
-                let o = self.object(db_name)?;
-                if o.schema.is_some() {
-                    return None;
-                }
-                effects.push(Effect::Creates(Object::Schema(self.norm(&o.name))));
-                Some(vec![self.guard(GuardKind::SchemaMissing(o.name), vec![])])
+                self.create_database(db_name, effects)
             }
-            Ast::CreateType { name, .. } if self.dialect == DialectKind::Postgres => {
-                let name = self.object(name)?;
-                effects.push(Effect::Creates(Object::Type(self.name(&name))));
-                Some(vec![self.guard(GuardKind::TypeMissing(name), vec![])])
-            }
-            Ast::CreateDomain(domain) if self.dialect == DialectKind::Postgres => {
-                let name = self.object(&domain.name)?;
-                effects.push(Effect::Creates(Object::Type(self.name(&name))));
-                Some(vec![self.guard(GuardKind::TypeMissing(name), vec![])])
-            }
-            Ast::AlterTable(alter) => {
-                let table = self.object(&alter.name)?;
-                let mut guards = Some(Vec::new());
-                for operation in &alter.operations {
-                    let found = self.alter_operation(&table, operation, effects);
-                    guards = guards.zip(found).map(|(mut all, more)| {
-                        all.extend(more);
-                        all
-                    });
-                }
-                // With IF EXISTS, a missing table makes the statement do nothing, so
-                // its guards could never report present.
-                guards.filter(|g| !alter.if_exists && !g.is_empty())
-            }
+            Ast::CreateType { name, .. } if postgres => self.create_type(name, effects),
+            Ast::CreateDomain(domain) if postgres => self.create_type(&domain.name, effects),
+            Ast::AlterTable(alter) => self.alter_table(alter, effects),
             Ast::AlterIndex { name, operation: AlterIndexOperation::RenameIndex { index_name } } => {
-                let from = self.object(name)?;
-                let to = self.object(index_name)?;
-                effects.push(Effect::RenamesAway(Object::Index(self.name(&from))));
-                effects.push(Effect::Creates(Object::Index(renamed(self.name(&from), self.name(&to)))));
-                Some(vec![self.guard(GuardKind::IndexRenamed { from, to }, vec![])])
+                self.rename_index(name, index_name, effects)
             }
-            Ast::RenameTable(renames) => {
-                let mut guards = Vec::new();
-                let mut seen = HashSet::new();
-                for rename in renames {
-                    let from = self.object(&rename.old_name)?;
-                    let to = self.object(&rename.new_name)?;
-                    let (f, t) = (self.name(&from), renamed(self.name(&from), self.name(&to)));
-                    effects.push(Effect::RenamesAway(Object::Table(f.clone())));
-                    effects.push(Effect::Creates(Object::Table(t.clone())));
-                    // A swap through a temporary name has no final state to check.
-                    if !(seen.insert(f.name) && seen.insert(t.name)) {
-                        return None;
-                    }
-                    guards.push(self.guard(GuardKind::TableRenamed { from, to }, vec![]));
-                }
-                Some(guards)
-            }
-            Ast::Drop { object_type, names, table, .. } => {
-                let on = table.as_ref().and_then(|t| self.object(t));
-                for name in names {
-                    let Some(o) = self.object(name) else { continue };
-                    let n = self.name(&o);
-                    let removed = match object_type {
-                        ObjectType::Table | ObjectType::View | ObjectType::MaterializedView => Object::Table(n),
-                        ObjectType::Index => {
-                            let schema =
-                                n.schema.clone().or_else(|| on.as_ref().map(|t| self.name(t)).and_then(|t| t.schema));
-                            if let Some(t) = &on {
-                                effects.push(Effect::Removes(Object::Constraint(self.name(t), n.name.clone())));
-                            }
-                            Object::Index(Name { schema, name: n.name })
-                        }
-                        ObjectType::Schema | ObjectType::Database if o.schema.is_none() => Object::Schema(n.name),
-                        ObjectType::Type => Object::Type(n),
-                        _ => continue,
-                    };
-                    effects.push(Effect::Removes(removed));
-                }
+            Ast::RenameTable(renames) => self.rename_tables(renames, effects),
+            // A type rename and a drop are never guarded: what they undo is all they tell.
+            Ast::AlterType(alter) => {
+                self.alter_type(alter, effects);
                 None
             }
-            Ast::AlterType(alter) => {
-                let AlterTypeOperation::Rename(rename) = &alter.operation else { return None };
-                let from = self.name(&self.object(&alter.name)?);
-                let to = Name { schema: from.schema.clone(), name: self.norm(&self.ident(&rename.new_name)) };
-                effects.push(Effect::RenamesAway(Object::Type(from)));
-                effects.push(Effect::Creates(Object::Type(to)));
+            Ast::Drop { object_type, names, table, .. } => {
+                self.drop(*object_type, names, table.as_ref(), effects);
                 None
             }
             Ast::DropDomain(drop) => {
@@ -711,6 +586,194 @@ impl Reader {
         }
     }
 
+    /// `CREATE TABLE`: the table, its columns and its named constraints. Guarded unless
+    /// it is temporary or replaces a table.
+    fn create_table(&self, create: &ast::CreateTable, effects: &mut Vec<Effect>) -> Option<Guards> {
+        let table = self.object(&create.name)?;
+        let t = self.name(&table);
+        effects.push(Effect::Creates(Object::Table(t.clone())));
+        for column in &create.columns {
+            let name = self.norm(&self.ident(&column.name));
+            effects.push(Effect::Creates(Object::Column(t.clone(), name)));
+            for option in &column.options {
+                if let Some(k) = &option.name {
+                    effects.push(Effect::Creates(Object::Constraint(t.clone(), self.norm(&self.ident(k)))));
+                }
+            }
+        }
+        for constraint in &create.constraints {
+            if let Some((kind, _)) = self.constraint_guard(&table, constraint) {
+                effects.extend(self.constraint_effects(&kind));
+            }
+        }
+        // MariaDB's CREATE OR REPLACE TABLE drops the one that is there first.
+        if create.or_replace {
+            effects.insert(0, Effect::Removes(Object::Table(t.clone())));
+        }
+        // A temporary table lives in the session.
+        let certain = !(create.temporary || create.global.is_some() || create.or_replace);
+        certain.then(|| vec![self.guard(GuardKind::TableMissing(table), vec![])])
+    }
+
+    /// SQLite's `CREATE VIRTUAL TABLE`.
+    fn create_virtual_table(&self, name: &ast::ObjectName, effects: &mut Vec<Effect>) -> Option<Guards> {
+        let table = self.object(name)?;
+        effects.push(Effect::Creates(Object::Table(self.name(&table))));
+        Some(vec![self.guard(GuardKind::TableMissing(table), vec![])])
+    }
+
+    /// `CREATE VIEW`: the view, and the words of its query, among which are the
+    /// relations it reads. Guarded unless it is temporary.
+    fn create_view(&self, view: &ast::CreateView, effects: &mut Vec<Effect>) -> Option<Guards> {
+        let name = self.object(&view.name)?;
+        effects.push(Effect::Creates(Object::Table(self.name(&name))));
+        let words = view
+            .query
+            .to_string()
+            .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+            .filter(|w| !w.is_empty())
+            .map(|w| normalise(self.dialect, w, false))
+            .collect::<HashSet<_>>();
+        effects.push(Effect::Reads(self.name(&name), words.into_iter().collect()));
+        (!view.temporary).then(|| vec![self.guard(GuardKind::TableMissing(name), vec![])])
+    }
+
+    /// `CREATE INDEX`: the index, in its table's schema unless it names its own; its
+    /// guard is undone by a drop of the table or of a column it may cover.
+    fn create_index(&self, index: &ast::CreateIndex, effects: &mut Vec<Effect>) -> Option<Guards> {
+        let table = self.object(&index.table_name)?;
+        let name = self.object(index.name.as_ref()?)?;
+        let name = ObjectName { schema: name.schema.or_else(|| table.schema.clone()), name: name.name };
+        effects.push(Effect::Creates(Object::Index(self.name(&name))));
+        let t = self.name(&table);
+        let mut holders = self.columns_of(&t, index.columns.iter().map(|c| c.column.expr.to_string()));
+        holders.push(Object::Table(t));
+        Some(vec![self.guard(GuardKind::IndexMissing(name), holders)])
+    }
+
+    /// `CREATE SCHEMA`, named or named after its owner. Not guarded on SQLite, which
+    /// has no schemas to look at.
+    fn create_schema(&self, schema_name: &SchemaName, effects: &mut Vec<Effect>) -> Option<Guards> {
+        let name = match schema_name {
+            SchemaName::Simple(n) | SchemaName::NamedAuthorization(n, _) => {
+                let o = self.object(n)?;
+                if o.schema.is_some() {
+                    return None;
+                }
+                o.name
+            }
+            SchemaName::UnnamedAuthorization(user) => self.ident(user),
+        };
+        effects.push(Effect::Creates(Object::Schema(self.norm(&name))));
+        (self.dialect != DialectKind::Sqlite).then(|| vec![self.guard(GuardKind::SchemaMissing(name), vec![])])
+    }
+
+    /// MySQL's `CREATE DATABASE`, which is a schema.
+    fn create_database(&self, db_name: &ast::ObjectName, effects: &mut Vec<Effect>) -> Option<Guards> {
+        let o = self.object(db_name)?;
+        if o.schema.is_some() {
+            return None;
+        }
+        effects.push(Effect::Creates(Object::Schema(self.norm(&o.name))));
+        Some(vec![self.guard(GuardKind::SchemaMissing(o.name), vec![])])
+    }
+
+    /// PostgreSQL's `CREATE TYPE` and `CREATE DOMAIN`.
+    fn create_type(&self, name: &ast::ObjectName, effects: &mut Vec<Effect>) -> Option<Guards> {
+        let name = self.object(name)?;
+        effects.push(Effect::Creates(Object::Type(self.name(&name))));
+        Some(vec![self.guard(GuardKind::TypeMissing(name), vec![])])
+    }
+
+    /// `ALTER TABLE`: guarded when every operation is (see [`Reader::alter_operation`]).
+    fn alter_table(&self, alter: &ast::AlterTable, effects: &mut Vec<Effect>) -> Option<Guards> {
+        let table = self.object(&alter.name)?;
+        let mut guards = Some(Vec::new());
+        for operation in &alter.operations {
+            let found = self.alter_operation(&table, operation, effects);
+            guards = guards.zip(found).map(|(mut all, more)| {
+                all.extend(more);
+                all
+            });
+        }
+        // With IF EXISTS, a missing table makes the statement do nothing, so
+        // its guards could never report present.
+        guards.filter(|g| !alter.if_exists && !g.is_empty())
+    }
+
+    /// `ALTER INDEX … RENAME TO`.
+    fn rename_index(
+        &self,
+        name: &ast::ObjectName,
+        index_name: &ast::ObjectName,
+        effects: &mut Vec<Effect>,
+    ) -> Option<Guards> {
+        let from = self.object(name)?;
+        let to = self.object(index_name)?;
+        effects.push(Effect::RenamesAway(Object::Index(self.name(&from))));
+        effects.push(Effect::Creates(Object::Index(renamed(self.name(&from), self.name(&to)))));
+        Some(vec![self.guard(GuardKind::IndexRenamed { from, to }, vec![])])
+    }
+
+    /// MySQL's `RENAME TABLE a TO b, c TO d`: guarded unless it swaps names.
+    fn rename_tables(&self, renames: &[ast::RenameTable], effects: &mut Vec<Effect>) -> Option<Guards> {
+        let mut guards = Vec::new();
+        let mut seen = HashSet::new();
+        for rename in renames {
+            let from = self.object(&rename.old_name)?;
+            let to = self.object(&rename.new_name)?;
+            let (f, t) = (self.name(&from), renamed(self.name(&from), self.name(&to)));
+            effects.push(Effect::RenamesAway(Object::Table(f.clone())));
+            effects.push(Effect::Creates(Object::Table(t.clone())));
+            // A swap through a temporary name has no final state to check.
+            if !(seen.insert(f.name) && seen.insert(t.name)) {
+                return None;
+            }
+            guards.push(self.guard(GuardKind::TableRenamed { from, to }, vec![]));
+        }
+        Some(guards)
+    }
+
+    /// `ALTER TYPE … RENAME TO`; the type's other changes leave it in place.
+    fn alter_type(&self, alter: &ast::AlterType, effects: &mut Vec<Effect>) {
+        let AlterTypeOperation::Rename(rename) = &alter.operation else { return };
+        let Some(from) = self.object(&alter.name) else { return };
+        let from = self.name(&from);
+        let to = Name { schema: from.schema.clone(), name: self.norm(&self.ident(&rename.new_name)) };
+        effects.push(Effect::RenamesAway(Object::Type(from)));
+        effects.push(Effect::Creates(Object::Type(to)));
+    }
+
+    /// `DROP TABLE`, `VIEW`, `INDEX`, `SCHEMA` / `DATABASE` or `TYPE`: what goes. A MySQL
+    /// `DROP INDEX i ON t` also drops the constraint of that name.
+    fn drop(
+        &self,
+        object_type: ObjectType,
+        names: &[ast::ObjectName],
+        table: Option<&ast::ObjectName>,
+        effects: &mut Vec<Effect>,
+    ) {
+        let on = table.and_then(|t| self.object(t));
+        for name in names {
+            let Some(o) = self.object(name) else { continue };
+            let n = self.name(&o);
+            let removed = match object_type {
+                ObjectType::Table | ObjectType::View | ObjectType::MaterializedView => Object::Table(n),
+                ObjectType::Index => {
+                    let schema = n.schema.clone().or_else(|| on.as_ref().map(|t| self.name(t)).and_then(|t| t.schema));
+                    if let Some(t) = &on {
+                        effects.push(Effect::Removes(Object::Constraint(self.name(t), n.name.clone())));
+                    }
+                    Object::Index(Name { schema, name: n.name })
+                }
+                ObjectType::Schema | ObjectType::Database if o.schema.is_none() => Object::Schema(n.name),
+                ObjectType::Type => Object::Type(n),
+                _ => continue,
+            };
+            effects.push(Effect::Removes(removed));
+        }
+    }
+
     /// One `ALTER TABLE` operation: pushes its effects, returns its guards (`None`
     /// when it cannot be guarded).
     fn alter_operation(
@@ -718,7 +781,7 @@ impl Reader {
         table: &ObjectName,
         operation: &AlterTableOperation,
         effects: &mut Vec<Effect>,
-    ) -> Option<Vec<(GuardKind, Watch)>> {
+    ) -> Option<Guards> {
         let t = self.name(table);
         let column = |i: &ast::Ident| self.norm(&self.ident(i));
         match operation {

@@ -98,10 +98,13 @@
 mod assemble;
 mod checksum;
 mod classify;
+mod client_syntax;
 mod codegen;
+mod destructive;
 mod diagnostic;
 mod directives;
 mod infer;
+mod lex;
 mod lines;
 mod scan;
 mod split;

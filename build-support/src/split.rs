@@ -1,261 +1,25 @@
-//! Step 3: split a snippet into statements, as one dialect reads it, and check it.
+//! Step 3: split a snippet into statements, as one dialect reads it.
 //!
-//! The lexer knows each dialect's strings, quoted identifiers and comments, so that a
-//! `;` inside them never ends a statement. It is not a parser: where a `;` can end a
-//! statement or a line of a body (a `BEGIN … END` trigger or procedure, PostgreSQL's
-//! `BEGIN ATOMIC`), the splitter does not guess and keeps the whole snippet as one
-//! statement. What it is certain about — an unterminated string, quoted identifier,
-//! dollar quote or block comment, unbalanced parentheses, a MySQL `DELIMITER` line —
-//! fails the build. The same pass finds statements that lose data (`DROP`,
-//! `TRUNCATE`, `ALTER TABLE … DROP`) in a snippet not marked `-- destructive`.
+//! It reads the lexer's tokens (see `lex`), in which a `;` inside a string, quoted
+//! identifier or comment is no token of its own. It is not a parser: where a `;` can
+//! end a statement or a line of a body (a `BEGIN … END` trigger or procedure,
+//! PostgreSQL's `BEGIN ATOMIC`), the splitter does not guess and keeps the whole snippet
+//! as one statement. What it is certain about — unbalanced parentheses, a snippet of
+//! whitespace only, and what the lexer and the client-syntax check (`client_syntax`)
+//! find — fails the build. Which statements lose data is read from its result (see
+//! `destructive`).
 
 use bootschema::DialectKind;
 
-/// What a token is; whitespace is not a token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TokenKind {
-    /// A keyword, bare identifier or number.
-    Word,
-    /// A string literal or quoted identifier.
-    Quoted,
-    /// Any other single character (`;`, `(`, `,`, operators).
-    Punct,
-    /// `-- …` (or MySQL's `# …`) up to the end of the line.
-    LineComment,
-    /// `/* … */`.
-    BlockComment,
-}
-
-/// One token: its kind and byte range in the text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Token {
-    pub kind: TokenKind,
-    pub start: usize,
-    pub end: usize,
-}
-
-impl Token {
-    fn is_comment(&self) -> bool {
-        matches!(self.kind, TokenKind::LineComment | TokenKind::BlockComment)
-    }
-}
-
-/// A problem found at a byte offset of the text: what is wrong, what to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Problem {
-    pub offset: usize,
-    pub message: String,
-    pub help: String,
-}
-
-/// Cuts `text` into tokens as `dialect` reads it. Stops at the first unterminated
-/// string, quoted identifier, dollar quote or block comment, returning the tokens
-/// before it and the problem.
-pub(crate) fn lex(text: &str, dialect: DialectKind) -> (Vec<Token>, Option<Problem>) {
-    let mut lexer = Lexer { text, bytes: text.as_bytes(), pos: 0, dialect, tokens: Vec::new() };
-    let problem = lexer.run().err();
-    (lexer.tokens, problem)
-}
-
-struct Lexer<'a> {
-    text: &'a str,
-    bytes: &'a [u8],
-    pos: usize,
-    dialect: DialectKind,
-    tokens: Vec<Token>,
-}
-
-impl Lexer<'_> {
-    fn peek(&self, ahead: usize) -> Option<u8> {
-        self.bytes.get(self.pos + ahead).copied()
-    }
-
-    fn push(&mut self, kind: TokenKind, start: usize) {
-        self.tokens.push(Token { kind, start, end: self.pos });
-    }
-
-    fn run(&mut self) -> Result<(), Problem> {
-        use DialectKind::{MySql, Postgres, Sqlite};
-        while let Some(c) = self.peek(0) {
-            let start = self.pos;
-            match (c, self.dialect) {
-                _ if c.is_ascii_whitespace() || c == 0x0b => self.pos += 1,
-                (b'-', _) if self.peek(1) == Some(b'-') && self.starts_line_comment() => self.line_comment(start),
-                (b'#', MySql) => self.line_comment(start),
-                (b'/', _) if self.peek(1) == Some(b'*') => self.block_comment(start)?,
-                (b'\'', Postgres | Sqlite) => self.quoted(start, b'\'', false)?,
-                (b'\'' | b'"', MySql) => self.quoted(start, c, true)?,
-                (b'"', Postgres | Sqlite) => self.quoted(start, b'"', false)?,
-                (b'`', MySql | Sqlite) => self.quoted(start, b'`', false)?,
-                (b'[', Sqlite) => self.bracketed(start)?,
-                (b'$', Postgres) => self.dollar(start)?,
-                _ if is_word_byte(c) => self.word(start)?,
-                _ => {
-                    self.pos += 1;
-                    self.push(TokenKind::Punct, start);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// MySQL starts a `--` comment only when whitespace or a control character (or the
-    /// end of the text) follows; elsewhere `--` always does.
-    fn starts_line_comment(&self) -> bool {
-        self.dialect != DialectKind::MySql || self.peek(2).is_none_or(|b| b <= b' ' || b == 0x7f)
-    }
-
-    /// Up to the end of the line (PostgreSQL also ends it at a lone `\r`).
-    fn line_comment(&mut self, start: usize) {
-        let ends = |b: u8| b == b'\n' || (b == b'\r' && self.dialect == DialectKind::Postgres);
-        self.pos = self.bytes[start..].iter().position(|&b| ends(b)).map_or(self.bytes.len(), |i| start + i);
-        self.push(TokenKind::LineComment, start);
-    }
-
-    /// PostgreSQL nests block comments; MySQL and SQLite end them at the first `*/`.
-    fn block_comment(&mut self, start: usize) -> Result<(), Problem> {
-        let nests = self.dialect == DialectKind::Postgres;
-        let mut depth = 0usize;
-        while self.pos < self.bytes.len() {
-            if self.peek(0) == Some(b'/') && self.peek(1) == Some(b'*') && (depth == 0 || nests) {
-                depth += 1;
-                self.pos += 2;
-            } else if self.peek(0) == Some(b'*') && self.peek(1) == Some(b'/') {
-                depth -= 1;
-                self.pos += 2;
-                if depth == 0 {
-                    self.push(TokenKind::BlockComment, start);
-                    return Ok(());
-                }
-            } else {
-                self.pos += 1;
-            }
-        }
-        let help = if nests {
-            "close it with `*/` (PostgreSQL nests block comments: each `/*` inside needs its own `*/`)"
-        } else {
-            "close it with `*/`"
-        };
-        Err(Problem {
-            offset: start,
-            message: "unterminated block comment: the `/*` opened here is never closed".into(),
-            help: help.into(),
-        })
-    }
-
-    /// A string or quoted identifier ending at `quote`; a doubled quote stands for
-    /// itself, and with `backslash` so does `\` followed by any character.
-    fn quoted(&mut self, start: usize, quote: u8, backslash: bool) -> Result<(), Problem> {
-        self.pos += 1;
-        while let Some(b) = self.peek(0) {
-            if backslash && b == b'\\' {
-                self.pos += 2;
-            } else if b == quote {
-                if self.peek(1) == Some(quote) {
-                    self.pos += 2;
-                } else {
-                    self.pos += 1;
-                    self.push(TokenKind::Quoted, start);
-                    return Ok(());
-                }
-            } else {
-                self.pos += 1;
-            }
-        }
-        Err(self.unterminated_quote(start, quote, backslash))
-    }
-
-    fn unterminated_quote(&self, start: usize, quote: u8, backslash: bool) -> Problem {
-        let q = quote as char;
-        let is_identifier = quote == b'`' || (quote == b'"' && self.dialect != DialectKind::MySql && !backslash);
-        let what = if is_identifier { "quoted identifier" } else { "string literal" };
-        Problem {
-            offset: start,
-            message: format!("unterminated {what}: the `{q}` opened here is never closed"),
-            help: format!("close it with `{q}` (inside it, write `{q}{q}` for a `{q}`)"),
-        }
-    }
-
-    /// SQLite's `[identifier]`, which ends at the first `]`.
-    fn bracketed(&mut self, start: usize) -> Result<(), Problem> {
-        match self.bytes[start..].iter().position(|&b| b == b']') {
-            Some(i) => {
-                self.pos = start + i + 1;
-                self.push(TokenKind::Quoted, start);
-                Ok(())
-            }
-            None => Err(Problem {
-                offset: start,
-                message: "unterminated quoted identifier: the `[` opened here is never closed".into(),
-                help: "close it with `]`".into(),
-            }),
-        }
-    }
-
-    /// PostgreSQL's `$tag$ … $tag$`; a `$` that does not open one (`$1`) is a word.
-    fn dollar(&mut self, start: usize) -> Result<(), Problem> {
-        let rest = &self.bytes[start + 1..];
-        let tag_len = match rest.first() {
-            Some(&b) if b.is_ascii_alphabetic() || b == b'_' || b >= 0x80 => {
-                rest.iter().position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80)).unwrap_or(rest.len())
-            }
-            _ => 0,
-        };
-        if rest.get(tag_len) != Some(&b'$') {
-            // Not a dollar quote: a parameter (`$1`) or a stray `$`.
-            self.pos += 1;
-            while self.peek(0).is_some_and(|b| b.is_ascii_digit()) {
-                self.pos += 1;
-            }
-            self.push(TokenKind::Word, start);
-            return Ok(());
-        }
-        let delimiter = &self.text[start..start + tag_len + 2];
-        let body = start + delimiter.len();
-        match self.text[body..].find(delimiter) {
-            Some(i) => {
-                self.pos = body + i + delimiter.len();
-                self.push(TokenKind::Quoted, start);
-                Ok(())
-            }
-            None => Err(Problem {
-                offset: start,
-                message: format!("unterminated dollar quote: the `{delimiter}` opened here is never closed"),
-                help: format!("end the quoted body with the same `{delimiter}`"),
-            }),
-        }
-    }
-
-    /// A keyword, identifier or number; PostgreSQL's `E'…'` escape string is read here.
-    fn word(&mut self, start: usize) -> Result<(), Problem> {
-        while self.peek(0).is_some_and(|b| is_word_byte(b) || b == b'$') {
-            self.pos += 1;
-        }
-        let word = &self.bytes[start..self.pos];
-        if self.dialect == DialectKind::Postgres && (word == b"E" || word == b"e") && self.peek(0) == Some(b'\'') {
-            let quote = self.pos;
-            self.quoted(quote, b'\'', true)?;
-            if let Some(token) = self.tokens.last_mut() {
-                token.start = start;
-            }
-            return Ok(());
-        }
-        self.push(TokenKind::Word, start);
-        Ok(())
-    }
-}
-
-/// Bytes of words: ASCII letters, digits, `_`, and every byte of a non-ASCII character
-/// (unicode letters in identifiers).
-fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
-}
+use crate::client_syntax;
+use crate::diagnostic::Problem;
+use crate::lex::{lex, punct_is, word_is, Token, TokenKind};
 
 /// A piece of text between two top-level `;`, as the splitter first sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct RawStatement {
-    pub start: usize,
-    pub end: usize,
+struct RawStatement {
+    start: usize,
+    end: usize,
     /// The tokens at parenthesis depth 0 (an opening `(` is kept, what it encloses is
     /// not), comments left out.
     top: Vec<Token>,
@@ -284,9 +48,9 @@ pub(crate) struct Piece {
     pub start: usize,
     pub end: usize,
     pub kind: StatementKind,
-    /// What the destructive check reads: the statements this one runs now, each as
-    /// its top-level tokens and its end (none for a routine, whose body runs later).
-    checked: Vec<(Vec<Token>, usize)>,
+    /// The statements this one runs now, each as its top-level tokens and its end (none
+    /// for a routine, whose body runs later): what the destructive check reads.
+    pub runs_now: Vec<(Vec<Token>, usize)>,
 }
 
 /// The statements of one snippet, as one dialect reads it.
@@ -335,9 +99,7 @@ pub(crate) fn split(text: &str, dialect: DialectKind) -> Result<Split, Vec<Probl
             help: "add the missing `)`".into(),
         });
     }
-    if dialect == DialectKind::MySql {
-        problems.extend(mysql_client_syntax(text, &tokens, &raw));
-    }
+    problems.extend(client_syntax::check(text, dialect, &tokens, raw.iter().map(|r| r.start)));
     if raw.is_empty() && problems.is_empty() && text.trim().is_empty() {
         problems.push(Problem {
             offset: 0,
@@ -357,18 +119,10 @@ pub(crate) fn split(text: &str, dialect: DialectKind) -> Result<Split, Vec<Probl
             start: first.start,
             end: last.end,
             kind: StatementKind::Whole,
-            checked: raw.iter().map(|r| (r.top.clone(), r.end)).collect(),
+            runs_now: raw.iter().map(|r| (r.top.clone(), r.end)).collect(),
         }]
     });
     Ok(Split { statements })
-}
-
-fn word_is(text: &str, token: Option<&Token>, keyword: &str) -> bool {
-    token.is_some_and(|t| t.kind == TokenKind::Word && text[t.start..t.end].eq_ignore_ascii_case(keyword))
-}
-
-fn punct_is(text: &str, token: Option<&Token>, c: u8) -> bool {
-    token.is_some_and(|t| t.kind == TokenKind::Punct && text.as_bytes()[t.start] == c)
 }
 
 /// Groups the raw pieces into statements: one piece each, or several for a
@@ -422,13 +176,13 @@ fn group(text: &str, dialect: DialectKind, raw: &[RawStatement]) -> Option<Vec<P
                 i
             }
         };
-        let checked = match kind {
+        let runs_now = match kind {
             StatementKind::Plain | StatementKind::Whole => vec![(top.clone(), piece.end)],
             StatementKind::Routine => Vec::new(),
             StatementKind::Block if anonymous => raw[i..=last].iter().map(|r| (r.top.clone(), r.end)).collect(),
             StatementKind::Block => do_body(text, top),
         };
-        statements.push(Piece { start: piece.start, end: raw[last].end, kind, checked });
+        statements.push(Piece { start: piece.start, end: raw[last].end, kind, runs_now });
         i = last + 1;
     }
     Some(statements)
@@ -534,151 +288,6 @@ fn do_body(text: &str, top: &[Token]) -> Vec<(Vec<Token>, usize)> {
     parts
 }
 
-/// Things only the mysql command-line client understands, which the server rejects.
-fn mysql_client_syntax(text: &str, tokens: &[Token], raw: &[RawStatement]) -> Vec<Problem> {
-    let mut problems = Vec::new();
-    for token in tokens {
-        let is_delimiter =
-            token.kind == TokenKind::Word && text[token.start..token.end].eq_ignore_ascii_case("DELIMITER");
-        let first_on_line = || text[..token.start].rsplit('\n').next().is_some_and(|before| before.trim().is_empty());
-        if is_delimiter && first_on_line() {
-            problems.push(Problem {
-                offset: token.start,
-                message: "`DELIMITER` is a command of the mysql client, not SQL the server understands".into(),
-                help: "remove the DELIMITER lines and end statements with a plain `;`: a CREATE TRIGGER, \
-                       PROCEDURE, FUNCTION or EVENT with a BEGIN … END body is sent to the server whole, \
-                       as one statement"
-                    .into(),
-            });
-        }
-    }
-    for statement in raw {
-        if text[statement.start..].starts_with("--") {
-            problems.push(Problem {
-                offset: statement.start,
-                message: "MySQL reads `--` as the start of a comment only when a space follows it".into(),
-                help: "write `-- ` with a space after the dashes".into(),
-            });
-        }
-    }
-    problems
-}
-
-/// A statement that loses data: where it starts and ends, and what it does.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Destructive {
-    pub start: usize,
-    pub end: usize,
-    /// Why it loses data, e.g. `it deletes every row: there is no WHERE`.
-    pub why: &'static str,
-}
-
-/// The statements that lose data, in the statements run now (not in the bodies of
-/// functions or triggers):
-///
-/// * `DROP` (but not of a view, function, procedure, trigger or event), `TRUNCATE`;
-/// * `ALTER TABLE` with a top-level `DROP` (but not `DROP DEFAULT`, `DROP NOT NULL`,
-///   `DROP IDENTITY` or `DROP EXPRESSION`);
-/// * `ALTER TABLE` changing a column's type (`ALTER [COLUMN] c [SET DATA] TYPE`,
-///   MySQL's `MODIFY` and `CHANGE`);
-/// * `DELETE` and `UPDATE` without a top-level `WHERE`.
-pub(crate) fn destructive(text: &str, dialect: DialectKind, split: &Split) -> Vec<Destructive> {
-    let mut found = Vec::new();
-    for piece in &split.statements {
-        for (tokens, end) in &piece.checked {
-            let verb_at = match piece.kind {
-                StatementKind::Block => tokens.iter().enumerate().position(|(k, t)| {
-                    let before = k.checked_sub(1).and_then(|b| tokens.get(b));
-                    ["DROP", "TRUNCATE", "ALTER", "DELETE", "UPDATE"].iter().any(|v| word_is(text, Some(t), v))
-                        && (k == 0
-                            || ["THEN", "ELSE", "DO", "BEGIN", "ATOMIC", "LOOP", "REPEAT"]
-                                .iter()
-                                .any(|w| word_is(text, before, w)))
-                }),
-                _ if word_is(text, tokens.first(), "WITH") => tokens.iter().position(|t| {
-                    ["DELETE", "UPDATE", "INSERT", "SELECT", "MERGE"].iter().any(|v| word_is(text, Some(t), v))
-                }),
-                _ => Some(0),
-            };
-            let Some(verb_at) = verb_at else { continue };
-            let statement = &tokens[verb_at..];
-            if let (Some(why), Some(first)) = (destructive_reason(text, dialect, statement), statement.first()) {
-                found.push(Destructive { start: first.start, end: *end, why });
-            }
-        }
-    }
-    found
-}
-
-fn destructive_reason(text: &str, dialect: DialectKind, t: &[Token]) -> Option<&'static str> {
-    let is = |k: usize, keyword: &str| word_is(text, t.get(k), keyword);
-    let has_where = || t.iter().any(|token| word_is(text, Some(token), "WHERE"));
-    if is(0, "TRUNCATE") {
-        return Some("it empties the table");
-    }
-    if is(0, "DROP") && (2..t.len()).any(|k| is(k, "CASCADE")) {
-        return Some(
-            "it drops with CASCADE: what depends on it goes too, with its data (a stored generated column, a \
-                     foreign key, the views over it)",
-        );
-    }
-    if is(0, "DROP") {
-        let keeps_data = ["VIEW", "FUNCTION", "PROCEDURE", "TRIGGER", "EVENT"].iter().any(|k| is(1, k))
-            || (is(1, "MATERIALIZED") && is(2, "VIEW"));
-        return (!keeps_data).then_some(if is(1, "INDEX") {
-            "it drops an index"
-        } else {
-            "it drops the object with its data"
-        });
-    }
-    if is(0, "DELETE") && !has_where() {
-        return Some("it deletes every row: there is no WHERE");
-    }
-    if is(0, "UPDATE") && !has_where() {
-        return Some("it changes every row: there is no WHERE");
-    }
-    let table_at = if is(0, "ALTER") && is(1, "TABLE") {
-        2
-    } else if is(0, "ALTER") && is(2, "TABLE") && (is(1, "IGNORE") || is(1, "ONLINE")) {
-        3
-    } else {
-        return None;
-    };
-    let dropping = (0..t.len())
-        .any(|k| is(k, "DROP") && !["DEFAULT", "NOT", "IDENTITY", "EXPRESSION"].iter().any(|w| is(k + 1, w)));
-    if dropping {
-        return Some("it drops a column, constraint or index");
-    }
-    let retyping = (2..t.len()).any(|k| {
-        is(k, "TYPE")
-            && ((is(k - 2, "SET") && is(k - 1, "DATA"))
-                || (is(k - 2, "ALTER") && !is(k - 1, "COLUMN"))
-                || (k >= 3 && is(k - 3, "ALTER") && is(k - 2, "COLUMN")))
-    });
-    if retyping {
-        return Some("it changes a column's type");
-    }
-    if dialect == DialectKind::MySql {
-        // MODIFY and CHANGE where an operation starts: right after the table's name,
-        // or after a top-level `,`.
-        let mut name_end = table_at;
-        while ["IF", "EXISTS", "ONLY"].iter().any(|w| is(name_end, w)) {
-            name_end += 1;
-        }
-        name_end += 1;
-        while punct_is(text, t.get(name_end), b'.') {
-            name_end += 2;
-        }
-        let redefines = (0..t.len()).any(|k| {
-            (is(k, "MODIFY") || is(k, "CHANGE")) && (k == name_end || punct_is(text, t.get(k.wrapping_sub(1)), b','))
-        });
-        if redefines {
-            return Some("MODIFY / CHANGE redefine a column, its type included");
-        }
-    }
-    None
-}
-
 /// The first words of a statement, to name it in a message: `DROP TABLE users`.
 pub(crate) fn first_words(text: &str, start: usize, end: usize) -> String {
     const MAX_WORDS: usize = 6;
@@ -691,16 +300,18 @@ pub(crate) fn first_words(text: &str, start: usize, end: usize) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use DialectKind::{MySql, Postgres, Sqlite};
 
-    fn statements(text: &str, dialect: DialectKind) -> Vec<&str> {
+    /// The statements `split` finds in `text`, as text.
+    pub(crate) fn statements(text: &str, dialect: DialectKind) -> Vec<&str> {
         let split = split(text, dialect).unwrap_or_else(|p| panic!("{p:?}"));
         split.statements.iter().map(|p| &text[p.start..p.end]).collect()
     }
 
-    fn problem(text: &str, dialect: DialectKind) -> Problem {
+    /// The one problem `split` finds in `text`.
+    pub(crate) fn problem(text: &str, dialect: DialectKind) -> Problem {
         let problems = split(text, dialect).expect_err("the text should not split");
         assert_eq!(problems.len(), 1, "{problems:?}");
         problems.into_iter().next().unwrap()
@@ -724,96 +335,6 @@ mod tests {
         let text =
             "CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO a VALUES (1); INSERT INTO b VALUES (2));\nSELECT 1;";
         assert_eq!(statements(text, Postgres).len(), 2);
-    }
-
-    #[test]
-    fn postgres_single_quoted_string_with_doubled_quote() {
-        assert_eq!(statements("SELECT 'a;''b';SELECT 2", Postgres), ["SELECT 'a;''b'", "SELECT 2"]);
-    }
-
-    #[test]
-    fn postgres_backslash_does_not_escape_in_a_plain_string() {
-        assert_eq!(statements(r"SELECT 'C:\';SELECT 2", Postgres), [r"SELECT 'C:\'", "SELECT 2"]);
-    }
-
-    #[test]
-    fn postgres_escape_string_with_backslash_quote() {
-        assert_eq!(statements(r"SELECT E'it\'s;';SELECT 2", Postgres), [r"SELECT E'it\'s;'", "SELECT 2"]);
-    }
-
-    #[test]
-    fn postgres_quoted_identifier_with_doubled_quote() {
-        assert_eq!(
-            statements(r#"CREATE TABLE "a;""b" (x INT);SELECT 2"#, Postgres),
-            [r#"CREATE TABLE "a;""b" (x INT)"#, "SELECT 2"]
-        );
-    }
-
-    #[test]
-    fn postgres_dollar_quotes_with_and_without_tag() {
-        let text = "DO $$ BEGIN PERFORM 1; END $$;\nCREATE FUNCTION f() RETURNS int AS $body$ SELECT 1; $x$ $body$ LANGUAGE sql;\nSELECT 3";
-        assert_eq!(statements(text, Postgres).len(), 3);
-    }
-
-    #[test]
-    fn postgres_positional_parameter_is_not_a_dollar_quote() {
-        assert_eq!(statements("PREPARE p AS SELECT $1;SELECT 2", Postgres), ["PREPARE p AS SELECT $1", "SELECT 2"]);
-    }
-
-    #[test]
-    fn postgres_dollar_inside_identifier_is_not_a_dollar_quote() {
-        assert_eq!(statements("SELECT a$b$ FROM t;SELECT 2", Postgres), ["SELECT a$b$ FROM t", "SELECT 2"]);
-    }
-
-    #[test]
-    fn postgres_block_comments_nest() {
-        assert_eq!(statements("/* a /* b; */ c; */ SELECT 1;SELECT 2", Postgres), ["SELECT 1", "SELECT 2"]);
-    }
-
-    #[test]
-    fn line_comment_hides_semicolon() {
-        assert_eq!(statements("SELECT 1 -- a; b\n;SELECT 2", Postgres), ["SELECT 1", "SELECT 2"]);
-    }
-
-    #[test]
-    fn mysql_strings_take_backslash_escapes_and_doubled_quotes() {
-        let text = r#"INSERT INTO t VALUES ('it\'s;', 'a''b;', "say \"hi\";", "x"";");SELECT 2"#;
-        assert_eq!(statements(text, MySql).len(), 2);
-    }
-
-    #[test]
-    fn mysql_backtick_identifier_with_doubled_backtick() {
-        assert_eq!(
-            statements("CREATE TABLE `a;``b` (x INT);SELECT 2", MySql),
-            ["CREATE TABLE `a;``b` (x INT)", "SELECT 2"]
-        );
-    }
-
-    #[test]
-    fn mysql_hash_comment() {
-        assert_eq!(statements("# a; b\nSELECT 1;SELECT 2", MySql), ["SELECT 1", "SELECT 2"]);
-    }
-
-    #[test]
-    fn mysql_dash_dash_needs_a_space_to_start_a_comment() {
-        assert_eq!(statements("SELECT 1 -- a; b\n;SELECT 2", MySql), ["SELECT 1", "SELECT 2"]);
-        assert_eq!(statements("SELECT 1--1;SELECT 2", MySql), ["SELECT 1--1", "SELECT 2"]);
-    }
-
-    #[test]
-    fn mysql_block_comments_do_not_nest() {
-        assert_eq!(statements("/* a /* b */ SELECT 1;SELECT 2", MySql), ["SELECT 1", "SELECT 2"]);
-    }
-
-    #[test]
-    fn sqlite_quotes_of_every_kind() {
-        let text = "CREATE TABLE [a;b] (\"c;\"\"d\" TEXT, `e;``f` TEXT DEFAULT 'g;''h');SELECT 2";
-        assert_eq!(statements(text, Sqlite).len(), 2);
-    }
-
-    #[test]
-    fn sqlite_backslash_does_not_escape() {
-        assert_eq!(statements(r"SELECT '\';SELECT 2", Sqlite), [r"SELECT '\'", "SELECT 2"]);
     }
 
     #[test]
@@ -906,60 +427,10 @@ mod tests {
     }
 
     #[test]
-    fn unterminated_string_is_reported_where_it_opens() {
-        let text = "SELECT 1;\nSELECT 'abc;\nSELECT 2;";
-        let p = problem(text, Postgres);
-        assert_eq!(p.offset, text.find('\'').unwrap());
-        assert!(p.message.contains("unterminated string literal"), "{p:?}");
-    }
-
-    #[test]
-    fn backslash_quote_is_unterminated_for_postgres_but_not_mysql() {
-        let text = r"SELECT 'it\'s';";
-        assert!(split(text, MySql).is_ok());
-        assert!(problem(text, Postgres).message.contains("unterminated string literal"));
-    }
-
-    #[test]
-    fn unterminated_quoted_identifier_is_reported() {
-        assert!(problem("SELECT \"abc FROM t;", Postgres).message.contains("unterminated quoted identifier"));
-        assert!(problem("SELECT `abc FROM t;", MySql).message.contains("unterminated quoted identifier"));
-        assert!(problem("SELECT [abc FROM t;", Sqlite).message.contains("unterminated quoted identifier"));
-    }
-
-    #[test]
-    fn unterminated_dollar_quote_names_its_tag() {
-        let p = problem("DO $body$ BEGIN END $$;", Postgres);
-        assert!(p.message.contains("`$body$`"), "{p:?}");
-    }
-
-    #[test]
-    fn unterminated_block_comment_is_reported() {
-        // Closed once, but PostgreSQL nests: the outer comment stays open.
-        assert!(problem("/* a /* b */ SELECT 1;", Postgres).message.contains("unterminated block comment"));
-        assert!(problem("SELECT 1; /* never closed", Sqlite).message.contains("unterminated block comment"));
-    }
-
-    #[test]
     fn unbalanced_parentheses_are_reported() {
         let text = "CREATE TABLE a (\n  x NUMERIC(10, 2;\n";
         assert_eq!(problem(text, Sqlite).offset, text.find("(10").unwrap());
         assert!(problem("SELECT 1);", Sqlite).message.contains("no matching `(`"));
-    }
-
-    #[test]
-    fn mysql_delimiter_line_is_reported() {
-        let text = "DELIMITER //\nCREATE PROCEDURE p() BEGIN SELECT 1; END //\nDELIMITER ;\n";
-        let problems = split(text, MySql).unwrap_err();
-        assert_eq!(problems.iter().map(|p| p.offset).collect::<Vec<_>>(), [0, text.rfind("DELIMITER").unwrap()]);
-        assert!(problems[0].help.contains("sent to the server whole"));
-    }
-
-    #[test]
-    fn mysql_dash_dash_without_space_at_statement_start_is_reported() {
-        assert!(problem("--guard: table_missing(a)\nCREATE TABLE a (x INT);", MySql)
-            .message
-            .contains("only when a space follows"));
     }
 
     #[test]
@@ -979,7 +450,7 @@ mod tests {
             for part in [&text[..i], &text[i..]] {
                 for dialect in DialectKind::ALL {
                     if let Ok(split) = split(part, dialect) {
-                        for s in destructive(part, dialect, &split) {
+                        for s in crate::destructive::statements(part, dialect, &split) {
                             first_words(part, s.start, s.end);
                         }
                     }
@@ -987,81 +458,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    fn destructive_words(text: &str, dialect: DialectKind) -> Vec<String> {
-        let split = split(text, dialect).unwrap();
-        destructive(text, dialect, &split).iter().map(|s| first_words(text, s.start, s.end)).collect()
-    }
-
-    #[test]
-    fn drop_and_truncate_are_destructive() {
-        let text = "DROP TABLE users;\nTRUNCATE logs;\nDROP INDEX i;\nDROP TEMPORARY TABLE t;";
-        assert_eq!(
-            destructive_words(text, MySql),
-            ["DROP TABLE users", "TRUNCATE logs", "DROP INDEX i", "DROP TEMPORARY TABLE t"]
-        );
-    }
-
-    #[test]
-    fn drop_of_view_function_procedure_or_trigger_is_not_destructive() {
-        let text = "DROP VIEW v;DROP MATERIALIZED VIEW m;DROP FUNCTION f;DROP PROCEDURE p;DROP TRIGGER t;";
-        assert!(destructive_words(text, Postgres).is_empty());
-    }
-
-    #[test]
-    fn alter_table_drop_is_destructive() {
-        let text = "ALTER TABLE users ADD COLUMN a INT, DROP COLUMN email;\nALTER TABLE t DROP CONSTRAINT k;";
-        assert_eq!(
-            destructive_words(text, Postgres),
-            ["ALTER TABLE users ADD COLUMN a …", "ALTER TABLE t DROP CONSTRAINT k"]
-        );
-    }
-
-    #[test]
-    fn alter_table_drop_default_or_not_null_is_not_destructive() {
-        let text = "ALTER TABLE t ALTER COLUMN c DROP DEFAULT;\nALTER TABLE t ALTER COLUMN c DROP NOT NULL;";
-        assert!(destructive_words(text, Postgres).is_empty());
-    }
-
-    #[test]
-    fn drop_inside_a_string_or_comment_is_not_destructive() {
-        let text = "INSERT INTO audit VALUES ('DROP TABLE users'); -- DROP TABLE x\nSELECT 1;";
-        assert!(destructive_words(text, Postgres).is_empty());
-    }
-
-    #[test]
-    fn delete_and_update_without_where_are_destructive() {
-        let text = "DELETE FROM logs;\nUPDATE users SET active = true;\nDELETE FROM logs WHERE at < now();\nUPDATE users SET a = (SELECT 1 FROM t WHERE t.id = users.id);";
-        assert_eq!(
-            destructive_words(text, Postgres),
-            ["DELETE FROM logs", "UPDATE users SET active = true", "UPDATE users SET a = (SELECT …"]
-        );
-    }
-
-    #[test]
-    fn with_delete_without_where_is_destructive() {
-        assert_eq!(
-            destructive_words("WITH x AS (SELECT 1 WHERE true) DELETE FROM t USING x;", Postgres),
-            ["DELETE FROM t USING x"]
-        );
-    }
-
-    #[test]
-    fn column_type_changes_are_destructive() {
-        let pg = "ALTER TABLE t ALTER COLUMN c TYPE bigint;\nALTER TABLE t ALTER c SET DATA TYPE text;\nALTER TABLE t ALTER COLUMN type SET DEFAULT 'x';";
-        assert_eq!(destructive_words(pg, Postgres).len(), 2);
-        let my = "ALTER TABLE t MODIFY COLUMN c BIGINT;\nALTER TABLE t ADD COLUMN x INT, CHANGE a b INT;\nALTER TABLE db.t MODIFY c INT;\nALTER TABLE t ADD COLUMN `change` INT;";
-        assert_eq!(destructive_words(my, MySql).len(), 3);
-    }
-
-    #[test]
-    fn bodies_of_triggers_and_functions_are_not_checked_but_blocks_are() {
-        let trigger = "CREATE TRIGGER t AFTER INSERT ON a FOR EACH ROW BEGIN DELETE FROM b; END;";
-        assert!(destructive_words(trigger, MySql).is_empty());
-        let block = "BEGIN NOT ATOMIC IF 1 THEN DROP TABLE x; END IF; END;";
-        assert_eq!(destructive_words(block, MySql), ["DROP TABLE x"]);
-        let pg_do = "DO $$ BEGIN IF true THEN TRUNCATE audit; END IF; END $$;";
-        assert_eq!(destructive_words(pg_do, Postgres), ["TRUNCATE audit"]);
     }
 }

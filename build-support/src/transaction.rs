@@ -8,7 +8,8 @@
 
 use bootschema::DialectKind;
 
-use crate::split::{lex, Piece, TokenKind};
+use crate::lex::{lex, TokenKind};
+use crate::split::Piece;
 
 /// Why the statement of `piece` cannot run in a transaction block on `dialect`, if it
 /// cannot.
