@@ -190,7 +190,7 @@ impl<'a> Syncer<'a> {
     }
 
     /// Opens a pool on `url` (`postgres://…`, `mysql://…`, `sqlite:…`) within the
-    /// connect timeout. When that fails, the error ([`Error::Connect`]) names the host,
+    /// connect timeout. When that fails, the error ([`ErrorKind::Connect`](crate::ErrorKind::Connect)) names the host,
     /// port and database that could not be reached and why: the server's refusal,
     /// nothing listening, no answer, or a server of another kind on that port (a
     /// `mysql://` URL on PostgreSQL's port). Never the URL's password.

@@ -10,10 +10,10 @@
 //! Batching stays where it costs no one anything: objects created by the same sync, an
 //! empty database. The transaction also commits every [`STATEMENTS_PER_TRANSACTION`].
 
-use super::{
-    atomic, final_state, invalid_index_drops, ledger_row, unit_failure, unwrapped, Applied, Part, Ran, Work,
-    MESSAGE_BYTES,
+use super::step::{
+    final_state, invalid_index_drops, ledger_row, unit_failure, Applied, Part, Ran, Work, MESSAGE_BYTES,
 };
+use super::{unit, unwrapped};
 use crate::dialect::{PgSession, Session};
 use crate::error::{Error, ErrorKind};
 use crate::ledger::LedgerTable;
@@ -60,9 +60,9 @@ pub(crate) async fn run(session: &mut PgSession, steps: &mut [Step], work: &Work
         }
     } else if snippet.transaction == TransactionMode::Wrapped {
         let started = std::time::Instant::now();
-        match atomic::run_one(session, &mut steps[0], snippet, table).await {
+        match unit::run_one(session, &mut steps[0], snippet, table).await {
             Ok(None) => {
-                super::finish(&mut steps[0], started);
+                super::step::finish(&mut steps[0], started);
                 (1, Ok(None))
             }
             other => (0, other),
@@ -88,7 +88,9 @@ fn in_the_lock(step: &Step, snippet: &Snippet) -> bool {
     }
     match step.action {
         Action::Adopt | Action::Baselined => true,
-        Action::Apply | Action::Reapply => snippet.transaction == TransactionMode::Wrapped && !super::asks_again(step),
+        Action::Apply | Action::Reapply => {
+            snippet.transaction == TransactionMode::Wrapped && !super::step::asks_again(step)
+        }
         _ => false,
     }
 }
@@ -184,7 +186,7 @@ async fn run_batch(session: &mut PgSession, steps: &mut [Step], snippets: &[Snip
         }
         let sql: Vec<&str> = parts.iter().map(|(_, _, sql)| *sql).collect();
         let clock: Vec<bool> = parts.iter().map(|(_, part, _)| matches!(part, Part::Clock)).collect();
-        session.statements_from(super::source_of(parts.iter().map(|(k, part, _)| (*k, *part)), steps, snippets));
+        session.statements_from(super::step::source_of(parts.iter().map(|(k, part, _)| (*k, *part)), steps, snippets));
         let sent = session.pipeline_clocked(&sql, &clock).await;
         session.statements_from(None);
         sent

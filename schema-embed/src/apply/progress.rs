@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{
+use super::step::{
     final_state, invalid_index_drops, ledger_row, row_write, statement_failure, unit_failure, Part, Ran, MESSAGE_BYTES,
 };
 use crate::dialect::{MySqlSession, Session};
@@ -69,7 +69,7 @@ fn progress_run_end(steps: &[Step]) -> usize {
     let mut taken = 1;
     while let Some(step) = steps.get(end) {
         if step.action.changes_database() {
-            if !step.invalid_indexes.is_empty() || super::asks_again(step) || step.recheck || taken == 256 {
+            if !step.invalid_indexes.is_empty() || super::step::asks_again(step) || step.recheck || taken == 256 {
                 break;
             }
             taken += 1;
@@ -231,7 +231,7 @@ async fn run_progress(
         }
 
         let sql: Vec<&str> = parts.iter().map(|(_, _, sql)| sql.as_ref()).collect();
-        session.statements_from(super::source_of(parts.iter().map(|(k, part, _)| (*k, *part)), steps, snippets));
+        session.statements_from(super::step::source_of(parts.iter().map(|(k, part, _)| (*k, *part)), steps, snippets));
         let sent = Instant::now();
         let (arrivals, outcome) = session.pipeline_timed(&sql).await;
         session.statements_from(None);

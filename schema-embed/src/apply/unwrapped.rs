@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use super::{final_state, finish, invalid_index_drops, ledger_row, row_write, statement_failure, Applied, Ran};
+use super::step::{final_state, finish, invalid_index_drops, ledger_row, row_write, statement_failure, Applied, Ran};
 use crate::config::Settings;
 use crate::dialect::Session;
 use crate::error::Error;
@@ -57,7 +57,7 @@ async fn statement_by_statement<S: Session>(
     for (n, &i) in pending.iter().enumerate() {
         let statement = snippet.statement_sql(i);
         let last = n + 1 == pending.len();
-        if let Err(e) = super::execute_statement(session, snippet, i).await {
+        if let Err(e) = super::step::execute_statement(session, snippet, i).await {
             return statement_failure::<S>(snippet, i, progress.len(), e);
         }
         step.statements_run += 1;

@@ -7,25 +7,27 @@ use std::time::Instant;
 use sqlx::mysql::MySqlDatabaseError;
 use sqlx::{AssertSqlSafe, MySql, Row};
 
-use super::{
-    add_ledger_row, batch_probe_sql, ledger_select, mark_read, mark_select, mark_values, quote_with, LedgerColumns,
-    Session, LEDGER_COLUMNS,
+use super::conn::Conn;
+use super::session::Session;
+use super::sql::{
+    bind_ledger_row, create_ledger, ledger_from, ledger_select, mark_from, mark_select, mark_values, quote_with,
+    LedgerColumns, LedgerDdl, LEDGER_COLUMNS,
 };
 use crate::catalog::{catalog_key, CatalogSnapshot, Scope};
 use crate::config::Settings;
 use crate::error::{Error, ErrorKind};
-use crate::ledger::{encode_progress, Ledger, LedgerRow, LedgerTable, MarkRead};
+use crate::ledger::{Ledger, LedgerRow, LedgerTable, MarkRead};
 use crate::snippet::{DialectKind, ObjectName};
 
 /// A MySQL connection borrowed for one sync.
 pub(crate) struct MySqlSession {
-    conn: super::conn::Conn<MySql>,
+    conn: Conn<MySql>,
     /// The lock's name while held, and the `lock_wait_timeout` to restore.
     held: Option<(String, i64)>,
     /// The session variables set for the sync, with the values to restore.
     restore: Vec<(String, String)>,
     /// Progress rows that the guards of their statements recover if they are lost
-    /// ([`Session::defer_progress`]): by version, the latest row of each (a snippet's
+    /// ([`MySqlSession::defer_progress`]): by version, the latest row of each (a snippet's
     /// later row includes its earlier progress), as literal `VALUES` tuples.
     deferred: BTreeMap<u64, String>,
     /// The quoted ledger table the deferred rows go to.
@@ -33,13 +35,13 @@ pub(crate) struct MySqlSession {
     /// Whether a qualified ledger name was checked to name the app's own database.
     ledger_home_checked: bool,
     /// Whether a message may have set `@bootschema_started` on this connection
-    /// ([`Session::PIPELINE_START`]): the unlock clears it.
+    /// ([`MySqlSession::PIPELINE_START`]): the unlock clears it.
     noted: bool,
 }
 
 impl MySqlSession {
     pub(crate) async fn open(pool: &sqlx::MySqlPool, settings: &Settings) -> Result<MySqlSession, Error> {
-        let conn = super::conn::Conn::borrow(pool, !settings.pool_connection, settings.slow_statement).await?;
+        let conn = Conn::borrow(pool, !settings.pool_connection, settings.slow_statement).await?;
         Ok(MySqlSession {
             conn,
             held: None,
@@ -110,6 +112,23 @@ const ON_DUPLICATE: &str = "ON DUPLICATE KEY UPDATE description = VALUES(descrip
      checksum = VALUES(checksum), state = VALUES(state), progress = VALUES(progress), \
      duration_ms = VALUES(duration_ms), applied_at = VALUES(applied_at)";
 
+/// ER_NO_SUCH_TABLE, ER_BAD_DB_ERROR: the ledger is not there, a database that never
+/// synced.
+fn ledger_missing(error: &sqlx::Error) -> bool {
+    matches!(error_number(error), Some(1146) | Some(1049))
+}
+
+/// MySQL's ledger table (InnoDB, so that a row commits with the statement it records).
+const LEDGER_DDL: LedgerDdl = LedgerDdl {
+    namespace: Some("CREATE DATABASE IF NOT EXISTS"),
+    version: "BIGINT",
+    short_text: "VARCHAR(80)",
+    progress_default: "",
+    integer: "BIGINT",
+    applied_at: "TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)",
+    suffix: " ENGINE = InnoDB DEFAULT CHARSET = utf8mb4",
+};
+
 fn error_number(error: &sqlx::Error) -> Option<u16> {
     match error {
         sqlx::Error::Database(db) => db.try_downcast_ref::<MySqlDatabaseError>().map(|e| e.number()),
@@ -177,7 +196,7 @@ impl MySqlSession {
     pub(crate) async fn pipeline_timed(&mut self, parts: &[&str]) -> (Vec<Instant>, Result<(), (usize, sqlx::Error)>) {
         self.noted = true;
         let mut arrivals = Vec::with_capacity(parts.len());
-        let outcome = super::pipeline_in_one_round_trip!(&mut self.conn, parts, |_part, _row| {}, |_done| {
+        let outcome = super::sql::pipeline_in_one_round_trip!(&mut self.conn, parts, |_part, _row| {}, |_done| {
             arrivals.push(Instant::now())
         });
         (arrivals, outcome)
@@ -194,7 +213,7 @@ impl MySqlSession {
         let own = format!(
             "({}, COALESCE(TIMESTAMPDIFF(MICROSECOND, @bootschema_started, NOW(3)) DIV 1000, 0), \
              CURRENT_TIMESTAMP(3))",
-            super::ledger_values_literal(DialectKind::MySql, row)
+            super::sql::ledger_values_literal(DialectKind::MySql, row)
         );
         // A later row of a snippet includes its earlier progress: it replaces the
         // queued one.
@@ -211,7 +230,7 @@ impl MySqlSession {
     pub(crate) fn defer_progress(&mut self, table: &LedgerTable, row: &LedgerRow) {
         let values = format!(
             "({}, {}, CURRENT_TIMESTAMP(3))",
-            super::ledger_values_literal(DialectKind::MySql, row),
+            super::sql::ledger_values_literal(DialectKind::MySql, row),
             row.duration_ms
         );
         self.deferred_table = Self::ledger_name(table);
@@ -226,12 +245,10 @@ impl MySqlSession {
 }
 
 impl Session for MySqlSession {
-    async fn own_connection(&mut self) -> Result<(), Error> {
-        self.conn.own().await
-    }
+    type Db = MySql;
 
-    fn statements_from(&mut self, source: Option<String>) {
-        self.conn.source = source;
+    fn conn(&mut self) -> &mut Conn<MySql> {
+        &mut self.conn
     }
 
     const KIND: DialectKind = DialectKind::MySql;
@@ -248,18 +265,7 @@ impl Session for MySqlSession {
         self.flush_deferred().await.map_err(Error::db("recording the applied statements in the ledger"))?;
         let sql = ledger_select(&Self::ledger_name(table));
         let rows = sqlx::query_as::<_, LedgerColumns>(AssertSqlSafe(sql)).fetch_all(&mut self.conn).await;
-        match rows {
-            Ok(rows) => {
-                let mut ledger = Ledger { exists: true, ..Ledger::default() };
-                for columns in rows {
-                    add_ledger_row(&mut ledger, table, columns)?;
-                }
-                Ok(ledger)
-            }
-            // ER_NO_SUCH_TABLE, ER_BAD_DB_ERROR: a database that never synced.
-            Err(e) if matches!(error_number(&e), Some(1146) | Some(1049)) => Ok(Ledger::default()),
-            Err(e) => Err(Error::db(format!("reading the ledger {}", table.display()))(e)),
-        }
+        ledger_from(table, rows, ledger_missing)
     }
 
     async fn snapshot(&mut self, scope: &Scope) -> Result<CatalogSnapshot, Error> {
@@ -317,21 +323,7 @@ impl Session for MySqlSession {
     }
 
     async fn probe(&mut self, queries: &[String]) -> Result<Vec<Result<bool, String>>, Error> {
-        if queries.is_empty() {
-            return Ok(Vec::new());
-        }
-        let batch = sqlx::query(AssertSqlSafe(batch_probe_sql(queries))).fetch_one(&mut self.conn).await;
-        if let Ok(row) = batch {
-            return Ok((0..queries.len()).map(|i| Ok(row.get::<i64, _>(i) != 0)).collect());
-        }
-        let mut out = Vec::with_capacity(queries.len());
-        for q in queries {
-            let one = sqlx::query_scalar::<_, i64>(AssertSqlSafe(batch_probe_sql(std::slice::from_ref(q))))
-                .fetch_one(&mut self.conn)
-                .await;
-            out.push(one.map(|v| v != 0).map_err(|e| crate::error::db_message(&e)));
-        }
-        Ok(out)
+        super::sql::probe::<MySql>(&mut self.conn, queries).await
     }
 
     async fn lock(&mut self, table: &LedgerTable, settings: &Settings) -> Result<(), Error> {
@@ -409,25 +401,7 @@ impl Session for MySqlSession {
     }
 
     async fn create_ledger(&mut self, table: &LedgerTable) -> Result<(), Error> {
-        if let Some(schema) = &table.schema {
-            self.execute(&format!("CREATE DATABASE IF NOT EXISTS {}", Self::quote(schema)))
-                .await
-                .map_err(Error::db("creating the ledger's database"))?;
-        }
-        let sql = format!(
-            "CREATE TABLE IF NOT EXISTS {} (
-                version BIGINT NOT NULL PRIMARY KEY,
-                description TEXT NOT NULL,
-                path TEXT NOT NULL,
-                checksum VARCHAR(80) NOT NULL,
-                state VARCHAR(16) NOT NULL,
-                progress TEXT NOT NULL,
-                duration_ms BIGINT NOT NULL DEFAULT 0,
-                applied_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
-            ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4",
-            Self::ledger_name(table)
-        );
-        self.execute(&sql).await.map_err(Error::db("creating the ledger table"))
+        create_ledger(self, table, &LEDGER_DDL).await
     }
 
     async fn execute(&mut self, sql: &str) -> Result<(), sqlx::Error> {
@@ -439,17 +413,7 @@ impl Session for MySqlSession {
             "INSERT INTO {} ({LEDGER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP(3)) {ON_DUPLICATE}",
             Self::ledger_name(table)
         );
-        sqlx::query(AssertSqlSafe(sql))
-            .bind(row.version as i64)
-            .bind(&row.description)
-            .bind(&row.path)
-            .bind(&row.checksum)
-            .bind(row.state.as_str())
-            .bind(encode_progress(&row.progress))
-            .bind(row.duration_ms)
-            .execute(&mut self.conn)
-            .await
-            .map(|_| ())
+        bind_ledger_row(sqlx::query(AssertSqlSafe(sql)), row).execute(&mut self.conn).await.map(|_| ())
     }
 
     async fn read_mark(&mut self, table: &LedgerTable) -> Result<MarkRead, Error> {
@@ -457,11 +421,7 @@ impl Session for MySqlSession {
         // Text protocol: one round trip, nothing prepared.
         let row =
             sqlx::raw_sql(AssertSqlSafe(mark_select(&Self::ledger_name(table)))).fetch_optional(&mut self.conn).await;
-        match row {
-            Ok(row) => Ok(mark_read(row)),
-            Err(e) if matches!(error_number(&e), Some(1146) | Some(1049)) => Ok(MarkRead::NoLedger),
-            Err(e) => Err(Error::db(format!("reading the mark of the ledger {}", table.display()))(e)),
-        }
+        mark_from(table, row, ledger_missing)
     }
 
     async fn write_mark(&mut self, table: &LedgerTable, mark: &str, earlier: &[String]) -> Result<(), sqlx::Error> {

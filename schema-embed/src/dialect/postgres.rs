@@ -14,19 +14,21 @@ use sqlx::{AssertSqlSafe, FromRow, Postgres, Row};
 
 use std::collections::{HashMap, HashSet};
 
-use super::{
-    add_ledger_row, batch_probe_sql, ledger_select, mark_read, mark_select, mark_values, quote_with, text_literal,
-    LedgerColumns, Session, LEDGER_COLUMNS, LEDGER_ON_CONFLICT,
+use super::conn::Conn;
+use super::session::Session;
+use super::sql::{
+    batch_probe_sql, bind_ledger_row, create_ledger, ledger_from, ledger_select, mark_from, mark_select, mark_values,
+    quote_with, text_literal, LedgerColumns, LedgerDdl, LEDGER_COLUMNS, LEDGER_ON_CONFLICT,
 };
 use crate::catalog::{CatalogSnapshot, Scope};
 use crate::config::Settings;
 use crate::error::{Error, ErrorKind};
-use crate::ledger::{encode_progress, Ledger, LedgerRow, LedgerTable, MarkRead};
+use crate::ledger::{Ledger, LedgerRow, LedgerTable, MarkRead};
 use crate::snippet::{DialectKind, ObjectName};
 
 /// A PostgreSQL connection borrowed for one sync.
 pub(crate) struct PgSession {
-    conn: super::conn::Conn<Postgres>,
+    conn: Conn<Postgres>,
     /// Whether the lock's transaction is open.
     held: bool,
     /// Whether a look's read-only transaction is open.
@@ -48,7 +50,7 @@ pub(crate) struct PgSession {
 
 impl PgSession {
     pub(crate) async fn open(pool: &sqlx::PgPool, settings: &Settings) -> Result<PgSession, Error> {
-        let conn = super::conn::Conn::borrow(pool, !settings.pool_connection, settings.slow_statement).await?;
+        let conn = Conn::borrow(pool, !settings.pool_connection, settings.slow_statement).await?;
         Ok(PgSession {
             conn,
             held: false,
@@ -134,6 +136,23 @@ fn lock_key(table: &LedgerTable) -> i64 {
     let digest = Sha256::digest(format!("bootschema:{}", table.display()).as_bytes());
     i64::from_be_bytes(digest[..8].try_into().expect("a SHA-256 has 32 bytes"))
 }
+
+/// The ledger's table (undefined_table) or schema (invalid_schema_name) is not there:
+/// a database that never synced.
+fn ledger_missing(error: &sqlx::Error) -> bool {
+    is_code(error, "42P01") || is_code(error, "3F000")
+}
+
+/// PostgreSQL's ledger table.
+const LEDGER_DDL: LedgerDdl = LedgerDdl {
+    namespace: Some("CREATE SCHEMA IF NOT EXISTS"),
+    version: "BIGINT",
+    short_text: "TEXT",
+    progress_default: " DEFAULT ''",
+    integer: "BIGINT",
+    applied_at: "TIMESTAMPTZ NOT NULL DEFAULT now()",
+    suffix: "",
+};
 
 fn is_code(error: &sqlx::Error, code: &str) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.code().as_deref() == Some(code))
@@ -229,7 +248,7 @@ impl PgSession {
     /// Runs `parts` in order in one round trip (the simple query protocol takes several
     /// statements at once); on failure, the index of the failing part.
     pub(crate) async fn pipeline(&mut self, parts: &[&str]) -> Result<(), (usize, sqlx::Error)> {
-        super::pipeline_in_one_round_trip!(&mut self.conn, parts)
+        super::sql::pipeline_in_one_round_trip!(&mut self.conn, parts)
     }
 
     /// A query that reads the server's clock, as microseconds since the message that
@@ -248,7 +267,7 @@ impl PgSession {
         parts: &[&str],
         clock: &[bool],
     ) -> (Vec<i64>, Result<(), (usize, sqlx::Error)>) {
-        super::pipeline_clocked_in_one_round_trip!(&mut self.conn, parts, clock)
+        super::sql::pipeline_clocked_in_one_round_trip!(&mut self.conn, parts, clock)
     }
 
     /// Records a snippet that ran inside the lock's transaction: its row waits for one
@@ -256,19 +275,17 @@ impl PgSession {
     /// they still commit together with their snippets) and before any read of the ledger.
     pub(crate) fn record_applied(&mut self, table: &LedgerTable, row: &LedgerRow) {
         let values =
-            format!("({}, {}, now())", super::ledger_values_literal(DialectKind::Postgres, row), row.duration_ms);
+            format!("({}, {}, now())", super::sql::ledger_values_literal(DialectKind::Postgres, row), row.duration_ms);
         self.deferred_table = Self::ledger_name(table);
         self.deferred.push((row.version as i64, values));
     }
 }
 
 impl Session for PgSession {
-    async fn own_connection(&mut self) -> Result<(), Error> {
-        self.conn.own().await
-    }
+    type Db = Postgres;
 
-    fn statements_from(&mut self, source: Option<String>) {
-        self.conn.source = source;
+    fn conn(&mut self) -> &mut Conn<Postgres> {
+        &mut self.conn
     }
 
     const KIND: DialectKind = DialectKind::Postgres;
@@ -316,18 +333,7 @@ impl Session for PgSession {
                 Err(e)
             }
         };
-        match rows {
-            Ok(rows) => {
-                let mut ledger = Ledger { exists: true, ..Ledger::default() };
-                for columns in rows {
-                    add_ledger_row(&mut ledger, table, columns)?;
-                }
-                Ok(ledger)
-            }
-            // undefined_table, invalid_schema_name: a database that never synced.
-            Err(e) if is_code(&e, "42P01") || is_code(&e, "3F000") => Ok(Ledger::default()),
-            Err(e) => Err(Error::db(format!("reading the ledger {}", table.display()))(e)),
-        }
+        ledger_from(table, rows, ledger_missing)
     }
 
     async fn snapshot(&mut self, scope: &Scope) -> Result<CatalogSnapshot, Error> {
@@ -517,25 +523,7 @@ impl Session for PgSession {
     }
 
     async fn create_ledger(&mut self, table: &LedgerTable) -> Result<(), Error> {
-        if let Some(schema) = &table.schema {
-            self.execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", Self::quote(schema)))
-                .await
-                .map_err(Error::db("creating the ledger's schema"))?;
-        }
-        let sql = format!(
-            "CREATE TABLE IF NOT EXISTS {} (
-                version BIGINT PRIMARY KEY,
-                description TEXT NOT NULL,
-                path TEXT NOT NULL,
-                checksum TEXT NOT NULL,
-                state TEXT NOT NULL,
-                progress TEXT NOT NULL DEFAULT '',
-                duration_ms BIGINT NOT NULL DEFAULT 0,
-                applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-            )",
-            Self::ledger_name(table)
-        );
-        self.execute(&sql).await.map_err(Error::db("creating the ledger table"))?;
+        create_ledger(self, table, &LEDGER_DDL).await?;
         self.ledger_missing = false;
         Ok(())
     }
@@ -549,14 +537,7 @@ impl Session for PgSession {
             "INSERT INTO {} ({LEDGER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, now()) {LEDGER_ON_CONFLICT}",
             Self::ledger_name(table)
         );
-        sqlx::query(AssertSqlSafe(sql))
-            .bind(row.version as i64)
-            .bind(&row.description)
-            .bind(&row.path)
-            .bind(&row.checksum)
-            .bind(row.state.as_str())
-            .bind(encode_progress(&row.progress))
-            .bind(row.duration_ms)
+        bind_ledger_row(sqlx::query(AssertSqlSafe(sql)), row)
             .persistent(false)
             .execute(&mut self.conn)
             .await
@@ -567,11 +548,7 @@ impl Session for PgSession {
         // Simple protocol: one round trip, nothing prepared (PgBouncer-safe).
         let row =
             sqlx::raw_sql(AssertSqlSafe(mark_select(&Self::ledger_name(table)))).fetch_optional(&mut self.conn).await;
-        match row {
-            Ok(row) => Ok(mark_read(row)),
-            Err(e) if is_code(&e, "42P01") || is_code(&e, "3F000") => Ok(MarkRead::NoLedger),
-            Err(e) => Err(Error::db(format!("reading the mark of the ledger {}", table.display()))(e)),
-        }
+        mark_from(table, row, ledger_missing)
     }
 
     async fn write_mark(&mut self, table: &LedgerTable, mark: &str, earlier: &[String]) -> Result<(), sqlx::Error> {

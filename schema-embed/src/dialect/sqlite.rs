@@ -3,19 +3,21 @@
 
 use sqlx::{AssertSqlSafe, Row, Sqlite};
 
-use super::{
-    add_ledger_row, batch_probe_sql, ledger_select, mark_read, mark_select, mark_values, quote_with, LedgerColumns,
-    Session, LEDGER_COLUMNS, LEDGER_ON_CONFLICT,
+use super::conn::Conn;
+use super::session::Session;
+use super::sql::{
+    bind_ledger_row, create_ledger, ledger_from, ledger_select, mark_from, mark_select, mark_values, quote_with,
+    LedgerColumns, LedgerDdl, LEDGER_COLUMNS, LEDGER_ON_CONFLICT,
 };
 use crate::catalog::{catalog_key, CatalogSnapshot, Scope};
 use crate::config::Settings;
 use crate::error::{Error, ErrorKind};
-use crate::ledger::{encode_progress, Ledger, LedgerRow, LedgerTable, MarkRead};
+use crate::ledger::{Ledger, LedgerRow, LedgerTable, MarkRead};
 use crate::snippet::DialectKind;
 
 /// A SQLite connection borrowed for one sync.
 pub(crate) struct SqliteSession {
-    conn: super::conn::Conn<Sqlite>,
+    conn: Conn<Sqlite>,
     /// While the write transaction is open: the `busy_timeout` to restore.
     held: Option<i64>,
 }
@@ -28,7 +30,7 @@ impl SqliteSession {
         let private_memory = url.query_pairs().any(|(k, v)| k == "mode" && v == "memory")
             && !url.query_pairs().any(|(k, v)| k == "cache" && v == "shared");
         let own = !settings.pool_connection && !private_memory;
-        let conn = super::conn::Conn::borrow(pool, own, settings.slow_statement).await?;
+        let conn = Conn::borrow(pool, own, settings.slow_statement).await?;
         Ok(SqliteSession { conn, held: None })
     }
 }
@@ -41,6 +43,22 @@ impl Drop for SqliteSession {
         }
     }
 }
+
+/// The ledger's table is not there: a database that never synced.
+fn ledger_missing(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.message().contains("no such table"))
+}
+
+/// SQLite's ledger table (`version INTEGER PRIMARY KEY` is the rowid).
+const LEDGER_DDL: LedgerDdl = LedgerDdl {
+    namespace: None,
+    version: "INTEGER",
+    short_text: "TEXT",
+    progress_default: " DEFAULT ''",
+    integer: "INTEGER",
+    applied_at: "TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+    suffix: "",
+};
 
 fn is_busy(error: &sqlx::Error) -> bool {
     // SQLITE_BUSY (5) and its extended codes (e.g. 517, 261).
@@ -126,12 +144,10 @@ pub(crate) fn constraint_names(sql: &str) -> Vec<String> {
 }
 
 impl Session for SqliteSession {
-    async fn own_connection(&mut self) -> Result<(), Error> {
-        self.conn.own().await
-    }
+    type Db = Sqlite;
 
-    fn statements_from(&mut self, source: Option<String>) {
-        self.conn.source = source;
+    fn conn(&mut self) -> &mut Conn<Sqlite> {
+        &mut self.conn
     }
 
     const KIND: DialectKind = DialectKind::Sqlite;
@@ -146,17 +162,7 @@ impl Session for SqliteSession {
     async fn read_ledger(&mut self, table: &LedgerTable) -> Result<Ledger, Error> {
         let sql = ledger_select(&Self::ledger_name(table));
         let rows = sqlx::query_as::<_, LedgerColumns>(AssertSqlSafe(sql)).fetch_all(&mut self.conn).await;
-        match rows {
-            Ok(rows) => {
-                let mut ledger = Ledger { exists: true, ..Ledger::default() };
-                for columns in rows {
-                    add_ledger_row(&mut ledger, table, columns)?;
-                }
-                Ok(ledger)
-            }
-            Err(sqlx::Error::Database(db)) if db.message().contains("no such table") => Ok(Ledger::default()),
-            Err(e) => Err(Error::db(format!("reading the ledger {}", table.display()))(e)),
-        }
+        ledger_from(table, rows, ledger_missing)
     }
 
     async fn snapshot(&mut self, scope: &Scope) -> Result<CatalogSnapshot, Error> {
@@ -199,21 +205,7 @@ impl Session for SqliteSession {
     }
 
     async fn probe(&mut self, queries: &[String]) -> Result<Vec<Result<bool, String>>, Error> {
-        if queries.is_empty() {
-            return Ok(Vec::new());
-        }
-        let batch = sqlx::query(AssertSqlSafe(batch_probe_sql(queries))).fetch_one(&mut self.conn).await;
-        if let Ok(row) = batch {
-            return Ok((0..queries.len()).map(|i| Ok(row.get::<i64, _>(i) != 0)).collect());
-        }
-        let mut out = Vec::with_capacity(queries.len());
-        for q in queries {
-            let one = sqlx::query_scalar::<_, i64>(AssertSqlSafe(batch_probe_sql(std::slice::from_ref(q))))
-                .fetch_one(&mut self.conn)
-                .await;
-            out.push(one.map(|v| v != 0).map_err(|e| crate::error::db_message(&e)));
-        }
-        Ok(out)
+        super::sql::probe::<Sqlite>(&mut self.conn, queries).await
     }
 
     async fn lock(&mut self, _table: &LedgerTable, settings: &Settings) -> Result<(), Error> {
@@ -270,20 +262,7 @@ impl Session for SqliteSession {
     }
 
     async fn create_ledger(&mut self, table: &LedgerTable) -> Result<(), Error> {
-        let sql = format!(
-            "CREATE TABLE IF NOT EXISTS {} (
-                version INTEGER PRIMARY KEY,
-                description TEXT NOT NULL,
-                path TEXT NOT NULL,
-                checksum TEXT NOT NULL,
-                state TEXT NOT NULL,
-                progress TEXT NOT NULL DEFAULT '',
-                duration_ms INTEGER NOT NULL DEFAULT 0,
-                applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-            )",
-            Self::ledger_name(table)
-        );
-        self.execute(&sql).await.map_err(Error::db("creating the ledger table"))
+        create_ledger(self, table, &LEDGER_DDL).await
     }
 
     async fn execute(&mut self, sql: &str) -> Result<(), sqlx::Error> {
@@ -296,27 +275,13 @@ impl Session for SqliteSession {
              {LEDGER_ON_CONFLICT}",
             Self::ledger_name(table)
         );
-        sqlx::query(AssertSqlSafe(sql))
-            .bind(row.version as i64)
-            .bind(&row.description)
-            .bind(&row.path)
-            .bind(&row.checksum)
-            .bind(row.state.as_str())
-            .bind(encode_progress(&row.progress))
-            .bind(row.duration_ms)
-            .execute(&mut self.conn)
-            .await
-            .map(|_| ())
+        bind_ledger_row(sqlx::query(AssertSqlSafe(sql)), row).execute(&mut self.conn).await.map(|_| ())
     }
 
     async fn read_mark(&mut self, table: &LedgerTable) -> Result<MarkRead, Error> {
         let row =
             sqlx::raw_sql(AssertSqlSafe(mark_select(&Self::ledger_name(table)))).fetch_optional(&mut self.conn).await;
-        match row {
-            Ok(row) => Ok(mark_read(row)),
-            Err(sqlx::Error::Database(db)) if db.message().contains("no such table") => Ok(MarkRead::NoLedger),
-            Err(e) => Err(Error::db(format!("reading the mark of the ledger {}", table.display()))(e)),
-        }
+        mark_from(table, row, ledger_missing)
     }
 
     async fn write_mark(&mut self, table: &LedgerTable, mark: &str, earlier: &[String]) -> Result<(), sqlx::Error> {
