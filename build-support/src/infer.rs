@@ -20,7 +20,7 @@
 //! has some gets no inferred ones.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use bootschema::{CatalogChange, DialectKind, Guard, GuardKind, GuardOrigin, Ident, ObjectName, Snippet};
 use sqlparser::ast::{
@@ -1074,15 +1074,29 @@ pub(crate) fn across_snippets(snippets: &mut [Snippet], inferred: &mut [Inferred
         reached.remove(0);
         reached
     };
+    // For each name, the snippets that remove or rename away something by it, in order;
+    // and the snippets that drop with CASCADE. A guard's watch looks at these only, not
+    // at every later snippet (which made this pass quadratic in the number of snippets).
+    let mut removers: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (s, keys) in removed.iter().enumerate() {
+        for key in keys {
+            removers.entry(key).or_default().push(s);
+        }
+    }
+    let cascaders: Vec<usize> = (0..cascading.len()).filter(|&s| cascading[s]).collect();
+    // The first snippet at or after `at` that may remove what `watch` looks at now.
+    let next_candidate = |at: usize, watch: &Watch| -> Option<usize> {
+        let first = |list: &[usize]| list.get(list.partition_point(|&s| s < at)).copied();
+        watch.keys().filter_map(|key| removers.get(key).and_then(|list| first(list))).chain(first(&cascaders)).min()
+    };
     let undone_by = |s: usize, from: usize, watch: &Watch| -> Option<u64> {
         // What the guarded object lives on moves along with a renamed table or column,
         // so the watch follows it (an index on `a.x` is dropped by `DROP TABLE b` once
         // `a` became `b`); the candidates are found from the names watched now.
         let mut watch = watch.clone();
-        for later in s..snippets.len() {
-            if !cascading[later] && !watch.keys().any(|k| removed[later].contains(k)) {
-                continue;
-            }
+        let mut later = s;
+        while let Some(candidate) = next_candidate(later, &watch) {
+            later = candidate;
             let statements = if later == s { &inferred[s].effects[from..] } else { &inferred[later].effects[..] };
             let mut gone = false;
             for effects in statements.iter().flatten() {
@@ -1109,6 +1123,7 @@ pub(crate) fn across_snippets(snippets: &mut [Snippet], inferred: &mut [Inferred
             if gone {
                 return Some(snippets[later].version);
             }
+            later += 1;
         }
         None
     };

@@ -2,8 +2,10 @@
 //! checked and checksummed, for the `bootschema` runtime to sync at boot.
 //!
 //! Call [`embed`] from `build.rs`. It reads `sql/` next to `Cargo.toml`, fails the build
-//! with the file and line of anything wrong, and writes `$OUT_DIR/bootschema_snippets.rs`,
-//! which `bootschema::include_snippets!()` turns into a `static`. Adding, removing or
+//! with the file and line of anything wrong, and writes the snippets as data into
+//! `$OUT_DIR/bootschema_snippets.bin` with a few lines of Rust that embed it,
+//! `$OUT_DIR/bootschema_snippets.rs`, which `bootschema::include_snippets!()` turns into
+//! a `static`. Adding, removing or
 //! editing a snippet re-runs it on the next build.
 //!
 //! # Example
@@ -121,11 +123,15 @@ pub use diagnostic::{Diagnostic, Diagnostics};
 /// `bootschema::include_snippets!()` includes.
 pub const GENERATED_FILE: &str = "bootschema_snippets.rs";
 
+/// The file next to [`GENERATED_FILE`] that holds the snippets as data, which the code of
+/// [`GENERATED_FILE`] embeds with `include_bytes!`.
+pub const GENERATED_BLOB: &str = codegen::BLOB_FILE;
+
 /// Embeds `sql/` into the package: the whole `build.rs` of most apps.
 ///
 /// Same as `Builder::new().emit()`: scans `sql/` next to `Cargo.toml`, takes the
 /// environment prefix from the package name (`my-app` → `MY_APP`), writes
-/// `$OUT_DIR/bootschema_snippets.rs`, tells cargo to re-run when the folder or any file in
+/// `$OUT_DIR/bootschema_snippets.bin` and `.rs`, tells cargo to re-run when the folder or any file in
 /// it changes, and prints warnings. On bad input it prints every error with its file and
 /// line and exits with status 1.
 ///
@@ -139,8 +145,22 @@ pub fn embed() {
     Builder::new().emit();
 }
 
-/// The Rust source that [`Builder::emit`] writes for `set`: one expression of type
-/// `bootschema::SnippetSet`, valid in a `static` initializer.
+/// The Rust source that [`Builder::emit`] writes into [`GENERATED_FILE`]: one expression
+/// of type `bootschema::SnippetSet`, valid in a `static` initializer, that embeds the
+/// blob [`generated_blob`] returns (written next to it as [`GENERATED_BLOB`]). It is the
+/// same whatever the snippets: an edited snippet changes the blob only.
+///
+/// ```
+/// let code = bootschema_build::generated_code();
+/// assert!(code.contains("bootschema_snippets.bin"));
+/// ```
+pub fn generated_code() -> String {
+    codegen::generate()
+}
+
+/// The blob that [`Builder::emit`] writes into [`GENERATED_BLOB`] for `set`: every
+/// field of every snippet as data, in a versioned format that the `bootschema` runtime
+/// decodes once, at first use.
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -148,13 +168,13 @@ pub fn embed() {
 /// std::fs::create_dir(dir.path().join("sql"))?;
 /// std::fs::write(dir.path().join("sql/0001_t.sql"), "CREATE TABLE t (id INT);\n")?;
 /// let scan = bootschema_build::Builder::new().folder(dir.path().join("sql")).env_prefix("MYAPP").scan()?;
-/// let code = bootschema_build::generated_code(&scan.set);
-/// assert!(code.contains("TableMissing"));
+/// let blob = bootschema_build::generated_blob(&scan.set);
+/// assert!(blob.starts_with(b"BSCH"));
 /// # Ok(())
 /// # }
 /// ```
-pub fn generated_code(set: &SnippetSet) -> String {
-    codegen::generate(set)
+pub fn generated_blob(set: &SnippetSet) -> Vec<u8> {
+    codegen::encode(set)
 }
 
 /// What a scan produced: the snippets of every built dialect, and the warnings.
@@ -272,7 +292,7 @@ impl Builder {
     }
 
     /// What [`embed`] does, with this builder's settings: scan, write
-    /// `$OUT_DIR/bootschema_snippets.rs` (only when its content changed), print
+    /// `$OUT_DIR/bootschema_snippets.bin` and `.rs` (each only when its content changed), print
     /// `cargo:rerun-if-changed` and `cargo:warning` lines; on errors, print them to
     /// stderr and exit with status 1. Meant for `build.rs`.
     pub fn emit(&self) {
@@ -436,14 +456,20 @@ fn write_generated(scan: &Scan) -> Result<(), Diagnostics> {
             "call `bootschema_build::embed()` from build.rs, or use `Builder::scan()` elsewhere",
         )]));
     };
-    let path = Path::new(&out_dir).join(GENERATED_FILE);
-    codegen::write_if_changed(&path, &codegen::generate(&scan.set)).map(|_| ()).map_err(|err| {
-        Diagnostics(vec![Diagnostic::file(
-            &path.display().to_string(),
-            format!("cannot write the generated snippets: {err}"),
-            "check that OUT_DIR is writable",
-        )])
-    })
+    // The blob first: the code that embeds it names it.
+    for (file, contents) in
+        [(GENERATED_BLOB, codegen::encode(&scan.set)), (GENERATED_FILE, codegen::generate().into_bytes())]
+    {
+        let path = Path::new(&out_dir).join(file);
+        codegen::write_if_changed(&path, &contents).map_err(|err| {
+            Diagnostics(vec![Diagnostic::file(
+                &path.display().to_string(),
+                format!("cannot write the generated snippets: {err}"),
+                "check that OUT_DIR is writable",
+            )])
+        })?;
+    }
+    Ok(())
 }
 
 /// The package when the folder is inside it, else the folder's parent.

@@ -50,11 +50,12 @@
 //! none, only the snippet model is compiled (what `bootschema-build` uses).
 #![warn(missing_docs)]
 
+mod embedded;
 mod snippet;
 
 pub use snippet::{
     set_mark, CatalogChange, DialectKind, Guard, GuardKind, GuardOrigin, Ident, ObjectName, OnChange, Snippet,
-    SnippetSet, Statement, StatementKind, TransactionMode,
+    SnippetLists, SnippetSet, Statement, StatementKind, TransactionMode,
 };
 
 #[cfg(feature = "runtime")]

@@ -1,12 +1,14 @@
 //! What a snippet is: the model shared by build time and run time.
 //!
 //! `bootschema-build` parses the files of `sql/` into these types and writes them out
-//! as Rust constants; the runtime reads them back from the binary. Every field is a
-//! [`Cow`] so that the same types describe both the generated `'static` data and the
-//! owned values that tests and tools build at run time.
+//! as one blob (see `embedded.rs` for its format); the runtime decodes it from the
+//! binary once. Every field is a [`Cow`] so that the same types describe both the texts
+//! borrowed from the embedded blob and the owned values that tests and tools build at
+//! run time.
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::OnceLock;
 
 /// The databases bootschema can sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -34,7 +36,7 @@ impl DialectKind {
         }
     }
 
-    /// The dialect's position in [`DialectKind::ALL`] (and in [`SnippetSet::marks`]).
+    /// The dialect's position in [`DialectKind::ALL`] (and in [`SnippetLists::marks`]).
     pub const fn index(self) -> usize {
         match self {
             DialectKind::Postgres => 0,
@@ -415,10 +417,31 @@ impl Snippet {
 
 /// Every embedded snippet, resolved per dialect, plus the app's environment prefix.
 ///
-/// Produced by [`include_snippets!`](crate::include_snippets) from the code that
-/// `bootschema-build` generates.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Produced by [`include_snippets!`](crate::include_snippets) from what
+/// `bootschema-build` generates: the snippets as one embedded blob, decoded into
+/// [`SnippetLists`] once, at first use, so that the app's compiler sees a few lines of
+/// code however many snippets there are. A set built at run time ([`SnippetSet::new`])
+/// holds its lists as they are. Either way the lists are read through `Deref`
+/// (`set.postgres`, `set.for_dialect(d)`, `set.mark(d)`).
+///
+/// # Panics
+/// At first use, when the embedded blob was written in another format than this
+/// bootschema reads (the build already refuses that, so only a blob assembled by hand
+/// can), or is corrupt: the message names both formats and the versions involved.
+#[derive(Clone)]
 pub struct SnippetSet {
+    source: Source,
+}
+
+#[derive(Clone)]
+enum Source {
+    Built(SnippetLists),
+    Embedded { blob: &'static [u8], lists: OnceLock<SnippetLists> },
+}
+
+/// The snippets of a [`SnippetSet`], per dialect, plus the app's environment prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnippetLists {
     /// Prefix of the environment variables, without the trailing `_` (`MYAPP`).
     pub env_prefix: Cow<'static, str>,
     /// The snippets that apply on PostgreSQL, in version order.
@@ -430,7 +453,7 @@ pub struct SnippetSet {
     /// Per dialect, in [`DialectKind::ALL`] order: the [`set_mark`] of its snippets,
     /// computed at build time so that a boot compares it with the ledger's mark in
     /// constant time, whatever the number of snippets. An empty mark is computed when
-    /// needed ([`SnippetSet::mark`]).
+    /// needed ([`SnippetLists::mark`]).
     pub marks: [Cow<'static, str>; 3],
 }
 
@@ -443,15 +466,73 @@ impl SnippetSet {
         sqlite: Vec<Snippet>,
     ) -> SnippetSet {
         let marks = [set_mark(&postgres).into(), set_mark(&mysql).into(), set_mark(&sqlite).into()];
-        SnippetSet {
+        SnippetSet::from(SnippetLists {
             env_prefix: env_prefix.into(),
             postgres: Cow::Owned(postgres),
             mysql: Cow::Owned(mysql),
             sqlite: Cow::Owned(sqlite),
             marks,
-        }
+        })
     }
 
+    /// The set that `bootschema-build` embedded as `blob`, decoded at first use. Called
+    /// by the code that [`include_snippets!`](crate::include_snippets) includes, after
+    /// the build checked that the blob's format is the one this bootschema reads.
+    #[doc(hidden)]
+    pub const fn __embedded(blob: &'static [u8]) -> SnippetSet {
+        SnippetSet { source: Source::Embedded { blob, lists: OnceLock::new() } }
+    }
+
+    /// The lists, decoding an embedded blob on the first call.
+    ///
+    /// # Errors
+    /// When the blob is in another format than this bootschema reads, or corrupt.
+    pub fn try_lists(&self) -> Result<&SnippetLists, String> {
+        match &self.source {
+            Source::Built(lists) => Ok(lists),
+            Source::Embedded { blob, lists } => match lists.get() {
+                Some(lists) => Ok(lists),
+                None => {
+                    let decoded = crate::embedded::decode(blob)?;
+                    Ok(lists.get_or_init(|| decoded))
+                }
+            },
+        }
+    }
+}
+
+impl From<SnippetLists> for SnippetSet {
+    fn from(lists: SnippetLists) -> SnippetSet {
+        SnippetSet { source: Source::Built(lists) }
+    }
+}
+
+impl std::ops::Deref for SnippetSet {
+    type Target = SnippetLists;
+
+    fn deref(&self) -> &SnippetLists {
+        match self.try_lists() {
+            Ok(lists) => lists,
+            Err(message) => panic!("{message}"),
+        }
+    }
+}
+
+impl fmt::Debug for SnippetSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl PartialEq for SnippetSet {
+    fn eq(&self, other: &SnippetSet) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for SnippetSet {}
+
+impl SnippetLists {
     /// The mark of the snippets that apply on `dialect` (see [`set_mark`]).
     pub fn mark(&self, dialect: DialectKind) -> Cow<'_, str> {
         match &self.marks[dialect.index()] {
@@ -500,5 +581,31 @@ pub fn set_mark(snippets: &[Snippet]) -> String {
 macro_rules! include_snippets {
     () => {
         include!(concat!(env!("OUT_DIR"), "/bootschema_snippets.rs"))
+    };
+}
+
+/// What the file that [`include_snippets!`](crate::include_snippets) includes expands
+/// to: the embedded blob, after a check at compile time that `bootschema-build` wrote it
+/// in the format this bootschema reads (see `embedded::FORMAT`).
+///
+/// ```compile_fail
+/// // A blob of another format fails the build, naming both formats:
+/// static S: bootschema::SnippetSet =
+///     bootschema::__embedded_snippets!(format = 999, build = "9.9.9", blob = b"");
+/// ```
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __embedded_snippets {
+    (format = 1, build = $build:literal, blob = $blob:expr) => {
+        $crate::SnippetSet::__embedded($blob)
+    };
+    (format = $format:literal, build = $build:literal, blob = $blob:expr) => {
+        ::core::compile_error!(::core::concat!(
+            "the snippets were embedded in format ",
+            ::core::stringify!($format),
+            " by bootschema-build ",
+            $build,
+            ", but this bootschema reads format 1: use the same version of bootschema and bootschema-build"
+        ))
     };
 }
