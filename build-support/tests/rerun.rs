@@ -183,14 +183,19 @@ fn build_script_watches_the_folder_every_subfolder_and_every_file() {
     probe.write("sql/README.md", "notes");
     probe.build_ok();
     let build = target_dir().join("debug/build");
+    // The newest run's output: a target folder may hold older builds of the probe (from
+    // another checkout, whose paths would not match).
     let output = fs::read_dir(&build)
         .unwrap()
         .filter_map(|entry| {
             let path = entry.ok()?.path();
             let name = path.file_name()?.to_str()?.to_owned();
-            (name.starts_with("probe-watch-")).then(|| fs::read_to_string(path.join("output")).ok()).flatten()
+            let output = path.join("output");
+            let modified = fs::metadata(&output).ok()?.modified().ok()?;
+            name.starts_with("probe-watch-").then_some((modified, output))
         })
-        .next()
+        .max()
+        .and_then(|(_, output)| fs::read_to_string(output).ok())
         .expect("the build script's output");
     let sql = probe.dir.join("sql");
     for watched in [
