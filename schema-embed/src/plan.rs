@@ -497,7 +497,12 @@ fn plan_step(
             if !missing.is_empty() {
                 reason.push_str(&format!("; missing: {}", missing.join(", ")));
             }
-            if !unknown.is_empty() {
+            // A query that failed while an earlier snippet of this sync runs first (it
+            // may create what the query reads) is asked again then; one that failed with
+            // nothing before it will fail at boot too.
+            if !unknown.is_empty() && catalogs.assumed {
+                reason.push_str(&format!("; asked again once the earlier snippets have run: {}", unknown.join(", ")));
+            } else if !unknown.is_empty() {
                 reason.push_str(&format!("; unknown, the query failed: {}", unknown.join(", ")));
             }
             (Action::Apply, reason)
@@ -787,6 +792,28 @@ mod tests {
         assert!(!locks(on(Some(&[])), &held), "CREATE FUNCTION …");
         assert!(locks(on(None), &held), "a DO block, on a database with tables");
         assert!(!locks(on(None), &catalog(&[])), "a DO block, on an empty database");
+    }
+
+    #[test]
+    fn a_failed_unless_query_is_asked_again_when_an_earlier_snippet_runs_first() {
+        let settings = Settings::new("T");
+        let unless = GuardKind::Unless("SELECT 1 FROM settings".into());
+        let mut seed = snippet(2, &[(&[], ADDS)]);
+        seed.guards =
+            Cow::Owned(vec![Guard { kind: unless, origin: GuardOrigin::Written { line: 1 }, undone_by: None }]);
+        let query = "SELECT 1 FROM settings".to_string();
+        let probes: Probes = [(query, Err("no such table: settings".to_string()))].into_iter().collect();
+        let reasons = |snippets: &[Snippet]| -> Vec<String> {
+            plan(PG, snippets, &ledger(true, Vec::new()), &catalog(&[]), &probes, &settings)
+                .steps
+                .into_iter()
+                .map(|s| s.reason)
+                .collect()
+        };
+        let alone = reasons(std::slice::from_ref(&seed));
+        assert!(alone[0].contains("unknown, the query failed"), "{alone:?}");
+        let after = reasons(&[snippet(1, &[(&[table("settings")], ADDS)]), seed]);
+        assert!(after[1].contains("asked again once the earlier snippets have run"), "{after:?}");
     }
 
     #[test]
