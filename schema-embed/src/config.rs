@@ -70,7 +70,8 @@ pub struct Settings {
     /// statements with the pool's log settings, whole seeds included.
     pub pool_connection: bool,
     /// A statement of the sync slower than this is logged at `WARN`, bounded (file,
-    /// line, first characters, duration); faster ones at `DEBUG`.
+    /// line, first characters, duration); faster ones at `DEBUG`
+    /// (`<PREFIX>_SCHEMA_SLOW_STATEMENT`).
     pub slow_statement: Duration,
     /// How long a connection from a URL ([`crate::Syncer::connect`]) may take to be
     /// established before the attempt fails, naming the host, port and database
@@ -181,6 +182,9 @@ impl Settings {
         }
         if let Some((variable, value)) = read("CONNECT_TIMEOUT") {
             self.connect_timeout = parse_duration(&variable, &value)?;
+        }
+        if let Some((variable, value)) = read("SLOW_STATEMENT") {
+            self.slow_statement = parse_duration(&variable, &value)?;
         }
         if let Some((variable, value)) = read("DDL_ATTEMPTS") {
             self.ddl_attempts = value.trim().parse().ok().filter(|n| *n >= 1).ok_or(Invalid {
@@ -314,6 +318,8 @@ mod tests {
         assert_eq!(s.connect_timeout, Duration::from_millis(1500));
         let err = Settings::new("A").with_env(env(&[("A_SCHEMA_CONNECT_TIMEOUT", "later")])).unwrap_err();
         assert!(err.to_string().contains("A_SCHEMA_CONNECT_TIMEOUT"), "{err}");
+        let s = Settings::new("A").with_env(env(&[("A_SCHEMA_SLOW_STATEMENT", "250ms")])).unwrap();
+        assert_eq!(s.slow_statement, Duration::from_millis(250));
         let s = Settings::new("A").with_env(env(&[("A_SCHEMA_DDL_ATTEMPTS", "9")])).unwrap();
         assert_eq!(s.ddl_attempts, 9);
         for bad in ["0", "many", "-1"] {

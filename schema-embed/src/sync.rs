@@ -176,7 +176,8 @@ impl<'a> Syncer<'a> {
     }
 
     /// A statement of the sync slower than this is logged at `WARN` (default 1 s), with
-    /// its file, line, first characters and duration, never its whole text.
+    /// its file, line, first characters and duration, never its whole text
+    /// (`<PREFIX>_SCHEMA_SLOW_STATEMENT`).
     pub fn slow_statement(mut self, threshold: Duration) -> Self {
         self.settings.slow_statement = threshold;
         self
