@@ -17,17 +17,18 @@ pub(crate) async fn run(session: &mut SqliteSession, steps: &mut [Step], work: &
     let Work { snippets, table, settings, .. } = *work;
     let step = &mut steps[0];
     let snippet = &snippets[step.index];
-    let started = Instant::now();
     let stop = match step.action {
-        Action::Adopt | Action::Baselined => record_adopted(session, step, snippet, table).await.map(|()| None),
+        Action::Adopt | Action::Baselined => {
+            let started = Instant::now();
+            let recorded = record_adopted(session, step, snippet, table).await;
+            finish(step, started);
+            recorded.map(|()| None)
+        }
         _ if snippet.transaction == TransactionMode::Wrapped => unit::run_one(session, step, snippet, table).await,
         _ => return unwrapped::run(session, step, snippet, table, settings).await,
     };
     match stop {
-        Ok(None) => {
-            finish(step, started);
-            (1, Ok(None))
-        }
+        Ok(None) => (1, Ok(None)),
         other => (0, other),
     }
 }

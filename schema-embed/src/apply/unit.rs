@@ -12,7 +12,8 @@ use crate::plan::Step;
 use crate::snippet::Snippet;
 
 /// Runs one wrapped snippet and its ledger row in a savepoint, statement by statement:
-/// what stops the sync, if anything (a lock wait to retry).
+/// what stops the sync, if anything (a lock wait to retry). The step gets the duration
+/// its ledger row records.
 pub(crate) async fn run_one<S: Session>(
     session: &mut S,
     step: &mut Step,
@@ -20,48 +21,46 @@ pub(crate) async fn run_one<S: Session>(
     table: &LedgerTable,
 ) -> Result<Option<Applied>, Error> {
     let pending: Vec<usize> = step.statements_to_run().collect();
-    let Some((part, error)) = one_by_one(session, step, snippet, table, &pending).await else {
-        step.statements_run = pending.len() as u32;
-        return Ok(None);
+    let (part, error) = match one_by_one(session, step, snippet, table, &pending).await {
+        Ok(duration_ms) => {
+            step.statements_run = pending.len() as u32;
+            step.duration_ms = duration_ms;
+            return Ok(None);
+        }
+        Err(failure) => failure,
     };
     unit_failure::<S>(snippet, part, error)
 }
 
+/// The unit itself: the duration its ledger row records, or what failed (the unit is
+/// then rolled back).
 async fn one_by_one<S: Session>(
     session: &mut S,
     step: &Step,
     snippet: &Snippet,
     table: &LedgerTable,
     pending: &[usize],
-) -> Option<(Part, sqlx::Error)> {
+) -> Result<u64, (Part, sqlx::Error)> {
     let started = Instant::now();
-    if let Err(e) = session.begin().await {
-        return Some((Part::Begin, e));
-    }
-    let mut failure = None;
-    for drop in invalid_index_drops::<S>(step, snippet) {
-        if let Err(e) = session.execute(&drop).await {
-            failure = Some((Part::DropInvalidIndex, e));
-            break;
+    session.begin().await.map_err(|e| (Part::Begin, e))?;
+    let ran = async {
+        for drop in invalid_index_drops::<S>(step, snippet) {
+            session.execute(&drop).await.map_err(|e| (Part::DropInvalidIndex, e))?;
         }
-    }
-    if failure.is_none() {
         for &i in pending {
-            if let Err(e) = super::step::execute_statement(session, snippet, i).await {
-                failure = Some((Part::Statement(i), e));
-                break;
-            }
+            super::step::execute_statement(session, snippet, i).await.map_err(|e| (Part::Statement(i), e))?;
         }
+        let duration_ms = started.elapsed().as_millis() as u64;
+        let row = ledger_row(snippet, final_state(step), Vec::new(), duration_ms as i64);
+        session.write_ledger(table, &row).await.map_err(|e| (Part::Ledger, e))?;
+        Ok(duration_ms)
     }
-    if failure.is_none() {
-        let row = ledger_row(snippet, final_state(step), Vec::new(), started.elapsed().as_millis() as i64);
-        match session.write_ledger(table, &row).await {
-            Ok(()) => return session.commit().await.err().map(|e| (Part::Commit, e)),
-            Err(e) => failure = Some((Part::Ledger, e)),
-        }
+    .await;
+    match ran {
+        Ok(duration_ms) => session.commit().await.map(|()| duration_ms).map_err(|e| (Part::Commit, e)),
+        Err(failure) => match session.rollback().await {
+            Ok(()) => Err(failure),
+            Err(e) => Err((Part::Commit, e)),
+        },
     }
-    if let Err(e) = session.rollback().await {
-        return Some((Part::Commit, e));
-    }
-    failure
 }

@@ -331,18 +331,19 @@ where
 /// placeholders take them in [`LEDGER_COLUMNS`] order.
 pub(crate) fn bind_ledger_row<'q, DB: sqlx::Database>(
     query: sqlx::query::Query<'q, DB, DB::Arguments>,
-    row: &LedgerRow,
+    row: &'q LedgerRow,
 ) -> sqlx::query::Query<'q, DB, DB::Arguments>
 where
     i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
     query
         .bind(row.version as i64)
-        .bind(row.description.clone())
-        .bind(row.path.clone())
-        .bind(row.checksum.clone())
-        .bind(row.state.as_str().to_owned())
+        .bind(row.description.as_str())
+        .bind(row.path.as_str())
+        .bind(row.checksum.as_str())
+        .bind::<&'q str>(row.state.as_str())
         .bind(crate::ledger::encode_progress(&row.progress))
         .bind(row.duration_ms)
 }
