@@ -337,3 +337,38 @@ async fn postgres_large_snippets_are_split_over_several_messages() {
     assert_eq!(batches, 3, "{statements:?}");
     assert_eq!(db.pool.count("SELECT COUNT(*) FROM t").await, 60_000, "every row arrived once");
 }
+
+/// A fresh sync reads the catalog while its own connection is being opened (on the
+/// pool's connection, before the lock), and under the lock only checks that the ledger
+/// is still missing: no second catalog read before the snippets run.
+async fn fresh_sync_reads_the_catalog_before_the_lock_only(kind: Kind, lock: &str) {
+    install_recorder();
+    let Some(db) = TestDb::new(kind).await else { return };
+    let target: bootschema::Target = match kind {
+        Kind::Postgres => PgPoolOptions::new().max_connections(1).connect(&db.url).await.unwrap().into(),
+        Kind::MySql => MySqlPoolOptions::new().max_connections(1).connect(&db.url).await.unwrap().into(),
+        Kind::Sqlite => unreachable!("see the module docs"),
+    };
+    let set = many_snippets(10).snippets();
+    let (report, statements) = recording(syncer(&set).run(target)).await;
+    assert_eq!(report.unwrap().count(Action::Apply), 11);
+    let catalog_reads: Vec<usize> =
+        statements.iter().enumerate().filter(|(_, s)| s.starts_with("SELECT 'path'")).map(|(i, _)| i).collect();
+    let locked = statements.iter().position(|s| s.contains(lock)).expect("the lock is taken");
+    let first_snippet = statements.iter().position(|s| s.contains("CREATE TABLE t1 ")).expect("t1 is created");
+    assert!(catalog_reads.first().is_some_and(|&i| i < locked), "the catalog is read before the lock: {statements:#?}");
+    assert!(
+        !catalog_reads.iter().any(|&i| locked < i && i < first_snippet),
+        "no catalog read between the lock and the snippets: {statements:#?}"
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn postgres_fresh_sync_reads_the_catalog_before_the_lock_only() {
+    fresh_sync_reads_the_catalog_before_the_lock_only(Kind::Postgres, "pg_advisory_xact_lock").await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn mysql_fresh_sync_reads_the_catalog_before_the_lock_only() {
+    fresh_sync_reads_the_catalog_before_the_lock_only(Kind::MySql, "GET_LOCK").await;
+}

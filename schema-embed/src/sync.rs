@@ -485,13 +485,21 @@ async fn run_on<S: Apply>(
         return Ok(report);
     }
     // Past the fast path, the sync goes on on a connection of its own (see
-    // `dialect::conn`: sqlx logs nothing of it, bootschema logs it bounded).
-    session.own_connection().await?;
-    // A database that never synced has work for certain: straight to the lock. Any
-    // other database is looked at first without the lock, so that a boot with nothing
-    // to do (an older release during a rolling deploy, a full check) never waits for
-    // the lock while another instance applies.
-    if read != Some(MarkRead::NoLedger) || snippets.is_empty() {
+    // `dialect::conn`: sqlx logs nothing of it, bootschema logs it bounded). It is
+    // opened in the background while the first look runs on the borrowed connection.
+    session.start_own_connection();
+    // A database that never synced has work for certain: it goes to the lock with the
+    // look taken meanwhile, which stands if the ledger is still missing under the lock
+    // (see `carry_out`). Any other database is looked at first without the lock, so
+    // that a boot with nothing to do (an older release during a rolling deploy, a full
+    // check) never waits for the lock while another instance applies.
+    // (Without a connection to wait for, the look under the lock is the only one.)
+    let mut unlocked_look = None;
+    if read == Some(MarkRead::NoLedger) && !snippets.is_empty() {
+        if session.conn().opening() {
+            unlocked_look = Some(look(&mut session, set, table, settings).await?);
+        }
+    } else {
         let first = look(&mut session, set, table, settings).await?;
         let refusal = first.plan.refusal(settings);
         // A mark that the look contradicts (drift, an edit, a ledger changed by hand)
@@ -516,8 +524,9 @@ async fn run_on<S: Apply>(
         }
     }
 
+    session.own_connection().await?;
     session.lock(table, settings).await?;
-    let outcome = locked(&mut session, set, table, settings).await;
+    let outcome = locked(&mut session, set, table, settings, unlocked_look).await;
     let released = session.unlock().await;
     let (plan, server_version) = match (outcome, released) {
         (Ok(done), Ok(())) => done,
@@ -563,9 +572,10 @@ async fn locked<S: Apply>(
     set: &Set<'_>,
     table: &LedgerTable,
     settings: &Settings,
+    unlocked_look: Option<Look>,
 ) -> Result<(Plan, String), Error> {
     let mut progress = Progress::default();
-    let outcome = carry_out(session, set, table, settings, &mut progress).await;
+    let outcome = carry_out(session, set, table, settings, &mut progress, unlocked_look).await;
     outcome.map_err(|error| match progress.plan() {
         Some(plan) => {
             let report = SyncReport::new(plan, progress.server_version, table.display(), false);
@@ -581,11 +591,20 @@ async fn carry_out<S: Apply>(
     table: &LedgerTable,
     settings: &Settings,
     progress: &mut Progress,
+    mut unlocked_look: Option<Look>,
 ) -> Result<(Plan, String), Error> {
     let snippets = set.snippets;
     let mut attempts: BTreeMap<u64, u32> = BTreeMap::new();
     loop {
-        let looked = look(session, set, table, settings).await?;
+        // A look taken before the lock on a database without a ledger stands while the
+        // ledger is still missing under the lock: every sync creates the ledger, under
+        // the lock, before it changes anything (and on PostgreSQL and SQLite in the
+        // same transaction), so no other instance has changed the database since.
+        // Otherwise (another instance synced meanwhile) the sync looks again.
+        let looked = match unlocked_look.take() {
+            Some(earlier) if !session.read_ledger(table).await?.exists => earlier,
+            _ => look(session, set, table, settings).await?,
+        };
         progress.plan = Some(looked.plan.clone());
         progress.server_version.clone_from(&looked.server_version);
         if looked.plan.has_work() {

@@ -38,6 +38,21 @@ pub(crate) struct Conn<DB: Database> {
     slow: Duration,
     /// Where the statements being sent come from (`sql/0003_seed.sql:1`), for the log.
     pub(crate) source: Option<String>,
+    /// Whether the statements being sent wait for the schema lock: their time is a
+    /// wait for another instance, logged as such, never as a slow statement.
+    pub(crate) locking: bool,
+    /// The sync's own connection while it is being opened ([`Conn::start_own`]).
+    pending: Option<Pending<DB>>,
+}
+
+/// A connection being opened in a task of its own; dropped, the task is aborted (a
+/// connection it already opened is closed with it).
+struct Pending<DB: Database>(tokio::task::JoinHandle<Result<DB::Connection, Error>>);
+
+impl<DB: Database> Drop for Pending<DB> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 enum Inner<DB: Database> {
@@ -49,7 +64,25 @@ impl<DB: Database> Conn<DB> {
     /// A connection borrowed from `pool`, until [`Conn::own`].
     pub(crate) async fn borrow(pool: &Pool<DB>, own_allowed: bool, slow: Duration) -> Result<Conn<DB>, Error> {
         let conn = pool.acquire().await.map_err(Error::db(format!("connecting to {}", DB::NAME)))?;
-        Ok(Conn { inner: Inner::Borrowed(conn), pool: pool.clone(), own_allowed, slow, source: None })
+        Ok(Conn { inner: Inner::Borrowed(conn), pool: pool.clone(), own_allowed, slow, source: None, locking: false, pending: None })
+    }
+
+    /// Starts opening the sync's own connection in the background, so that the server's
+    /// connection set-up (a process fork on PostgreSQL) overlaps the reads that go on
+    /// on the borrowed one meanwhile; [`Conn::own`] then waits for it. Does nothing when
+    /// [`Conn::own`] would do nothing.
+    pub(crate) fn start_own(&mut self) {
+        if !self.own_allowed || !matches!(self.inner, Inner::Borrowed(_)) || self.pending.is_some() {
+            return;
+        }
+        let options = (*self.pool.connect_options()).clone().disable_statement_logging();
+        let timeout = self.pool.options().get_acquire_timeout();
+        self.pending = Some(Pending(tokio::spawn(async move { connect::<DB>(options, timeout).await })));
+    }
+
+    /// Whether the sync's own connection is being opened in the background.
+    pub(crate) fn opening(&self) -> bool {
+        self.pending.is_some()
     }
 
     /// Goes on with a connection of the sync's own, opened with the pool's connect
@@ -61,12 +94,19 @@ impl<DB: Database> Conn<DB> {
         if !self.own_allowed || !matches!(self.inner, Inner::Borrowed(_)) {
             return Ok(());
         }
-        let options = (*self.pool.connect_options()).clone().disable_statement_logging();
-        let timeout = self.pool.options().get_acquire_timeout();
-        let context = || format!("opening bootschema's connection to {}", DB::NAME);
-        let conn = match tokio::time::timeout(timeout, options.connect()).await {
-            Ok(conn) => conn.map_err(Error::db(context()))?,
-            Err(_) => return Err(ErrorKind::Database { context: context(), source: sqlx::Error::PoolTimedOut }.into()),
+        let conn = match self.pending.take() {
+            Some(mut pending) => match (&mut pending.0).await {
+                Ok(conn) => conn?,
+                Err(join) => {
+                    let source = sqlx::Error::WorkerCrashed;
+                    tracing::warn!(target: "bootschema", "opening bootschema's connection stopped: {join}");
+                    return Err(ErrorKind::Database { context: context::<DB>(), source }.into());
+                }
+            },
+            None => {
+                let options = (*self.pool.connect_options()).clone().disable_statement_logging();
+                connect::<DB>(options, self.pool.options().get_acquire_timeout()).await?
+            }
         };
         self.inner = Inner::Own(conn);
         Ok(())
@@ -95,6 +135,21 @@ impl<DB: Database> std::fmt::Debug for Conn<DB> {
             Inner::Own(_) => "own",
         };
         f.debug_struct("Conn").field("database", &DB::NAME).field("connection", &kind).finish()
+    }
+}
+
+fn context<DB: Database>() -> String {
+    format!("opening bootschema's connection to {}", DB::NAME)
+}
+
+/// Opens a connection with `options`, within `timeout`.
+async fn connect<DB: Database>(
+    options: <DB::Connection as sqlx::Connection>::Options,
+    timeout: Duration,
+) -> Result<DB::Connection, Error> {
+    match tokio::time::timeout(timeout, options.connect()).await {
+        Ok(conn) => conn.map_err(Error::db(context::<DB>())),
+        Err(_) => Err(ErrorKind::Database { context: context::<DB>(), source: sqlx::Error::PoolTimedOut }.into()),
     }
 }
 
@@ -127,6 +182,7 @@ struct Logged<'e, T> {
     sql: String,
     source: Option<String>,
     slow: Duration,
+    locking: bool,
     done: bool,
 }
 
@@ -139,7 +195,14 @@ impl<T> Logged<'_, T> {
         let ms = elapsed.as_secs_f64() * 1000.0;
         let source = self.source.as_deref().unwrap_or("bootschema");
         let statement = excerpt(&self.sql);
-        if elapsed >= self.slow {
+        if self.locking {
+            // Replicas that boot together wait for each other here by design.
+            if elapsed >= self.slow {
+                tracing::info!(target: LOG_TARGET, source, elapsed_ms = ms as u64, failed, "waited {ms:.0} ms for the schema lock");
+            } else {
+                tracing::debug!(target: LOG_TARGET, source, elapsed_ms = ms, failed, "{statement}");
+            }
+        } else if elapsed >= self.slow {
             tracing::warn!(
                 target: LOG_TARGET, source, elapsed_ms = ms as u64, bytes = self.sql.len(), failed,
                 "slow statement ({ms:.0} ms, {} bytes): {statement}", self.sql.len()
@@ -186,7 +249,7 @@ where
         'c: 'e,
         E: 'q + Execute<'q, DB>,
     {
-        let (slow, source) = (self.slow, self.source.clone());
+        let (slow, source, locking) = (self.slow, self.source.clone(), self.locking);
         let connection = self.connection();
         if query.statement().is_some() {
             // A prepared statement (bootschema sends none): as it is.
@@ -200,7 +263,7 @@ where
         let sql = query.sql();
         let text = sql.as_str().to_string();
         let inner = connection.fetch_many(Rebuilt::<DB> { sql, arguments, persistent });
-        Box::pin(Logged { inner, started: Instant::now(), sql: text, source, slow, done: false })
+        Box::pin(Logged { inner, started: Instant::now(), sql: text, source, slow, locking, done: false })
     }
 
     fn fetch_optional<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, Result<Option<DB::Row>, sqlx::Error>>

@@ -334,12 +334,11 @@ impl Session for MySqlSession {
                 .map_err(Error::db("reading the session"))?;
         let name = lock_name(database.as_deref().unwrap_or(""), table);
         let wait = settings.lock_wait.as_secs_f64();
-        let got: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK(?, ?)")
-            .bind(&name)
-            .bind(wait)
-            .fetch_one(&mut self.conn)
-            .await
-            .map_err(Error::db("taking the schema lock (GET_LOCK)"))?;
+        self.conn.locking = true;
+        let got: Result<Option<i64>, _> =
+            sqlx::query_scalar("SELECT GET_LOCK(?, ?)").bind(&name).bind(wait).fetch_one(&mut self.conn).await;
+        self.conn.locking = false;
+        let got = got.map_err(Error::db("taking the schema lock (GET_LOCK)"))?;
         if got != Some(1) {
             let holder: Option<i64> = sqlx::query_scalar("SELECT CAST(IS_USED_LOCK(?) AS SIGNED)")
                 .bind(&name)

@@ -448,7 +448,10 @@ impl Session for PgSession {
             text_literal(DialectKind::Postgres, &Self::ledger_name(table)),
         );
         self.held = true;
-        match sqlx::raw_sql(AssertSqlSafe(sql)).fetch_all(&mut self.conn).await {
+        self.conn.locking = true;
+        let locked = sqlx::raw_sql(AssertSqlSafe(sql)).fetch_all(&mut self.conn).await;
+        self.conn.locking = false;
+        match locked {
             Ok(rows) => {
                 let ledger: Option<String> = rows.last().and_then(|r| r.try_get(0).ok()).flatten();
                 self.ledger_missing = ledger.is_none();

@@ -113,6 +113,12 @@ pub(crate) trait Session: Send {
         self.conn().own().await
     }
 
+    /// Starts opening the sync's own connection in the background (see
+    /// [`Conn::start_own`]); [`Session::own_connection`] waits for it.
+    fn start_own_connection(&mut self) {
+        self.conn().start_own();
+    }
+
     /// Names where the statements sent next come from (`sql/0003_seed.sql:1`), for
     /// bootschema's statement log; `None` for bootschema's own statements.
     fn statements_from(&mut self, source: Option<String>) {

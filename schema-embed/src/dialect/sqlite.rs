@@ -220,7 +220,10 @@ impl Session for SqliteSession {
         let started = std::time::Instant::now();
         let mut attempt = 1;
         loop {
-            match self.execute("BEGIN IMMEDIATE").await {
+            self.conn.locking = true;
+            let begun = self.execute("BEGIN IMMEDIATE").await;
+            self.conn.locking = false;
+            match begun {
                 Ok(()) => {
                     self.held = Some(previous);
                     return Ok(());
