@@ -429,9 +429,24 @@ async fn look<S: Session>(
     table: &LedgerTable,
     settings: &Settings,
 ) -> Result<Look, Error> {
+    look_with(session, set, table, settings, false).await
+}
+
+/// [`look`]; `no_ledger`: the ledger was just found missing, outside the lock (the look
+/// is checked under the lock, see `carry_out`), so it is not read again, and the
+/// catalog and the `unless` queries need no transaction of their own.
+async fn look_with<S: Session>(
+    session: &mut S,
+    set: &Set<'_>,
+    table: &LedgerTable,
+    settings: &Settings,
+    no_ledger: bool,
+) -> Result<Look, Error> {
     let snippets = set.snippets;
-    session.begin_look().await?;
-    let ledger = session.read_ledger(table).await?;
+    if !no_ledger {
+        session.begin_look().await?;
+    }
+    let ledger = if no_ledger { Ledger::default() } else { session.read_ledger(table).await? };
     let snapshot = session.snapshot(&Scope::of(S::KIND, snippets)).await?;
     let mut queries: Vec<String> = snippets
         .iter()
@@ -444,7 +459,9 @@ async fn look<S: Session>(
     queries.sort();
     queries.dedup();
     let answers = session.probe(&queries).await?;
-    session.end_look().await?;
+    if !no_ledger {
+        session.end_look().await?;
+    }
     let probes: Probes = queries.into_iter().zip(answers).collect();
     let plan = plan(S::KIND, snippets, &ledger, &snapshot, &probes, settings).for_release(&ledger, &set.mark);
     if plan.newer_release {
@@ -497,7 +514,7 @@ async fn run_on<S: Apply>(
     let mut unlocked_look = None;
     if read == Some(MarkRead::NoLedger) && !snippets.is_empty() {
         if session.conn().opening() {
-            unlocked_look = Some(look(&mut session, set, table, settings).await?);
+            unlocked_look = Some(look_with(&mut session, set, table, settings, true).await?);
         }
     } else {
         let first = look(&mut session, set, table, settings).await?;
