@@ -93,6 +93,7 @@ on_every_database!(
     drift_fails_verify_and_is_reported_by_apply,
     failed_statement_exits_1_with_the_error_in_json,
     passwords_never_appear_in_any_output,
+    snapshot_writes_the_same_document_twice_and_reads_back,
     connection_errors_exit_1_without_the_password,
     destructive_snippets_need_the_variable_without_a_terminal,
     at_a_terminal_apply_asks_before_destructive_snippets,
@@ -398,6 +399,9 @@ async fn passwords_never_appear_in_any_output(db: TestDb) {
         runs.push((command, myapp(&url, &["schema", command, "--json"], &debug)));
     }
     runs.push(("boot", myapp(&url, &[], &debug)));
+    for run in [myapp(&url, &["schema", "snapshot"], &debug), myapp(&url, &["schema", "snapshot", "--json"], &debug)] {
+        assert_no_password(&run, "snapshot");
+    }
     for (what, run) in &runs {
         assert_no_password(run, what);
     }
@@ -716,4 +720,31 @@ fn connection_failures_name_the_target_come_fast_and_tell_a_wrong_server_kind() 
         assert!(run.stderr.contains("is the URL's scheme right"), "{}", run.stderr);
         assert_no_password(&run, "a wrong server kind");
     }
+}
+
+/// `schema snapshot`: the synced reference app's tables, the same bytes on two runs,
+/// `--out` writes the document (JSON that reads back), and the ledger is not in it.
+async fn snapshot_writes_the_same_document_twice_and_reads_back(db: TestDb) {
+    schema(&db, &["apply"]).exits(0);
+    let text = schema(&db, &["snapshot"]);
+    text.exits(0);
+    assert!(text.stdout.contains("table users") && text.stdout.contains("table settings"), "{}", text.stdout);
+    assert!(!text.stdout.contains("bootschema_history"), "{}", text.stdout);
+    let dir = tempfile::tempdir().unwrap();
+    let paths = [dir.path().join("a.json"), dir.path().join("b.json")];
+    for path in &paths {
+        let run = schema(&db, &["snapshot", "--json", "--out", path.to_str().unwrap()]);
+        run.exits(0);
+        assert!(run.stdout.is_empty() && run.stderr.contains("written to"), "{run:?}");
+    }
+    let (a, b) = (std::fs::read(&paths[0]).unwrap(), std::fs::read(&paths[1]).unwrap());
+    assert_eq!(a, b, "two snapshots of one schema, byte for byte");
+    let snapshot = bootschema::Snapshot::from_json(std::str::from_utf8(&a).unwrap()).unwrap();
+    let tables: Vec<&str> = snapshot.tables.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(tables, ["settings", "users"]);
+    assert_eq!(snapshot.views.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(), ["user_stats"]);
+    // --out is for snapshot only; a file that cannot be written is an error naming it.
+    assert!(schema(&db, &["plan", "--out", "x"]).exits(1).stderr.contains("--out only applies to `snapshot`"));
+    let run = schema(&db, &["snapshot", "--out", "/nonexistent-dir/s.json"]);
+    assert!(run.exits(1).stderr.contains("/nonexistent-dir/s.json"), "{run:?}");
 }

@@ -86,6 +86,8 @@ mod report;
 #[cfg(feature = "runtime")]
 mod retry;
 #[cfg(feature = "runtime")]
+pub mod snapshot;
+#[cfg(feature = "runtime")]
 mod sync;
 #[cfg(feature = "runtime")]
 mod text;
@@ -111,5 +113,7 @@ pub use plan::{Action, GuardReport, Orphan, Refusal, StatementPlan, Step};
 pub use release::redact;
 #[cfg(feature = "runtime")]
 pub use report::SyncReport;
+#[cfg(feature = "runtime")]
+pub use snapshot::Snapshot;
 #[cfg(feature = "runtime")]
 pub use sync::{sync, Syncer};

@@ -300,6 +300,33 @@ impl<'a> Syncer<'a> {
         Ok(report)
     }
 
+    /// Reads the schema in scope as a [`Snapshot`](crate::Snapshot): tables, columns,
+    /// keys, indexes, views, sequences, types and extensions, sorted, without the
+    /// ledger; takes no lock and changes nothing. A constant number of catalog queries,
+    /// whatever the schema's size.
+    pub async fn snapshot(&self, target: impl Into<Target>) -> Result<crate::Snapshot, Error> {
+        let settings = self.settings()?;
+        let table = LedgerTable::parse(&settings.ledger_table)?;
+        let acquire = |what: &'static str| move |e: sqlx::Error| Error::db(format!("connecting to {what}"))(e);
+        match target.into() {
+            #[cfg(feature = "postgres")]
+            Target::Postgres(pool) => {
+                let mut conn = pool.acquire().await.map_err(acquire("PostgreSQL"))?;
+                crate::snapshot::postgres::read(&mut conn, (table.schema.as_deref(), &table.table)).await
+            }
+            #[cfg(feature = "mysql")]
+            Target::MySql(pool) => {
+                let mut conn = pool.acquire().await.map_err(acquire("MySQL"))?;
+                crate::snapshot::mysql::read(&mut conn, &table.table).await
+            }
+            #[cfg(feature = "sqlite")]
+            Target::Sqlite(pool) => {
+                let mut conn = pool.acquire().await.map_err(acquire("SQLite"))?;
+                crate::snapshot::sqlite::read(&mut conn, &table.table).await
+            }
+        }
+    }
+
     /// Runs the boot sequence: plans without the lock, and when there is work takes
     /// the lock, plans again, applies, verifies, releases the lock on every path, and
     /// returns the report (also logged through `tracing`).

@@ -64,7 +64,15 @@ impl<DB: Database> Conn<DB> {
     /// A connection borrowed from `pool`, until [`Conn::own`].
     pub(crate) async fn borrow(pool: &Pool<DB>, own_allowed: bool, slow: Duration) -> Result<Conn<DB>, Error> {
         let conn = pool.acquire().await.map_err(Error::db(format!("connecting to {}", DB::NAME)))?;
-        Ok(Conn { inner: Inner::Borrowed(conn), pool: pool.clone(), own_allowed, slow, source: None, locking: false, pending: None })
+        Ok(Conn {
+            inner: Inner::Borrowed(conn),
+            pool: pool.clone(),
+            own_allowed,
+            slow,
+            source: None,
+            locking: false,
+            pending: None,
+        })
     }
 
     /// Starts opening the sync's own connection in the background, so that the server's

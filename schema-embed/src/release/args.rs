@@ -18,6 +18,8 @@ pub enum Command {
     /// Records the history a database already holds, up to a version, without running
     /// it (`schema baseline <version>`).
     Baseline,
+    /// The schema in scope as one sorted document (`schema snapshot`).
+    Snapshot,
 }
 
 impl Command {
@@ -28,6 +30,7 @@ impl Command {
             "verify" => Command::Verify,
             "status" => Command::Status,
             "baseline" => Command::Baseline,
+            "snapshot" => Command::Snapshot,
             _ => return None,
         })
     }
@@ -41,6 +44,7 @@ impl fmt::Display for Command {
             Command::Verify => "verify",
             Command::Status => "status",
             Command::Baseline => "baseline",
+            Command::Snapshot => "snapshot",
         })
     }
 }
@@ -64,6 +68,8 @@ pub(crate) struct Args {
     pub yes: bool,
     /// The version of `baseline`.
     pub version: Option<u64>,
+    /// `--out FILE`: where `snapshot` writes its document instead of stdout.
+    pub out: Option<std::path::PathBuf>,
 }
 
 /// A command line that cannot be run; the message says what is wrong.
@@ -80,12 +86,14 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocati
     let mut yes = false;
     let mut help = false;
     let mut version = None;
+    let mut out = None;
     let error = |e: lexopt::Error| UsageError(e.to_string());
     while let Some(arg) = parser.next().map_err(error)? {
         match arg {
             Arg::Long("json") => json = true,
             Arg::Long("yes") | Arg::Short('y') => yes = true,
             Arg::Long("help") | Arg::Short('h') => help = true,
+            Arg::Long("out") | Arg::Short('o') => out = Some(std::path::PathBuf::from(parser.value().map_err(error)?)),
             Arg::Value(word) if command.is_none() => {
                 let word = word.to_string_lossy();
                 if word == "help" {
@@ -93,7 +101,9 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocati
                     continue;
                 }
                 command = Some(Command::parse(&word).ok_or_else(|| {
-                    UsageError(format!("unknown command `{word}`: expected plan, apply, verify, status or baseline"))
+                    UsageError(format!(
+                        "unknown command `{word}`: expected plan, apply, verify, status, baseline or snapshot"
+                    ))
                 })?);
             }
             Arg::Value(word) if command == Some(Command::Baseline) && version.is_none() => {
@@ -123,7 +133,10 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocati
     if yes && command != Command::Apply {
         return Err(UsageError(format!("--yes only applies to `apply`, not to `{command}`")));
     }
-    Ok(Invocation::Run(Args { command, json, yes, version }))
+    if out.is_some() && command != Command::Snapshot {
+        return Err(UsageError(format!("--out only applies to `snapshot`, not to `{command}`")));
+    }
+    Ok(Invocation::Run(Args { command, json, yes, version, out }))
 }
 
 /// The variables that steer the commands, one aligned line each.
@@ -157,6 +170,8 @@ Commands:
   baseline <VERSION>
            record the history the database already holds, up to VERSION, without
            running it (a database another tool or a script brought up to date)
+  snapshot the schema as one sorted document: tables, columns, keys, indexes, views,
+           sequences, types, extensions (--out FILE to write it to a file)
 
 Options:
   --json      print one JSON document on stdout (its shape: docs/release.md)
@@ -194,6 +209,17 @@ snippet is up to date, 2 when anything is pending (apply, adopt, reapply), edite
 drifted or blocked, 1 on an error. Changes nothing."
         ),
         Some(Command::Baseline) => baseline_usage(program, prefix),
+        Some(Command::Snapshot) => format!(
+            "Usage: {program} schema snapshot [--json] [--out FILE]
+
+The schema in scope as one stable, sorted document: tables with their columns (declared
+and normalised type, nullability, default, generated or identity), primary keys, unique
+constraints, foreign keys with their actions, checks, indexes (columns or expressions,
+uniqueness, predicate, validity), views (a digest of their definition), sequences, enum
+and domain types, and extensions with the schemas they created. bootschema's ledger is
+left out; objects that belong to an extension are counted under it. Two snapshots of
+the same schema are byte for byte the same. Changes nothing; exit status 0 once read."
+        ),
         Some(Command::Apply) => format!(
             "Usage: {program} schema apply [--json] [--yes]
 
@@ -240,11 +266,11 @@ mod tests {
     fn a_command_with_its_options() {
         assert_eq!(
             parse_words(&["apply", "--json", "--yes"]),
-            Ok(Invocation::Run(Args { command: Command::Apply, json: true, yes: true, version: None }))
+            Ok(Invocation::Run(Args { command: Command::Apply, json: true, yes: true, version: None, out: None }))
         );
         assert_eq!(
             parse_words(&["--json", "status"]),
-            Ok(Invocation::Run(Args { command: Command::Status, json: true, yes: false, version: None }))
+            Ok(Invocation::Run(Args { command: Command::Status, json: true, yes: false, version: None, out: None }))
         );
     }
 
@@ -252,7 +278,13 @@ mod tests {
     fn baseline_takes_a_version() {
         assert_eq!(
             parse_words(&["baseline", "20250301", "--json"]),
-            Ok(Invocation::Run(Args { command: Command::Baseline, json: true, yes: false, version: Some(20250301) }))
+            Ok(Invocation::Run(Args {
+                command: Command::Baseline,
+                json: true,
+                yes: false,
+                version: Some(20250301),
+                out: None
+            }))
         );
         assert!(parse_words(&["baseline"]).unwrap_err().0.contains("needs the version"));
         assert!(parse_words(&["baseline", "v3"]).unwrap_err().0.contains("is not a snippet version"));

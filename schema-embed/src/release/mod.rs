@@ -218,6 +218,7 @@ impl<'a> Release<'a> {
         match run.args.command {
             Command::Apply => run.apply(console, target).await,
             Command::Baseline => run.baseline(console, target).await,
+            Command::Snapshot => run.snapshot(console, target).await,
             _ => run.look(console, target).await,
         }
     }
@@ -480,6 +481,32 @@ impl Run<'_, '_> {
         console.err_text("Apply them? Type `yes` to continue: ");
         let answer = console.read_line().unwrap_or_default();
         matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+    }
+
+    /// `snapshot`: the schema as one document, text or JSON, on stdout or into `--out`.
+    async fn snapshot(&mut self, console: &mut Console<'_>, target: Target) -> i32 {
+        let snapshot = match self.release.syncer.snapshot(target).await {
+            Ok(snapshot) => snapshot,
+            Err(e) => return self.failed(console, None, "failed", e.to_string()),
+        };
+        let text = if self.args.json { snapshot.to_json() } else { snapshot.to_text() };
+        let text = self.redactor().redact(&text);
+        match &self.args.out {
+            None => console.out_text(&text),
+            Some(path) => {
+                if let Err(e) = std::fs::write(path, text.as_bytes()) {
+                    let message = format!("cannot write the snapshot to `{}`: {e}", path.display());
+                    return self.failed(console, None, "failed", message);
+                }
+                console.err_text(&format!(
+                    "snapshot of {} tables, {} views written to {}\n",
+                    snapshot.tables.len(),
+                    snapshot.views.len(),
+                    path.display()
+                ));
+            }
+        }
+        EXIT_OK
     }
 
     /// Prints a failure: the plan when there is one, then the (redacted) error.

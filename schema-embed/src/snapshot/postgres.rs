@@ -1,0 +1,259 @@
+//! The PostgreSQL snapshot: seven catalog queries in one read-only transaction, whatever
+//! the schema's size. The scope is the search path's schemas, less the schemas an
+//! extension created; relations and types that belong to an extension are counted under
+//! it, not listed as the app's.
+
+// Rows are read as tuples that mirror each query's SELECT list, column by column.
+#![allow(clippy::type_complexity)]
+
+use std::collections::HashMap;
+
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
+
+use super::{
+    definition_digest, group, normalise_type, Check, Column, Extension, ForeignKey, Index, Key, Sequence, Snapshot,
+    Table, TypeDef, View,
+};
+use crate::error::Error;
+use crate::snippet::DialectKind;
+
+/// Not a member of an extension (`pg_depend` deptype `e`), for `pg_class` rows `c`.
+const NOT_EXTENSION_RELATION: &str = "NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass \
+     AND d.objid = c.oid AND d.deptype = 'e')";
+
+/// Reads the snapshot; `ledger` is the ledger table (schema, name), left out.
+pub(crate) async fn read(conn: &mut PgConnection, ledger: (Option<&str>, &str)) -> Result<Snapshot, Error> {
+    let failed =
+        |what: &'static str| move |e: sqlx::Error| Error::db(format!("reading the PostgreSQL catalog ({what})"))(e);
+    let mut tx = conn.begin().await.map_err(failed("starting a transaction"))?;
+    sqlx::raw_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .execute(&mut *tx)
+        .await
+        .map_err(failed("starting a transaction"))?;
+    let mut snapshot = Snapshot::new(DialectKind::Postgres);
+
+    let extensions: Vec<(String, String, String, Vec<String>, i64)> = sqlx::query_as(
+        "SELECT e.extname::text, e.extversion::text, n.nspname::text, \
+           ARRAY(SELECT s.nspname::text FROM pg_depend d JOIN pg_namespace s ON s.oid = d.objid \
+                 WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = e.oid \
+                   AND d.classid = 'pg_namespace'::regclass AND d.deptype = 'e'), \
+           (SELECT count(*) FROM pg_depend d WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = e.oid \
+                AND d.deptype = 'e' AND d.classid IN ('pg_class'::regclass, 'pg_type'::regclass)) \
+         FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace",
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(failed("extensions"))?;
+    let owned: Vec<String> = extensions.iter().flat_map(|e| e.3.clone()).collect();
+    snapshot.extensions = extensions
+        .into_iter()
+        .map(|(name, version, schema, owns_schemas, objects)| Extension {
+            name,
+            version,
+            schema,
+            owns_schemas,
+            objects: objects as u64,
+        })
+        .collect();
+
+    let path: Vec<String> = sqlx::query_scalar("SELECT s::text FROM unnest(current_schemas(false)) AS s")
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(failed("search path"))?;
+    let schemas: Vec<String> = path.iter().filter(|s| !owned.contains(s)).cloned().collect();
+    let default_schema = schemas.first().cloned().unwrap_or_default();
+    let qualify = |schema: &str, name: &str| {
+        if schema == default_schema {
+            name.to_string()
+        } else {
+            format!("{schema}.{name}")
+        }
+    };
+    snapshot.schemas = schemas.clone();
+
+    // Relations: tables, views, materialized views, sequences (with type and owner).
+    let relations: Vec<(i64, String, String, String, Option<String>, Option<String>, Option<String>)> =
+        sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT c.oid::int8, n.nspname::text, c.relname::text, c.relkind::text, \
+               CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END, \
+               CASE WHEN c.relkind = 'S' THEN (SELECT format_type(s.seqtypid, NULL) FROM pg_sequence s \
+                                               WHERE s.seqrelid = c.oid) END, \
+               CASE WHEN c.relkind = 'S' THEN (SELECT tn.nspname || '.' || tc.relname || '.' || a.attname \
+                    FROM pg_depend d JOIN pg_class tc ON tc.oid = d.refobjid \
+                    JOIN pg_namespace tn ON tn.oid = tc.relnamespace \
+                    JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid \
+                    WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid \
+                      AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') LIMIT 1) END \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'S') AND NOT c.relispartition \
+               AND {NOT_EXTENSION_RELATION}"
+        )))
+        .bind(&schemas)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(failed("relations"))?;
+    let mut tables: HashMap<i64, Table> = HashMap::new();
+    for (oid, schema, name, kind, view, seq_type, owner) in relations {
+        if name == ledger.1 && schema == ledger.0.unwrap_or(&default_schema) {
+            continue;
+        }
+        let qualified = qualify(&schema, &name);
+        match kind.as_str() {
+            "r" | "p" => {
+                tables.insert(
+                    oid,
+                    Table {
+                        name: qualified,
+                        columns: Vec::new(),
+                        primary_key: None,
+                        unique: Vec::new(),
+                        foreign_keys: Vec::new(),
+                        checks: Vec::new(),
+                        indexes: Vec::new(),
+                    },
+                );
+            }
+            "v" | "m" => snapshot.views.push(View {
+                name: qualified,
+                materialized: kind == "m",
+                definition_sha256: definition_digest(view.as_deref().unwrap_or("")),
+            }),
+            _ => snapshot.sequences.push(Sequence {
+                name: qualified,
+                data_type: seq_type.unwrap_or_default(),
+                owned_by: owner.map(|o| {
+                    let (schema, rest) = o.split_once('.').unwrap_or(("", &o));
+                    qualify(schema, rest)
+                }),
+            }),
+        }
+    }
+
+    let columns: Vec<(i64, String, String, bool, Option<String>, String, String)> =
+        sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT a.attrelid::int8, a.attname::text, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, \
+           pg_get_expr(ad.adbin, ad.adrelid), a.attidentity::text, a.attgenerated::text \
+         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum \
+         WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped \
+           AND {NOT_EXTENSION_RELATION} \
+         ORDER BY a.attrelid, a.attnum"
+        )))
+        .bind(&schemas)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(failed("columns"))?;
+    for (oid, rows) in group(columns.into_iter().map(|r| (r.0, r))) {
+        let Some(table) = tables.get_mut(&oid) else { continue };
+        for (_, name, declared_type, nullable, expr, identity, generated) in rows {
+            let (default, generated) = match (identity.as_str(), generated.as_str()) {
+                ("a", _) => (None, Some("identity always".to_string())),
+                ("d", _) => (None, Some("identity by default".to_string())),
+                (_, "s") => (None, expr.map(|e| format!("stored: {e}"))),
+                (_, "v") => (None, expr.map(|e| format!("virtual: {e}"))),
+                _ => (expr, None),
+            };
+            table.columns.push(Column {
+                normalised_type: normalise_type(&declared_type),
+                name,
+                declared_type,
+                nullable,
+                default,
+                generated,
+            });
+        }
+    }
+
+    type ConstraintRow = (i64, String, String, Vec<String>, Option<String>, Vec<String>, String, String, String);
+    let constraints: Vec<ConstraintRow> = sqlx::query_as(
+        "SELECT con.conrelid::int8, con.conname::text, con.contype::text, \
+           ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY AS k(num, ord) \
+                 JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num ORDER BY k.ord), \
+           (SELECT fn.nspname || '.' || fc.relname FROM pg_class fc JOIN pg_namespace fn ON fn.oid = fc.relnamespace \
+             WHERE fc.oid = con.confrelid), \
+           ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY AS k(num, ord) \
+                 JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num ORDER BY k.ord), \
+           con.confdeltype::text, con.confupdtype::text, pg_get_constraintdef(con.oid) \
+         FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = ANY($1) AND con.contype IN ('p', 'u', 'f', 'c')",
+    )
+    .bind(&schemas)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(failed("constraints"))?;
+    for (oid, name, kind, columns, references, referenced, on_delete, on_update, definition) in constraints {
+        let Some(table) = tables.get_mut(&oid) else { continue };
+        match kind.as_str() {
+            "p" => table.primary_key = Some(Key { name, columns }),
+            "u" => table.unique.push(Key { name, columns }),
+            "f" => table.foreign_keys.push(ForeignKey {
+                name,
+                columns,
+                references: references
+                    .map(|r| {
+                        let (schema, rest) = r.split_once('.').unwrap_or(("", &r));
+                        qualify(schema, rest)
+                    })
+                    .unwrap_or_default(),
+                referenced_columns: referenced,
+                on_delete: action(&on_delete),
+                on_update: action(&on_update),
+            }),
+            _ => table.checks.push(Check { name, expression: definition }),
+        }
+    }
+
+    let indexes: Vec<(i64, String, bool, bool, Option<String>, Vec<String>)> = sqlx::query_as(
+        "SELECT i.indrelid::int8, ic.relname::text, i.indisunique, i.indisvalid, pg_get_expr(i.indpred, i.indrelid), \
+           ARRAY(SELECT pg_get_indexdef(i.indexrelid, g, true) FROM generate_series(1, i.indnkeyatts) AS g ORDER BY g) \
+         FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class c ON c.oid = i.indrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ANY($1)",
+    )
+    .bind(&schemas)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(failed("indexes"))?;
+    for (oid, name, unique, valid, predicate, columns) in indexes {
+        let Some(table) = tables.get_mut(&oid) else { continue };
+        table.indexes.push(Index { name, columns, unique, predicate, valid });
+    }
+
+    let types: Vec<(String, String, String, Vec<String>)> = sqlx::query_as(
+        "SELECT n.nspname::text, t.typname::text, CASE t.typtype WHEN 'e' THEN 'enum' ELSE 'domain' END, \
+           CASE t.typtype WHEN 'e' THEN ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid \
+                                               ORDER BY e.enumsortorder) \
+           ELSE ARRAY[format_type(t.typbasetype, t.typtypmod)] \
+                || ARRAY(SELECT pg_get_constraintdef(k.oid) FROM pg_constraint k WHERE k.contypid = t.oid \
+                         AND k.contype = 'c' ORDER BY k.conname) \
+                || CASE WHEN t.typnotnull THEN ARRAY['NOT NULL'] ELSE ARRAY[]::text[] END END \
+         FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
+         WHERE n.nspname = ANY($1) AND t.typtype IN ('e', 'd') \
+           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid \
+                           AND d.deptype = 'e')",
+    )
+    .bind(&schemas)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(failed("types"))?;
+    snapshot.types = types
+        .into_iter()
+        .map(|(schema, name, kind, definition)| TypeDef { name: qualify(&schema, &name), kind, definition })
+        .collect();
+
+    tx.commit().await.map_err(failed("ending the transaction"))?;
+    snapshot.tables = tables.into_values().collect();
+    snapshot.sort();
+    Ok(snapshot)
+}
+
+/// A foreign key action as `pg_constraint` codes it.
+fn action(code: &str) -> String {
+    match code {
+        "r" => "restrict",
+        "c" => "cascade",
+        "n" => "set null",
+        "d" => "set default",
+        _ => "no action",
+    }
+    .to_string()
+}
