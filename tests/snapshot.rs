@@ -221,3 +221,90 @@ async fn extension_objects_are_the_extensions() {
     assert_eq!(ext.schema, "public");
     assert!(ext.objects >= 2, "{ext:?}");
 }
+
+/// The reference app synced on SQLite, PostgreSQL and MariaDB: each pair diffs as the
+/// same schema through the type map; a column added by hand on PostgreSQL shows, and a
+/// column type changed by hand shows between two PostgreSQL databases.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_app_diffs_as_the_same_schema_on_every_database() {
+    let (Some(pg), Some(my), Some(lite)) =
+        (TestDb::new(Kind::Postgres).await, TestDb::new(Kind::MySql).await, TestDb::new(Kind::Sqlite).await)
+    else {
+        return;
+    };
+    let set = common::faults::myapp_snippets();
+    let mut snapshots = Vec::new();
+    for db in [&pg, &my, &lite] {
+        syncer(&set).run(db.target()).await.unwrap();
+        snapshots.push(syncer(&set).snapshot(db.target()).await.unwrap());
+    }
+    for a in &snapshots {
+        for b in &snapshots {
+            let differences = bootschema::snapshot::diff(a, b);
+            assert!(differences.is_empty(), "{:?} against {:?}: {differences:#?}", a.dialect, b.dialect);
+        }
+    }
+
+    pg.pool.exec("ALTER TABLE users ADD COLUMN nickname TEXT").await.unwrap();
+    let changed = syncer(&set).snapshot(pg.target()).await.unwrap();
+    let differences = bootschema::snapshot::diff(&snapshots[2], &changed);
+    assert_eq!(differences.len(), 1, "{differences:#?}");
+    assert_eq!((differences[0].object.as_str(), differences[0].what.as_str()), ("users.nickname", "missing in A"));
+
+    let Some(other) = TestDb::new(Kind::Postgres).await else { return };
+    syncer(&set).run(other.target()).await.unwrap();
+    other.pool.exec("ALTER TABLE settings ALTER COLUMN value TYPE TEXT").await.unwrap();
+    let hand = syncer(&set).snapshot(other.target()).await.unwrap();
+    let differences = bootschema::snapshot::diff(&snapshots[0], &hand);
+    assert_eq!(differences.len(), 1, "{differences:#?}");
+    let d = &differences[0];
+    assert_eq!((d.object.as_str(), d.what.as_str()), ("settings.value", "type"));
+    assert_eq!((d.a.as_deref(), d.b.as_deref()), (Some("character varying(1000)"), Some("text")));
+}
+
+/// `myapp schema diff A B`: URLs or snapshot files, exit 0 same / 2 different / 1 could
+/// not compare, and no password in any output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_diff_exits_0_2_or_1_and_hides_passwords() {
+    let (Some(a), Some(b)) = (TestDb::new(Kind::Postgres).await, TestDb::new(Kind::Sqlite).await) else { return };
+    let set = common::faults::myapp_snippets();
+    for db in [&a, &b] {
+        syncer(&set).run(db.target()).await.unwrap();
+    }
+    // Trust authentication takes any password: one that must never be printed.
+    let secret = "s3cr3t-diff-password";
+    let url = a.url.replacen("postgres@", &format!("postgres:{secret}@"), 1);
+    assert!(url.contains(secret), "{url}");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_myapp"))
+            .arg("schema")
+            .args(args)
+            .env("DATABASE_URL", &b.url)
+            .output()
+            .unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(!text.contains(secret), "a password in the output: {text}");
+        (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, out) = run(&["diff", &url, &b.url]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("the same schema"), "{out}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a.json");
+    assert_eq!(run(&["snapshot", "--json", "--out", file.to_str().unwrap()]).0, 0);
+    a.pool.exec("DROP INDEX users_email_idx").await.unwrap();
+    let (code, out) = run(&["diff", file.to_str().unwrap(), &url, "--json"]);
+    assert_eq!(code, 2, "{out}");
+    let document: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(document["same"], false);
+    let objects: Vec<&str> =
+        document["differences"].as_array().unwrap().iter().map(|d| d["object"].as_str().unwrap()).collect();
+    assert_eq!(objects, ["users unique (email)"], "{out}");
+
+    let (code, _) = run(&["diff", "no-such-file.json", &url]);
+    assert_eq!(code, 1);
+    let bad = url.replacen("127.0.0.1", "127.0.0.1:1", 1).replacen(":5432", "", 1);
+    let (code, _) = run(&["diff", &bad, &b.url]);
+    assert_eq!(code, 1);
+}

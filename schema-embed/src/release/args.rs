@@ -20,6 +20,8 @@ pub enum Command {
     Baseline,
     /// The schema in scope as one sorted document (`schema snapshot`).
     Snapshot,
+    /// How two schemas differ (`schema diff A B`): database URLs or snapshot files.
+    Diff,
 }
 
 impl Command {
@@ -31,6 +33,7 @@ impl Command {
             "status" => Command::Status,
             "baseline" => Command::Baseline,
             "snapshot" => Command::Snapshot,
+            "diff" => Command::Diff,
             _ => return None,
         })
     }
@@ -45,6 +48,7 @@ impl fmt::Display for Command {
             Command::Status => "status",
             Command::Baseline => "baseline",
             Command::Snapshot => "snapshot",
+            Command::Diff => "diff",
         })
     }
 }
@@ -70,6 +74,8 @@ pub(crate) struct Args {
     pub version: Option<u64>,
     /// `--out FILE`: where `snapshot` writes its document instead of stdout.
     pub out: Option<std::path::PathBuf>,
+    /// The two schemas of `diff`: database URLs or snapshot files.
+    pub operands: Vec<String>,
 }
 
 /// A command line that cannot be run; the message says what is wrong.
@@ -87,6 +93,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocati
     let mut help = false;
     let mut version = None;
     let mut out = None;
+    let mut operands = Vec::new();
     let error = |e: lexopt::Error| UsageError(e.to_string());
     while let Some(arg) = parser.next().map_err(error)? {
         match arg {
@@ -102,7 +109,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocati
                 }
                 command = Some(Command::parse(&word).ok_or_else(|| {
                     UsageError(format!(
-                        "unknown command `{word}`: expected plan, apply, verify, status, baseline or snapshot"
+                        "unknown command `{word}`: expected plan, apply, verify, status, baseline, snapshot or diff"
                     ))
                 })?);
             }
@@ -114,6 +121,9 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocati
                          (20250301 for `2025-03-01_x.sql`)"
                     ))
                 })?);
+            }
+            Arg::Value(word) if command == Some(Command::Diff) && operands.len() < 2 => {
+                operands.push(word.to_string_lossy().into_owned());
             }
             Arg::Value(word) => {
                 return Err(UsageError(format!("unexpected argument `{}`", word.to_string_lossy())));
@@ -133,10 +143,15 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocati
     if yes && command != Command::Apply {
         return Err(UsageError(format!("--yes only applies to `apply`, not to `{command}`")));
     }
+    if command == Command::Diff && operands.len() != 2 {
+        return Err(UsageError(
+            "`diff` compares two schemas: give two database URLs or snapshot files (`schema diff A B`)".into(),
+        ));
+    }
     if out.is_some() && command != Command::Snapshot {
         return Err(UsageError(format!("--out only applies to `snapshot`, not to `{command}`")));
     }
-    Ok(Invocation::Run(Args { command, json, yes, version, out }))
+    Ok(Invocation::Run(Args { command, json, yes, version, out, operands }))
 }
 
 /// The variables that steer the commands, one aligned line each.
@@ -172,6 +187,9 @@ Commands:
            running it (a database another tool or a script brought up to date)
   snapshot the schema as one sorted document: tables, columns, keys, indexes, views,
            sequences, types, extensions (--out FILE to write it to a file)
+  diff <A> <B>
+           how two schemas differ (database URLs or snapshot files); exit status 2
+           when they differ
 
 Options:
   --json      print one JSON document on stdout (its shape: docs/release.md)
@@ -209,6 +227,19 @@ snippet is up to date, 2 when anything is pending (apply, adopt, reapply), edite
 drifted or blocked, 1 on an error. Changes nothing."
         ),
         Some(Command::Baseline) => baseline_usage(program, prefix),
+        Some(Command::Diff) => format!(
+            "Usage: {program} schema diff <A> <B> [--json]
+
+Compares two schemas, each a database URL (postgres://…, mysql://…, sqlite:…) or a
+file written by `{program} schema snapshot --json --out FILE`: tables and columns
+missing on either side, type, nullability and default mismatches, and keys, foreign
+keys, checks and indexes matched by what they cover, not by name. Across databases of
+different kinds, types compare through the type map (docs/release.md, \"schema diff\")
+so that one app's schema on SQLite, PostgreSQL and MySQL diffs as the same. Passwords
+in the URLs never appear in the output. Does not read the app's own database.
+
+Exit status: 0 the same schema, 2 different, 1 could not compare."
+        ),
         Some(Command::Snapshot) => format!(
             "Usage: {program} schema snapshot [--json] [--out FILE]
 
@@ -266,11 +297,25 @@ mod tests {
     fn a_command_with_its_options() {
         assert_eq!(
             parse_words(&["apply", "--json", "--yes"]),
-            Ok(Invocation::Run(Args { command: Command::Apply, json: true, yes: true, version: None, out: None }))
+            Ok(Invocation::Run(Args {
+                command: Command::Apply,
+                json: true,
+                yes: true,
+                version: None,
+                out: None,
+                operands: Vec::new()
+            }))
         );
         assert_eq!(
             parse_words(&["--json", "status"]),
-            Ok(Invocation::Run(Args { command: Command::Status, json: true, yes: false, version: None, out: None }))
+            Ok(Invocation::Run(Args {
+                command: Command::Status,
+                json: true,
+                yes: false,
+                version: None,
+                out: None,
+                operands: Vec::new()
+            }))
         );
     }
 

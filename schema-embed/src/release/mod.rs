@@ -191,6 +191,10 @@ impl<'a> Release<'a> {
         if let Err(e) = self.syncer.settings() {
             return run.failed(console, None, "failed", e.to_string());
         }
+        // `diff` reads the two schemas it is given, not the app's database.
+        if run.args.command == Command::Diff {
+            return run.diff(console).await;
+        }
         let target: Target = match connect().await {
             Ok(target) => target.into(),
             Err(e) => {
@@ -481,6 +485,76 @@ impl Run<'_, '_> {
         console.err_text("Apply them? Type `yes` to continue: ");
         let answer = console.read_line().unwrap_or_default();
         matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+    }
+
+    /// `diff A B`: reads both schemas (URLs or snapshot files), prints how they differ.
+    async fn diff(&mut self, console: &mut Console<'_>) -> i32 {
+        let operands = self.args.operands.clone();
+        let redactor = operands.iter().fold(self.redactor().clone(), |r, op| r.with_url(op));
+        let mut sides = Vec::new();
+        for (label, operand) in ["A", "B"].into_iter().zip(&operands) {
+            match self.schema_of(operand).await {
+                Ok(snapshot) => sides.push(snapshot),
+                Err(message) => {
+                    let message = redactor.redact(&format!("cannot read schema {label} (`{operand}`): {message}"));
+                    console.err_line(&self.release.error_line(&message), &redactor);
+                    if self.args.json {
+                        let document =
+                            serde_json::json!({ "command": "diff", "exit_code": EXIT_ERROR, "error": message });
+                        console.out_text(&format!("{}\n", serde_json::to_string_pretty(&document).unwrap_or_default()));
+                    }
+                    return EXIT_ERROR;
+                }
+            }
+        }
+        let differences = crate::snapshot::diff(&sides[0], &sides[1]);
+        let code = if differences.is_empty() { EXIT_OK } else { EXIT_NOT_IN_SYNC };
+        if self.args.json {
+            let document = serde_json::json!({
+                "command": "diff",
+                "a": { "source": redactor.redact(&operands[0]), "dialect": sides[0].dialect },
+                "b": { "source": redactor.redact(&operands[1]), "dialect": sides[1].dialect },
+                "same": differences.is_empty(),
+                "differences": differences,
+                "exit_code": code,
+            });
+            console.out_text(&format!("{}\n", serde_json::to_string_pretty(&document).unwrap_or_default()));
+            return code;
+        }
+        let dialect =
+            |s: &crate::Snapshot| serde_json::to_value(s.dialect).ok().and_then(|v| v.as_str().map(str::to_owned));
+        let mut text = format!(
+            "schema diff\n  A: {} ({})\n  B: {} ({})\n",
+            operands[0],
+            dialect(&sides[0]).unwrap_or_default(),
+            operands[1],
+            dialect(&sides[1]).unwrap_or_default()
+        );
+        if differences.is_empty() {
+            text.push_str("the same schema\n");
+        } else {
+            for d in &differences {
+                text.push_str(&format!("  {d}\n"));
+            }
+            text.push_str(&format!("{} difference(s)\n", differences.len()));
+        }
+        console.out_text(&redactor.redact(&text));
+        code
+    }
+
+    /// One side of `diff`: a snapshot file, or the schema behind a database URL.
+    async fn schema_of(&self, operand: &str) -> Result<crate::Snapshot, String> {
+        let path = std::path::Path::new(operand);
+        if path.is_file() {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the file: {e}"))?;
+            return crate::Snapshot::from_json(&text);
+        }
+        if operand.contains("://") || operand.starts_with("sqlite:") {
+            let syncer = &self.release.syncer;
+            let target = syncer.connect(operand).await.map_err(|e| e.to_string())?;
+            return syncer.snapshot(target).await.map_err(|e| e.to_string());
+        }
+        Err("neither a snapshot file nor a database URL (postgres://…, mysql://…, sqlite:…)".into())
     }
 
     /// `snapshot`: the schema as one document, text or JSON, on stdout or into `--out`.

@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::snippet::DialectKind;
 
+pub use diff::{diff, type_family, Difference};
+
+pub mod diff;
 #[cfg(feature = "mysql")]
 pub(crate) mod mysql;
 #[cfg(feature = "postgres")]

@@ -1,4 +1,4 @@
-//! The MySQL / MariaDB snapshot: six `information_schema` queries, whatever the
+//! The MySQL / MariaDB snapshot: seven queries (six of `information_schema`), whatever the
 //! schema's size, over the connection's database.
 
 // Rows are read as tuples that mirror each query's SELECT list, column by column.
@@ -31,17 +31,29 @@ pub(crate) async fn read(conn: &mut MySqlConnection, ledger: &str) -> Result<Sna
     let database = database.unwrap_or_default();
     snapshot.schemas = vec![database.clone()];
 
-    let relations: Vec<(String, String, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {}, {}, {} FROM information_schema.TABLES t \
-         LEFT JOIN information_schema.VIEWS v ON v.TABLE_SCHEMA = t.TABLE_SCHEMA AND v.TABLE_NAME = t.TABLE_NAME \
-         WHERE t.TABLE_SCHEMA = DATABASE()",
-        text("t.TABLE_NAME"),
-        text("t.TABLE_TYPE"),
-        text("v.VIEW_DEFINITION")
+    // Views on their own: joined to TABLES, MariaDB opens every view of the server.
+    let relations: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {}, {} FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()",
+        text("TABLE_NAME"),
+        text("TABLE_TYPE"),
     )))
     .fetch_all(&mut *conn)
     .await
     .map_err(failed("tables"))?;
+    let definitions: HashMap<String, Option<String>> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {}, {} FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE()",
+        text("TABLE_NAME"),
+        text("VIEW_DEFINITION"),
+    )))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(failed("views"))?
+    .into_iter()
+    .collect();
+    let relations = relations.into_iter().map(|(name, kind)| {
+        let view = definitions.get(&name).cloned().flatten();
+        (name, kind, view)
+    });
     let mut tables: HashMap<String, Table> = HashMap::new();
     for (name, kind, view) in relations {
         if name == ledger {
