@@ -328,10 +328,17 @@ mod tests {
                 json: true,
                 yes: false,
                 version: Some(20250301),
-                out: None
+                out: None,
+                operands: Vec::new(),
             }))
         );
         assert!(parse_words(&["baseline"]).unwrap_err().0.contains("needs the version"));
+        assert!(parse_words(&["diff", "a.json"]).unwrap_err().0.contains("two schemas"));
+        let Ok(Invocation::Run(diff)) = parse_words(&["diff", "a.json", "postgres://h/db", "--json"]) else { panic!() };
+        assert_eq!(
+            (diff.command, diff.operands.as_slice()),
+            (Command::Diff, &["a.json".to_string(), "postgres://h/db".to_string()][..])
+        );
         assert!(parse_words(&["baseline", "v3"]).unwrap_err().0.contains("is not a snippet version"));
     }
 
