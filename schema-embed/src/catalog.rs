@@ -697,4 +697,79 @@ mod tests {
             GuardStatus::Missing
         );
     }
+
+    #[test]
+    fn routines_are_told_apart_by_signature_and_kind() {
+        let mut s = snapshot();
+        let p = Probes::new();
+        let pg = DialectKind::Postgres;
+        let routine = |procedure, args: &str| Routine { procedure, args: args.into() };
+        s.routines.insert(("public".into(), "add".into()), vec![routine(false, "int4,int4"), routine(true, "text")]);
+        let function = |args: Option<&str>| {
+            guard(GuardKind::FunctionMissing { name: name(None, "add"), args: args.map(|a| a.to_owned().into()) })
+        };
+        let procedure = |args: &str| {
+            guard(GuardKind::ProcedureMissing { name: name(None, "add"), args: Some(args.to_owned().into()) })
+        };
+        assert_eq!(s.status(pg, &function(Some("int4,int4")), &p), GuardStatus::Present);
+        assert_eq!(s.status(pg, &function(Some("int4")), &p), GuardStatus::Missing, "another overload");
+        assert_eq!(s.status(pg, &function(Some("text")), &p), GuardStatus::Missing, "a procedure, not a function");
+        assert_eq!(s.status(pg, &procedure("text"), &p), GuardStatus::Present);
+        assert_eq!(s.status(pg, &function(None), &p), GuardStatus::Present, "by name: any signature");
+        let elsewhere = guard(GuardKind::FunctionMissing { name: name(Some("billing"), "add"), args: None });
+        assert_eq!(s.status(pg, &elsewhere, &p), GuardStatus::Missing);
+
+        // What a run creates and what a later drop removes, as the plan expects them.
+        let text = function(Some("text"));
+        s.assume_ran(pg, &text);
+        assert_eq!(s.status(pg, &text, &p), GuardStatus::Present);
+        s.assume_undone(pg, &function(Some("int4,int4")));
+        assert_eq!(s.status(pg, &function(Some("int4,int4")), &p), GuardStatus::Missing);
+        assert_eq!(s.status(pg, &text, &p), GuardStatus::Present, "the other overload stays");
+    }
+
+    #[test]
+    fn triggers_policies_sequences_and_extensions_are_looked_up() {
+        let mut s = snapshot();
+        let p = Probes::new();
+        let pg = DialectKind::Postgres;
+        s.triggers.insert(("public".into(), "users".into(), "users_touch".into()));
+        s.policies.insert(("public".into(), "users".into(), "own".into()));
+        s.sequences.insert(("billing".into(), "invoice_no".into()));
+        s.extensions.insert("pgcrypto".into());
+        let trigger = |table: &str, t: &str| {
+            guard(GuardKind::TriggerMissing { table: name(None, table), trigger: Ident::bare(t.to_string()) })
+        };
+        assert_eq!(s.status(pg, &trigger("users", "users_touch"), &p), GuardStatus::Present);
+        assert_eq!(s.status(pg, &trigger("invoices", "users_touch"), &p), GuardStatus::Missing, "another table");
+        let policy = guard(GuardKind::PolicyMissing { table: name(None, "USERS"), policy: Ident::bare("own") });
+        assert_eq!(s.status(pg, &policy, &p), GuardStatus::Present, "a bare name folds");
+        let sequence = |schema| guard(GuardKind::SequenceMissing(name(schema, "invoice_no")));
+        assert_eq!(s.status(pg, &sequence(Some("billing")), &p), GuardStatus::Present);
+        assert_eq!(s.status(pg, &sequence(None), &p), GuardStatus::Missing, "not on the search path");
+        let extension = |e: &str| guard(GuardKind::ExtensionMissing(Ident::bare(e.to_string())));
+        assert_eq!(s.status(pg, &extension("pgcrypto"), &p), GuardStatus::Present);
+        assert_eq!(s.status(pg, &extension("citext"), &p), GuardStatus::Missing);
+        // An extension says nothing of the app's history (a template may install it);
+        // the others do.
+        let extension_only = Snippet {
+            version: 1,
+            version_text: "1".into(),
+            description: "x".into(),
+            path: "sql/1_x.sql".into(),
+            checksum: "sha256:x".into(),
+            legacy_checksum: "sha256:x".into(),
+            sql: "SELECT 1".into(),
+            statements: std::borrow::Cow::Owned(Vec::new()),
+            guards: std::borrow::Cow::Owned(vec![extension("pgcrypto")]),
+            transaction: crate::snippet::TransactionMode::Wrapped,
+            destructive: false,
+            on_change: crate::snippet::OnChange::Refuse,
+            history: false,
+        };
+        assert!(!s.holds_any(pg, std::slice::from_ref(&extension_only)));
+        let with_trigger =
+            Snippet { guards: std::borrow::Cow::Owned(vec![trigger("users", "users_touch")]), ..extension_only };
+        assert!(s.holds_any(pg, &[with_trigger]));
+    }
 }

@@ -631,3 +631,37 @@ impl Session for PgSession {
         is_code(error, "55P03")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(tables: &[&str]) -> Scope {
+        Scope { tables: tables.iter().map(|t| t.to_string()).collect(), ..Scope::default() }
+    }
+
+    #[test]
+    fn a_set_without_routines_triggers_sequences_extensions_or_policies_reads_none() {
+        let sql = snapshot_sql(&scope(&["users"]));
+        for catalog in ["pg_proc", "pg_trigger", "pg_policy", "pg_extension", "relkind = 'S'"] {
+            assert!(!sql.contains(catalog), "{catalog} is read only where a guard names one: {sql}");
+        }
+        assert_eq!(sql.matches("UNION ALL").count(), 3, "path, version, namespaces, tables: {sql}");
+    }
+
+    #[test]
+    fn each_kind_of_object_is_one_more_part_of_the_same_query() {
+        let mut scope = scope(&["docs"]);
+        scope.routines.insert("add".into());
+        scope.triggers.insert("docs_touch".into());
+        scope.policies.insert("own".into());
+        scope.sequences.insert("docs_no".into());
+        scope.extensions.insert("pgcrypto".into());
+        let sql = snapshot_sql(&scope);
+        for catalog in ["pg_proc", "pg_trigger", "pg_policy", "pg_extension", "relkind = 'S'"] {
+            assert_eq!(sql.matches(catalog).count(), 1, "{catalog}: {sql}");
+        }
+        assert_eq!(sql.matches("UNION ALL").count(), 8, "{sql}");
+        assert!(sql.contains("ARRAY[E'add']") || sql.contains("ARRAY['add']"), "{sql}");
+    }
+}

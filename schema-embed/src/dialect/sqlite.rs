@@ -312,7 +312,7 @@ impl Session for SqliteSession {
 
 #[cfg(test)]
 mod tests {
-    use super::constraint_names;
+    use super::{constraint_names, snapshot_sql};
 
     #[test]
     fn named_constraints_are_read_from_the_table_sql() {
@@ -325,5 +325,15 @@ mod tests {
     fn quoted_names_and_non_ascii_text_are_skipped_safely() {
         let sql = "CREATE TABLE \"ü'; constraint x\" (\"çà\" INT, CONSTRAINT \"k ü\" UNIQUE (\"çà\"))";
         assert_eq!(constraint_names(sql), vec!["k ü"]);
+    }
+
+    #[test]
+    fn triggers_are_read_only_where_a_guard_names_one() {
+        let schemas = vec!["main".to_string()];
+        assert!(!snapshot_sql(&schemas, false).contains("'trigger'"));
+        let with = snapshot_sql(&schemas, true);
+        assert_eq!(with.matches("type = 'trigger'").count(), 1, "{with}");
+        // One more `?` per schema: the binding loop counts on it.
+        assert_eq!(with.matches('?').count(), snapshot_sql(&schemas, false).matches('?').count() + 1);
     }
 }
