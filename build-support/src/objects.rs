@@ -432,42 +432,28 @@ impl<'a> Cursor<'a> {
         self.at += 1;
         self.eat_all(&["IF", "EXISTS"]);
         let mut read = Read::default();
-        // The object before and after a rename to `name` in `schema`.
-        let (old, renamed): (Vec<Object>, Box<dyn Fn(Option<String>, Option<String>) -> Vec<Object>>) = match what {
+        let old: Vec<Object> = match what {
             "FUNCTION" | "PROCEDURE" | "ROUTINE" => {
                 let name = self.object()?;
                 let args = if self.punct(0, "(") { self.signature()? } else { None };
                 let n = self.name(&name);
-                let kinds: Vec<bool> = match what {
-                    "FUNCTION" => vec![false],
-                    "PROCEDURE" => vec![true],
-                    _ => vec![false, true],
+                let kinds: &[bool] = match what {
+                    "FUNCTION" => &[false],
+                    "PROCEDURE" => &[true],
+                    _ => &[false, true],
                 };
-                let old = kinds.iter().map(|&p| Object::Routine(n.clone(), p, args.clone())).collect();
-                (
-                    old,
-                    Box::new(move |schema, new| {
-                        let to = Name { schema: schema.or(n.schema.clone()), name: new.unwrap_or(n.name.clone()) };
-                        kinds.iter().map(|&p| Object::Routine(to.clone(), p, args.clone())).collect()
-                    }),
-                )
+                kinds.iter().map(|&p| Object::Routine(n.clone(), p, args.clone())).collect()
             }
             "SEQUENCE" => {
                 let name = self.object()?;
                 let n = self.name(&name);
                 if self.eat_all(&["OWNED", "BY"]) {
-                    for owner in self.owner().into_iter().take(1) {
-                        read.effects.push(Effect::Attaches(Object::Sequence(n.clone()), owner));
+                    if let Some(owner) = self.owner().into_iter().next() {
+                        read.effects.push(Effect::Attaches(Object::Sequence(n), owner));
                     }
                     return Some(read);
                 }
-                (
-                    vec![Object::Sequence(n.clone())],
-                    Box::new(move |schema, new| {
-                        let to = Name { schema: schema.or(n.schema.clone()), name: new.unwrap_or(n.name.clone()) };
-                        vec![Object::Sequence(to)]
-                    }),
-                )
+                vec![Object::Sequence(n)]
             }
             "TRIGGER" | "POLICY" => {
                 let name = self.ident()?;
@@ -476,38 +462,40 @@ impl<'a> Cursor<'a> {
                 }
                 let table = self.object()?;
                 let (t, n) = (self.name(&table), self.fold(&name));
-                let trigger = what == "TRIGGER";
-                let make = move |t: Name, n: String| {
-                    if trigger {
-                        Object::Trigger(Some(t), n)
-                    } else {
-                        Object::Policy(t, n)
-                    }
-                };
-                (
-                    vec![make(t.clone(), n.clone())],
-                    Box::new(move |_, new| vec![make(t.clone(), new.unwrap_or(n.clone()))]),
-                )
+                vec![if what == "TRIGGER" { Object::Trigger(Some(t), n) } else { Object::Policy(t, n) }]
             }
             // An extension keeps its name whatever is altered.
             _ => return Some(read),
         };
-        let to = if self.eat_all(&["RENAME", "TO"]) {
+        let (schema, new) = if self.eat_all(&["RENAME", "TO"]) {
             let new = self.ident()?;
-            Some((None, Some(self.fold(&new))))
+            (None, Some(self.fold(&new)))
         } else if self.eat_all(&["SET", "SCHEMA"]) {
             let schema = self.ident()?;
-            Some((Some(self.fold(&schema)), None))
+            (Some(self.fold(&schema)), None)
         } else {
-            None
+            return Some(read);
         };
-        if let Some((schema, new)) = to {
-            for (from, to) in old.into_iter().zip(renamed(schema, new)) {
-                read.effects.push(Effect::RenamesAway(from));
-                read.effects.push(Effect::Creates(to));
-            }
+        for from in old {
+            let to = moved(&from, schema.clone(), new.clone());
+            read.effects.push(Effect::RenamesAway(from));
+            read.effects.push(Effect::Creates(to));
         }
         Some(read)
+    }
+}
+
+/// `object` renamed to `new` or moved to `schema` (a trigger or a policy stays on its
+/// table: only its name changes).
+fn moved(object: &Object, schema: Option<String>, new: Option<String>) -> Object {
+    let rename =
+        |n: &Name| Name { schema: schema.clone().or(n.schema.clone()), name: new.clone().unwrap_or(n.name.clone()) };
+    match object {
+        Object::Routine(n, procedure, args) => Object::Routine(rename(n), *procedure, args.clone()),
+        Object::Sequence(n) => Object::Sequence(rename(n)),
+        Object::Trigger(t, n) => Object::Trigger(t.clone(), new.unwrap_or(n.clone())),
+        Object::Policy(t, n) => Object::Policy(t.clone(), new.unwrap_or(n.clone())),
+        other => other.clone(),
     }
 }
 
