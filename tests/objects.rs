@@ -188,6 +188,9 @@ async fn a_history_of_routines_and_triggers_is_adopted_without_a_baseline(db: Te
     for guard in expected {
         assert!(guards.contains(guard), "{guard} is among the plan's guards: {guards:?}");
     }
+    // The plan's JSON document names them the same way.
+    let json = serde_json::to_string(&plan).unwrap();
+    assert!(json.contains(&serde_json::to_string(expected[0]).unwrap()), "{json}");
 
     let report = syncer(&set).run(db.target()).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(report.steps.iter().all(|s| s.action == Action::Adopt), "{:#?}", report.steps);
