@@ -79,6 +79,9 @@ impl Object {
             | (Object::Index(a), Object::Index(b))
             | (Object::Type(a), Object::Type(b))
             | (Object::Sequence(a), Object::Sequence(b)) => a.matches(b),
+            // A sequence is a relation too: PostgreSQL renames it with `ALTER TABLE`,
+            // MariaDB (where it is a table) also drops it with `DROP TABLE`.
+            (Object::Table(a), Object::Sequence(b)) | (Object::Sequence(a), Object::Table(b)) => a.matches(b),
             (Object::Column(a, x), Object::Column(b, y)) | (Object::Constraint(a, x), Object::Constraint(b, y)) => {
                 x == y && a.matches(b)
             }

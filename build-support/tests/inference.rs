@@ -269,6 +269,18 @@ DROP TABLE t;
 }
 
 #[test]
+fn a_sequence_renamed_or_dropped_as_a_table_is_undone() {
+    let sql = SqlFolder::new();
+    sql.file("0001_s.sql", "CREATE SEQUENCE s;\nCREATE SEQUENCE m;\n");
+    sql.file("0002_rename.sql", "ALTER TABLE s RENAME TO s2;\n");
+    sql.file("mysql/0003_drop.sql", "-- destructive\nDROP TABLE m;\n");
+    let scan = sql.builder().dialects(&[Postgres, MySql]).scan().unwrap();
+    let undone = |d| scan.set.for_dialect(d)[0].all_guards().map(|g| g.undone_by).collect::<Vec<_>>();
+    assert_eq!(undone(Postgres), [Some(2), None]);
+    assert_eq!(undone(MySql), [Some(2), Some(3)]);
+}
+
+#[test]
 fn a_create_or_replace_of_an_existing_function_is_not_guarded() {
     let sql = SqlFolder::new();
     sql.file(
