@@ -148,8 +148,28 @@ pub(crate) fn assemble(
 fn unsupported_guards(guards: &[Guard], text: &str, dialect: DialectKind) -> Vec<Problem> {
     guards
         .iter()
-        .filter(|g| matches!(g.kind, GuardKind::TypeMissing(_)) && dialect != DialectKind::Postgres)
-        .map(|g| {
+        .filter_map(|g| {
+            let lacks = match (&g.kind, dialect) {
+                (GuardKind::TypeMissing(_), DialectKind::MySql | DialectKind::Sqlite) => {
+                    "the other databases have no user-defined types"
+                }
+                (GuardKind::ExtensionMissing(_), DialectKind::MySql | DialectKind::Sqlite) => {
+                    "the other databases have no extensions"
+                }
+                (GuardKind::PolicyMissing { .. }, DialectKind::MySql | DialectKind::Sqlite) => {
+                    "the other databases have no row-level security policies"
+                }
+                (GuardKind::SequenceMissing(_), DialectKind::Sqlite) => {
+                    "a PostgreSQL and MariaDB guard: SQLite has no sequences"
+                }
+                (GuardKind::FunctionMissing { .. } | GuardKind::ProcedureMissing { .. }, DialectKind::Sqlite) => {
+                    "a PostgreSQL and MySQL guard: SQLite has no stored functions or procedures"
+                }
+                _ => return None,
+            };
+            Some((g, lacks))
+        })
+        .map(|(g, lacks)| {
             let line = match g.origin {
                 GuardOrigin::Written { line } => line,
                 GuardOrigin::Inferred { .. } => 1,
@@ -157,9 +177,13 @@ fn unsupported_guards(guards: &[Guard], text: &str, dialect: DialectKind) -> Vec
             let offset = text.split_inclusive('\n').take(line.saturating_sub(1) as usize).map(str::len).sum();
             Problem {
                 offset,
-                message: format!("`{}` is a PostgreSQL guard: the other databases have no user-defined types", g.kind),
-                help: "move the snippet to the `postgres/` folder, or guard it with `unless(…)` on the other \
-                       dialects' own snippets"
+                message: if lacks.starts_with("a ") {
+                    format!("`{}` is {lacks}", g.kind)
+                } else {
+                    format!("`{}` is a PostgreSQL guard: {lacks}", g.kind)
+                },
+                help: "move the snippet to the folder of the databases that have the object (`postgres/`, \
+                       `mysql/`), or guard it with `unless(…)` on the other dialects' own snippets"
                     .to_owned(),
             }
         })

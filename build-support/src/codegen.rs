@@ -25,7 +25,7 @@ const MAGIC: &[u8; 4] = b"BSCH";
 /// The format this writer writes: a new layout takes a new number, here, in the
 /// runtime's reader (`embedded::FORMAT`) and in its `__embedded_snippets!` macro, which
 /// refuses at compile time a blob of a format it does not read.
-pub(crate) const FORMAT: u8 = 1;
+pub(crate) const FORMAT: u8 = 2;
 
 /// The file next to [`crate::GENERATED_FILE`] that holds the blob.
 pub(crate) const BLOB_FILE: &str = "bootschema_snippets.bin";
@@ -272,28 +272,49 @@ impl Writer {
                 GuardKind::ColumnRenamed { .. } => 7,
                 GuardKind::TableRenamed { .. } => 8,
                 GuardKind::IndexRenamed { .. } => 9,
+                GuardKind::FunctionMissing { .. } => 10,
+                GuardKind::ProcedureMissing { .. } => 11,
+                GuardKind::TriggerMissing { .. } => 12,
+                GuardKind::SequenceMissing(_) => 13,
+                GuardKind::ExtensionMissing(_) => 14,
+                GuardKind::PolicyMissing { .. } => 15,
             };
             let (inferred, origin) = match g.origin {
                 GuardOrigin::Written { line } => (0, line),
                 GuardOrigin::Inferred { statement } => (1, statement),
             };
-            out.push(kind | inferred << 4 | u8::from(g.undone_by.is_some()) << 5);
+            let args = match &g.kind {
+                GuardKind::FunctionMissing { args, .. } | GuardKind::ProcedureMissing { args, .. } => args.as_deref(),
+                _ => None,
+            };
+            out.push(kind | inferred << 5 | u8::from(g.undone_by.is_some()) << 6 | u8::from(args.is_some()) << 7);
             v(out, u64::from(origin));
             if let Some(undone_by) = g.undone_by {
                 // Wrapping both ways: any two versions round-trip.
                 z(out, undone_by.wrapping_sub(version) as i64);
             }
             match &g.kind {
-                GuardKind::TableMissing(o) | GuardKind::IndexMissing(o) | GuardKind::TypeMissing(o) => {
+                GuardKind::TableMissing(o)
+                | GuardKind::IndexMissing(o)
+                | GuardKind::TypeMissing(o)
+                | GuardKind::SequenceMissing(o) => {
                     self.object(out, o, at, local);
                 }
+                GuardKind::FunctionMissing { name, .. } | GuardKind::ProcedureMissing { name, .. } => {
+                    self.object(out, name, at, local);
+                    if let Some(args) = args {
+                        self.str(out, args, at, local);
+                    }
+                }
                 GuardKind::ColumnMissing { table, column: i }
-                | GuardKind::ConstraintMissing { table, constraint: i } => {
+                | GuardKind::ConstraintMissing { table, constraint: i }
+                | GuardKind::TriggerMissing { table, trigger: i }
+                | GuardKind::PolicyMissing { table, policy: i } => {
                     self.object(out, table, at, local);
                     self.ident(out, i, at, local);
                 }
                 GuardKind::Unless(query) => self.str(out, query, at, local),
-                GuardKind::SchemaMissing(i) => self.ident(out, i, at, local),
+                GuardKind::SchemaMissing(i) | GuardKind::ExtensionMissing(i) => self.ident(out, i, at, local),
                 GuardKind::ColumnRenamed { table, from, to } => {
                     self.object(out, table, at, local);
                     self.ident(out, from, at, local);
@@ -391,6 +412,14 @@ mod tests {
             GuardKind::ColumnRenamed { table: users.clone(), from: bare("email"), to: quoted("e-mail") },
             GuardKind::TableRenamed { from: users.clone(), to: billing.clone() },
             GuardKind::IndexRenamed { from: object(None, bare("a")), to: elsewhere.clone() },
+            GuardKind::FunctionMissing { name: users.clone(), args: Some("int4,_text,\"My T\"".into()) },
+            GuardKind::FunctionMissing { name: elsewhere.clone(), args: None },
+            GuardKind::ProcedureMissing { name: billing.clone(), args: Some("".into()) },
+            GuardKind::ProcedureMissing { name: users.clone(), args: None },
+            GuardKind::TriggerMissing { table: billing.clone(), trigger: quoted("Audit trg") },
+            GuardKind::SequenceMissing(elsewhere.clone()),
+            GuardKind::ExtensionMissing(bare("pgcrypto")),
+            GuardKind::PolicyMissing { table: users.clone(), policy: bare("own_rows") },
         ];
         let written: Vec<Guard> = kinds
             .iter()
@@ -424,6 +453,9 @@ mod tests {
         statements[4].guards = Cow::Owned(vec![
             guard(kinds[7].clone(), GuardOrigin::Inferred { statement: 4 }, Some(0)),
             guard(kinds[1].clone(), GuardOrigin::Inferred { statement: 4 }, Some(u64::MAX)),
+            // A signature, inferred and undone: every bit of the guard's tag set.
+            guard(kinds[10].clone(), GuardOrigin::Inferred { statement: 4 }, Some(version + 1)),
+            guard(kinds[17].clone(), GuardOrigin::Inferred { statement: 4 }, None),
         ]);
         Snippet {
             version,
@@ -526,7 +558,11 @@ mod tests {
     #[test]
     fn a_blob_of_another_format_fails_with_both_versions() {
         let mut blob = encode(&set());
-        assert_eq!(&blob[..5], b"BSCH\x01");
+        assert_eq!(&blob[..5], b"BSCH\x02");
+        // Format 1, before the guards of routines, triggers, sequences, extensions and
+        // policies, is refused as any other.
+        blob[4] = 1;
+        assert!(decode(blob.clone()).unwrap_err().contains("embedded in format 1 by"));
         blob[4] = FORMAT + 1;
         let err = decode(blob).unwrap_err();
         let expected = format!(

@@ -251,7 +251,7 @@ fn apply(directives: &mut Directives, key: &str, value: &str, line: u32) -> Resu
 }
 
 /// The guard kinds and how each is written.
-const GUARD_KINDS: [(&str, &str); 10] = [
+const GUARD_KINDS: [(&str, &str); 16] = [
     ("table_missing", "`-- guard: table_missing(users)` or `table_missing(billing.invoices)`"),
     ("column_missing", "`-- guard: column_missing(users.email)` or `column_missing(billing.invoices.total)`"),
     ("index_missing", "`-- guard: index_missing(users_email_idx)` or `index_missing(billing.invoices_total_idx)`"),
@@ -266,12 +266,20 @@ const GUARD_KINDS: [(&str, &str); 10] = [
     ("column_renamed", "`-- guard: column_renamed(users.name, full_name)` (table.old_column, new_column)"),
     ("table_renamed", "`-- guard: table_renamed(people, users)` (old_table, new_table)"),
     ("index_renamed", "`-- guard: index_renamed(users_mail_idx, users_email_idx)` (old_index, new_index)"),
+    ("function_missing", "`-- guard: function_missing(touch)` or `function_missing(billing.total)` (any signature)"),
+    ("procedure_missing", "`-- guard: procedure_missing(purge)` or `procedure_missing(billing.close)` (any signature)"),
+    ("trigger_missing", "`-- guard: trigger_missing(users.users_touch)` (table.trigger)"),
+    ("sequence_missing", "`-- guard: sequence_missing(invoice_no)` or `sequence_missing(billing.invoice_no)`"),
+    ("extension_missing", "`-- guard: extension_missing(pgcrypto)`"),
+    ("policy_missing", "`-- guard: policy_missing(documents.own_rows)` (table.policy)"),
 ];
 
 /// Every guard kind, for messages.
 const ALL_GUARDS: &str = "guards are `table_missing(t)`, `column_missing(t.c)`, `index_missing(i)`, \
                           `constraint_missing(t.k)`, `schema_missing(s)`, `type_missing(t)`, \
-                          `column_renamed(t.old, new)`, `table_renamed(old, new)`, `index_renamed(old, new)` \
+                          `column_renamed(t.old, new)`, `table_renamed(old, new)`, `index_renamed(old, new)`, \
+                          `function_missing(f)`, `procedure_missing(p)`, `trigger_missing(t.trg)`, \
+                          `sequence_missing(s)`, `extension_missing(e)`, `policy_missing(t.p)` \
                           and `unless(query)`";
 
 fn guard_help(kind: &str) -> String {
@@ -332,8 +340,9 @@ pub(crate) fn parse_guard(value: &str) -> Result<GuardKind, (String, String)> {
     let mut parts = lists.next().unwrap_or_default();
     let second = lists.next().unwrap_or_default();
     let (min, max) = match kind {
-        "schema_missing" => (1, 1),
-        "table_missing" | "index_missing" | "type_missing" | "table_renamed" | "index_renamed" => (1, 2),
+        "schema_missing" | "extension_missing" => (1, 1),
+        "table_missing" | "index_missing" | "type_missing" | "table_renamed" | "index_renamed" | "function_missing"
+        | "procedure_missing" | "sequence_missing" => (1, 2),
         _ => (2, 3),
     };
     let expected = match kind {
@@ -341,6 +350,12 @@ pub(crate) fn parse_guard(value: &str) -> Result<GuardKind, (String, String)> {
         "index_missing" => "an index name, optionally schema-qualified",
         "type_missing" => "a type name, optionally schema-qualified",
         "schema_missing" => "a schema name, not qualified",
+        "extension_missing" => "an extension name, not qualified",
+        "function_missing" => "a function name, optionally schema-qualified (any signature)",
+        "procedure_missing" => "a procedure name, optionally schema-qualified (any signature)",
+        "sequence_missing" => "a sequence name, optionally schema-qualified",
+        "trigger_missing" => "a table and a trigger (`table.trigger` or `schema.table.trigger`)",
+        "policy_missing" => "a table and a policy (`table.policy` or `schema.table.policy`)",
         "column_missing" => "a table and a column (`table.column` or `schema.table.column`)",
         "column_renamed" => "a table and its old column (`table.old` or `schema.table.old`), then the new column",
         "table_renamed" => "an old and a new table name, each optionally schema-qualified",
@@ -372,6 +387,18 @@ pub(crate) fn parse_guard(value: &str) -> Result<GuardKind, (String, String)> {
         "index_missing" => GuardKind::IndexMissing(object(parts, last)),
         "type_missing" => GuardKind::TypeMissing(object(parts, last)),
         "schema_missing" => GuardKind::SchemaMissing(last),
+        "extension_missing" => GuardKind::ExtensionMissing(last),
+        "sequence_missing" => GuardKind::SequenceMissing(object(parts, last)),
+        "function_missing" => GuardKind::FunctionMissing { name: object(parts, last), args: None },
+        "procedure_missing" => GuardKind::ProcedureMissing { name: object(parts, last), args: None },
+        "trigger_missing" => {
+            let table = parts.pop().unwrap_or_else(|| Ident::bare(""));
+            GuardKind::TriggerMissing { table: object(parts, table), trigger: last }
+        }
+        "policy_missing" => {
+            let table = parts.pop().unwrap_or_else(|| Ident::bare(""));
+            GuardKind::PolicyMissing { table: object(parts, table), policy: last }
+        }
         "table_renamed" => GuardKind::TableRenamed { from: object(parts, last), to: whole(second) },
         "index_renamed" => GuardKind::IndexRenamed { from: object(parts, last), to: whole(second) },
         "column_missing" => {

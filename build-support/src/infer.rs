@@ -59,6 +59,17 @@ pub(crate) enum Object {
     Constraint(Name, String),
     Schema(String),
     Type(Name),
+    /// A function or procedure: its name, whether it is a procedure, and its input
+    /// argument types as `pg_type` names (PostgreSQL; `None`: any signature, as a
+    /// `DROP FUNCTION f` without one, or MySQL, which does not overload).
+    Routine(Name, bool, Option<String>),
+    /// A trigger: the table it is on (`None` where a MySQL or SQLite `DROP TRIGGER`
+    /// names none) and its name.
+    Trigger(Option<Name>, String),
+    Sequence(Name),
+    Extension(String),
+    /// A policy on a table.
+    Policy(Name, String),
 }
 
 impl Object {
@@ -66,11 +77,22 @@ impl Object {
         match (self, other) {
             (Object::Table(a), Object::Table(b))
             | (Object::Index(a), Object::Index(b))
-            | (Object::Type(a), Object::Type(b)) => a.matches(b),
+            | (Object::Type(a), Object::Type(b))
+            | (Object::Sequence(a), Object::Sequence(b)) => a.matches(b),
+            // A sequence is a relation too: PostgreSQL renames it with `ALTER TABLE`,
+            // MariaDB (where it is a table) also drops it with `DROP TABLE`.
+            (Object::Table(a), Object::Sequence(b)) | (Object::Sequence(a), Object::Table(b)) => a.matches(b),
             (Object::Column(a, x), Object::Column(b, y)) | (Object::Constraint(a, x), Object::Constraint(b, y)) => {
                 x == y && a.matches(b)
             }
-            (Object::Schema(a), Object::Schema(b)) => a == b,
+            (Object::Schema(a), Object::Schema(b)) | (Object::Extension(a), Object::Extension(b)) => a == b,
+            (Object::Routine(a, p, x), Object::Routine(b, q, y)) => {
+                p == q && a.matches(b) && (x.is_none() || y.is_none() || x == y)
+            }
+            (Object::Trigger(a, x), Object::Trigger(b, y)) => {
+                x == y && (a.is_none() || b.is_none() || a.as_ref().zip(b.as_ref()).is_some_and(|(a, b)| a.matches(b)))
+            }
+            (Object::Policy(a, x), Object::Policy(b, y)) => x == y && a.matches(b),
             _ => false,
         }
     }
@@ -78,19 +100,29 @@ impl Object {
     /// The schema the object is explicitly in.
     fn schema(&self) -> Option<&str> {
         match self {
-            Object::Table(n) | Object::Index(n) | Object::Type(n) | Object::Column(n, _) | Object::Constraint(n, _) => {
-                n.schema.as_deref()
-            }
-            Object::Schema(_) => None,
+            Object::Table(n)
+            | Object::Index(n)
+            | Object::Type(n)
+            | Object::Column(n, _)
+            | Object::Constraint(n, _)
+            | Object::Routine(n, ..)
+            | Object::Sequence(n)
+            | Object::Trigger(Some(n), _)
+            | Object::Policy(n, _) => n.schema.as_deref(),
+            Object::Schema(_) | Object::Extension(_) | Object::Trigger(None, _) => None,
         }
     }
 
     /// The names by which the object can be removed, for a quick first filter.
     fn keys(&self) -> Vec<&str> {
         match self {
-            Object::Table(n) | Object::Index(n) | Object::Type(n) => vec![&n.name],
-            Object::Column(t, c) | Object::Constraint(t, c) => vec![&t.name, c],
-            Object::Schema(s) => vec![s],
+            Object::Table(n) | Object::Index(n) | Object::Type(n) | Object::Routine(n, ..) | Object::Sequence(n) => {
+                vec![&n.name]
+            }
+            Object::Column(t, c) | Object::Constraint(t, c) | Object::Policy(t, c) | Object::Trigger(Some(t), c) => {
+                vec![&t.name, c]
+            }
+            Object::Schema(s) | Object::Extension(s) | Object::Trigger(None, s) => vec![s],
         }
     }
 }
@@ -109,6 +141,9 @@ pub(crate) enum Effect {
     /// Drops it with `CASCADE`: whatever is defined over it goes too (the views that
     /// read it, and theirs), as [`Effect::Reads`] tell.
     Cascades(Object),
+    /// Ties the first object's life to the second's: `ALTER SEQUENCE s OWNED BY t.c`
+    /// makes dropping the column (or its table) drop the sequence.
+    Attaches(Object, Object),
     /// Changes the catalog in a way the build does not model (an `ALTER TABLE`
     /// operation it does not know, a `CASCADE` whose dependents are not all known):
     /// anything may have been removed.
@@ -161,6 +196,18 @@ impl Watch {
                 let new = Object::Index(renamed(name(from), name(to)));
                 (vec![Object::Index(name(from)), new.clone()], vec![new], vec![])
             }
+            GuardKind::FunctionMissing { name: n, args } | GuardKind::ProcedureMissing { name: n, args } => {
+                let procedure = matches!(kind, GuardKind::ProcedureMissing { .. });
+                (vec![Object::Routine(name(n), procedure, args.as_deref().map(str::to_owned))], vec![], vec![])
+            }
+            GuardKind::TriggerMissing { table, trigger } => {
+                (vec![Object::Trigger(Some(name(table)), ident(trigger))], vec![], vec![Object::Table(name(table))])
+            }
+            GuardKind::PolicyMissing { table, policy } => {
+                (vec![Object::Policy(name(table), ident(policy))], vec![], vec![Object::Table(name(table))])
+            }
+            GuardKind::SequenceMissing(s) => (vec![Object::Sequence(name(s))], vec![], vec![]),
+            GuardKind::ExtensionMissing(e) => (vec![Object::Extension(ident(e))], vec![], vec![]),
             GuardKind::Unless(_) => (vec![], vec![], vec![]),
         };
         let result = if result.is_empty() { own.clone() } else { result };
@@ -181,7 +228,7 @@ impl Watch {
             }
             Effect::Removes(o) | Effect::RenamesAway(o) => self.removed_by(o, true),
             Effect::Unknown | Effect::Cascades(_) => true,
-            Effect::Reads(..) => false,
+            Effect::Reads(..) | Effect::Attaches(..) => false,
         }
     }
 
@@ -200,7 +247,11 @@ impl Watch {
     /// name (an index's table and columns move with a rename; its own name does not).
     fn follow(&mut self, from: &Object, to: &Object) {
         for cover in &mut self.covers {
-            if matches!((from, to), (Object::Column(..), Object::Column(..))) && cover.matches(from) {
+            let same_kind = matches!(
+                (from, to),
+                (Object::Column(..), Object::Column(..)) | (Object::Routine(..), Object::Routine(..))
+            );
+            if same_kind && cover.matches(from) {
                 *cover = to.clone();
                 continue;
             }
@@ -246,21 +297,30 @@ pub(crate) struct Understood {
 
 /// Reads one statement of `kind` with the parser of `dialect`.
 pub(crate) fn understand(dialect: DialectKind, sql: &str, kind: StatementKind) -> Understood {
-    match kind {
+    let mut understood = match kind {
         // A routine's body runs later; creating it changes no table, and locks none
         // unless it is a trigger (on a table the build does not read out).
         StatementKind::Routine => {
             let head = sql.split(['(', '$']).next().unwrap_or_default();
             let trigger = head.split(|c: char| !c.is_ascii_alphabetic()).any(|w| w.eq_ignore_ascii_case("TRIGGER"));
-            return Understood {
-                effects: Some(Vec::new()),
-                tables: (!trigger).then(Vec::new),
-                ..Understood::default()
-            };
+            Understood { effects: Some(Vec::new()), tables: (!trigger).then(Vec::new), ..Understood::default() }
         }
         StatementKind::Block | StatementKind::Whole => return Understood::default(),
-        StatementKind::Plain => {}
+        StatementKind::Plain => parse(dialect, sql),
+    };
+    // Functions, procedures, triggers, sequences, extensions and policies: their heads
+    // tell what they create, drop or rename (see `objects`).
+    if let Some(read) = crate::objects::read(dialect, sql) {
+        understood.guards = read.guards;
+        understood.effects = Some(read.effects);
+        understood.replaces = read.replaces;
+        understood.unreadable = None;
     }
+    understood
+}
+
+/// Reads one plain statement with the parser of `dialect`.
+fn parse(dialect: DialectKind, sql: &str) -> Understood {
     let parsed = std::panic::catch_unwind(|| Parser::parse_sql(parser_dialect(dialect), sql));
     let mut statements = match parsed {
         Ok(Ok(statements)) => statements,
@@ -304,7 +364,8 @@ fn dropped(dialect: DialectKind, sql: &str) -> Option<Vec<Effect>> {
         .collect();
     let is = |k: usize, w: &str| tokens.get(k).is_some_and(|t| t.eq_ignore_ascii_case(w));
     let ident = |t: &str| {
-        let quoted = t.starts_with(['"', '`', '[']);
+        // A lone quote character is punctuation where the dialect does not quote with it.
+        let quoted = t.len() >= 2 && t.starts_with(['"', '`', '[']);
         let value = if quoted { t[1..t.len().saturating_sub(1)].to_owned() } else { t.to_owned() };
         normalise(dialect, &value, quoted)
     };
@@ -1022,7 +1083,8 @@ pub(crate) fn across_snippets(snippets: &mut [Snippet], inferred: &mut [Inferred
                 .flatten()
                 .flatten()
                 .filter_map(|e| match e {
-                    Effect::Removes(o) | Effect::RenamesAway(o) => Some(o.keys()),
+                    // What attaches a guarded object to another changes what removes it.
+                    Effect::Removes(o) | Effect::RenamesAway(o) | Effect::Attaches(o, _) => Some(o.keys()),
                     Effect::Creates(_) | Effect::Unknown | Effect::Reads(..) | Effect::Cascades(_) => None,
                 })
                 .flatten()
@@ -1107,6 +1169,12 @@ pub(crate) fn across_snippets(snippets: &mut [Snippet], inferred: &mut [Inferred
                         Effect::RenamesAway(o) => {
                             if let Some(Effect::Creates(to)) = effects.get(k + 1) {
                                 watch.follow(o, to);
+                            }
+                        }
+                        Effect::Attaches(o, on) if watch.own.iter().any(|w| w.matches(o)) => {
+                            watch.covers.push(on.clone());
+                            if let Object::Column(table, _) = on {
+                                watch.covers.push(Object::Table(table.clone()));
                             }
                         }
                         Effect::Cascades(o) => {

@@ -108,6 +108,7 @@ mod directives;
 mod infer;
 mod lex;
 mod lines;
+mod objects;
 mod scan;
 mod split;
 mod transaction;

@@ -54,6 +54,28 @@ pub struct CatalogSnapshot {
     /// `(schema, type)`: user-defined types (PostgreSQL enums, composites, ranges,
     /// domains; not the row types of tables).
     pub types: HashSet<(String, String)>,
+    /// Functions and procedures named by guards: `(schema, name)` → each one's
+    /// [`Routine`] (PostgreSQL overloads a name; MySQL has one function and one
+    /// procedure per name at most).
+    pub routines: HashMap<(String, String), Vec<Routine>>,
+    /// `(schema, table, trigger)`.
+    pub triggers: HashSet<(String, String, String)>,
+    /// `(schema, sequence)`.
+    pub sequences: HashSet<(String, String)>,
+    /// Installed extensions (PostgreSQL).
+    pub extensions: HashSet<String>,
+    /// `(schema, table, policy)` (PostgreSQL).
+    pub policies: HashSet<(String, String, String)>,
+}
+
+/// One function or procedure as the catalog holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Routine {
+    /// Whether it is a procedure (else a function, an aggregate or a window function).
+    pub procedure: bool,
+    /// Its input argument types, as `pg_type` names them, separated by `,` (PostgreSQL);
+    /// empty on MySQL, where the name alone identifies a routine.
+    pub args: String,
 }
 
 /// The names a snapshot must cover, so that dialects can restrict their catalog query.
@@ -69,6 +91,18 @@ pub struct Scope {
     pub namespaces: BTreeSet<String>,
     /// Types named by `type_missing` guards (normalised).
     pub types: BTreeSet<String>,
+    /// Functions and procedures named by guards (normalised).
+    pub routines: BTreeSet<String>,
+    /// Triggers named by `trigger_missing` guards (normalised; their tables are in
+    /// `tables`).
+    pub triggers: BTreeSet<String>,
+    /// Sequences named by `sequence_missing` guards (normalised).
+    pub sequences: BTreeSet<String>,
+    /// Extensions named by `extension_missing` guards (normalised).
+    pub extensions: BTreeSet<String>,
+    /// Policies named by `policy_missing` guards (normalised; their tables are in
+    /// `tables`).
+    pub policies: BTreeSet<String>,
     /// Whether the snapshot checks objects this sync has just created (the verify
     /// step): most of them exist, so a dialect may read their details in the same query
     /// instead of first finding the tables.
@@ -135,6 +169,29 @@ impl Scope {
                         scope.schemas.insert(normalise(dialect, schema));
                     }
                     scope.types.insert(normalise(dialect, &t.name));
+                }
+                GuardKind::FunctionMissing { name, .. } | GuardKind::ProcedureMissing { name, .. } => {
+                    if let Some(schema) = &name.schema {
+                        scope.schemas.insert(normalise(dialect, schema));
+                    }
+                    scope.routines.insert(normalise(dialect, &name.name));
+                }
+                GuardKind::TriggerMissing { table, trigger } => {
+                    add_table(&mut scope, table);
+                    scope.triggers.insert(normalise(dialect, trigger));
+                }
+                GuardKind::PolicyMissing { table, policy } => {
+                    add_table(&mut scope, table);
+                    scope.policies.insert(normalise(dialect, policy));
+                }
+                GuardKind::SequenceMissing(s) => {
+                    if let Some(schema) = &s.schema {
+                        scope.schemas.insert(normalise(dialect, schema));
+                    }
+                    scope.sequences.insert(normalise(dialect, &s.name));
+                }
+                GuardKind::ExtensionMissing(e) => {
+                    scope.extensions.insert(normalise(dialect, e));
                 }
                 GuardKind::Unless(_) => {}
             }
@@ -223,6 +280,24 @@ impl CatalogSnapshot {
                 });
                 present(!needed)
             }
+            GuardKind::FunctionMissing { name, args } => {
+                present(self.resolve_routine(dialect, name, false, args).is_some())
+            }
+            GuardKind::ProcedureMissing { name, args } => {
+                present(self.resolve_routine(dialect, name, true, args).is_some())
+            }
+            GuardKind::TriggerMissing { table, trigger } => present(
+                self.resolve_table(dialect, table)
+                    .map(|(s, t)| self.triggers.contains(&(s, t, normalise(dialect, trigger))))
+                    .unwrap_or(false),
+            ),
+            GuardKind::PolicyMissing { table, policy } => present(
+                self.resolve_table(dialect, table)
+                    .map(|(s, t)| self.policies.contains(&(s, t, normalise(dialect, policy))))
+                    .unwrap_or(false),
+            ),
+            GuardKind::SequenceMissing(sequence) => present(self.resolve_sequence(dialect, sequence).is_some()),
+            GuardKind::ExtensionMissing(e) => present(self.extensions.contains(&normalise(dialect, e))),
             GuardKind::Unless(query) => match probes.get(unless_query(query)) {
                 Some(Ok(found)) => present(*found),
                 Some(Err(error)) => GuardStatus::Unknown(error.clone()),
@@ -247,8 +322,15 @@ impl CatalogSnapshot {
             GuardKind::IndexRenamed { from, to } => {
                 self.resolve_index(dialect, from).is_some() || self.resolve_index(dialect, to).is_some()
             }
-            GuardKind::TypeMissing(_) => !self.status(dialect, guard, &Probes::new()).is_missing(),
-            GuardKind::SchemaMissing(_) | GuardKind::Unless(_) => false,
+            GuardKind::TypeMissing(_)
+            | GuardKind::FunctionMissing { .. }
+            | GuardKind::ProcedureMissing { .. }
+            | GuardKind::TriggerMissing { .. }
+            | GuardKind::PolicyMissing { .. }
+            | GuardKind::SequenceMissing(_) => !self.status(dialect, guard, &Probes::new()).is_missing(),
+            // An extension is often installed in every database of a server (by a
+            // template or the operator): it says nothing of the app's history.
+            GuardKind::SchemaMissing(_) | GuardKind::ExtensionMissing(_) | GuardKind::Unless(_) => false,
         })
     }
 
@@ -275,6 +357,34 @@ impl CatalogSnapshot {
     fn resolve_index(&self, dialect: DialectKind, index: &ObjectName) -> Option<bool> {
         let name = normalise(dialect, &index.name);
         self.schemas_for(dialect, index).into_iter().find_map(|s| self.indexes.get(&(s, name.clone())).copied())
+    }
+
+    /// The `(schema, name)` and index of the function (or procedure) a guard names: the
+    /// qualified one, or the first of the search path that has one with the same
+    /// signature (any, where `args` is `None`).
+    fn resolve_routine(
+        &self,
+        dialect: DialectKind,
+        name: &ObjectName,
+        procedure: bool,
+        args: &Option<std::borrow::Cow<'static, str>>,
+    ) -> Option<((String, String), usize)> {
+        let routine = normalise(dialect, &name.name);
+        self.schemas_for(dialect, name).into_iter().find_map(|s| {
+            let key = (s, routine.clone());
+            let found = self
+                .routines
+                .get(&key)?
+                .iter()
+                .position(|r| r.procedure == procedure && args.as_deref().is_none_or(|a| a == r.args))?;
+            Some((key, found))
+        })
+    }
+
+    /// The `(schema, sequence)` a name refers to.
+    fn resolve_sequence(&self, dialect: DialectKind, name: &ObjectName) -> Option<(String, String)> {
+        let sequence = normalise(dialect, &name.name);
+        self.schemas_for(dialect, name).into_iter().map(|s| (s, sequence.clone())).find(|k| self.sequences.contains(k))
     }
 
     fn schemas_for(&self, dialect: DialectKind, name: &ObjectName) -> Vec<String> {
@@ -367,6 +477,30 @@ impl CatalogSnapshot {
                     self.indexes.insert((new_schema, normalise(dialect, &to.name)), valid);
                 }
             }
+            GuardKind::FunctionMissing { name, args } | GuardKind::ProcedureMissing { name, args } => {
+                let procedure = matches!(guard.kind, GuardKind::ProcedureMissing { .. });
+                let key = (self.home(dialect, &name.schema), normalise(dialect, &name.name));
+                let routine = Routine { procedure, args: args.as_deref().unwrap_or_default().to_owned() };
+                let routines = self.routines.entry(key).or_default();
+                if !routines.contains(&routine) {
+                    routines.push(routine);
+                }
+            }
+            GuardKind::TriggerMissing { table, trigger } => {
+                let (s, t) = self.place_table(dialect, table);
+                self.triggers.insert((s, t, normalise(dialect, trigger)));
+            }
+            GuardKind::PolicyMissing { table, policy } => {
+                let (s, t) = self.place_table(dialect, table);
+                self.policies.insert((s, t, normalise(dialect, policy)));
+            }
+            GuardKind::SequenceMissing(sequence) => {
+                let key = (self.home(dialect, &sequence.schema), normalise(dialect, &sequence.name));
+                self.sequences.insert(key);
+            }
+            GuardKind::ExtensionMissing(e) => {
+                self.extensions.insert(normalise(dialect, e));
+            }
             GuardKind::Unless(_) => {}
         }
     }
@@ -420,6 +554,32 @@ impl CatalogSnapshot {
                 for s in self.schemas_for(dialect, to) {
                     self.indexes.remove(&(s, name.clone()));
                 }
+            }
+            GuardKind::FunctionMissing { name, args } | GuardKind::ProcedureMissing { name, args } => {
+                let procedure = matches!(guard.kind, GuardKind::ProcedureMissing { .. });
+                if let Some((key, found)) = self.resolve_routine(dialect, name, procedure, args) {
+                    if let Some(routines) = self.routines.get_mut(&key) {
+                        routines.remove(found);
+                    }
+                }
+            }
+            GuardKind::TriggerMissing { table, trigger } => {
+                if let Some((s, t)) = self.resolve_table(dialect, table) {
+                    self.triggers.remove(&(s, t, normalise(dialect, trigger)));
+                }
+            }
+            GuardKind::PolicyMissing { table, policy } => {
+                if let Some((s, t)) = self.resolve_table(dialect, table) {
+                    self.policies.remove(&(s, t, normalise(dialect, policy)));
+                }
+            }
+            GuardKind::SequenceMissing(sequence) => {
+                if let Some(key) = self.resolve_sequence(dialect, sequence) {
+                    self.sequences.remove(&key);
+                }
+            }
+            GuardKind::ExtensionMissing(e) => {
+                self.extensions.remove(&normalise(dialect, e));
             }
             GuardKind::Unless(_) => {}
         }
@@ -536,5 +696,80 @@ mod tests {
             s.status(pg, &guard(GuardKind::TypeMissing(name(Some("billing"), "mood"))), &p),
             GuardStatus::Missing
         );
+    }
+
+    #[test]
+    fn routines_are_told_apart_by_signature_and_kind() {
+        let mut s = snapshot();
+        let p = Probes::new();
+        let pg = DialectKind::Postgres;
+        let routine = |procedure, args: &str| Routine { procedure, args: args.into() };
+        s.routines.insert(("public".into(), "add".into()), vec![routine(false, "int4,int4"), routine(true, "text")]);
+        let function = |args: Option<&str>| {
+            guard(GuardKind::FunctionMissing { name: name(None, "add"), args: args.map(|a| a.to_owned().into()) })
+        };
+        let procedure = |args: &str| {
+            guard(GuardKind::ProcedureMissing { name: name(None, "add"), args: Some(args.to_owned().into()) })
+        };
+        assert_eq!(s.status(pg, &function(Some("int4,int4")), &p), GuardStatus::Present);
+        assert_eq!(s.status(pg, &function(Some("int4")), &p), GuardStatus::Missing, "another overload");
+        assert_eq!(s.status(pg, &function(Some("text")), &p), GuardStatus::Missing, "a procedure, not a function");
+        assert_eq!(s.status(pg, &procedure("text"), &p), GuardStatus::Present);
+        assert_eq!(s.status(pg, &function(None), &p), GuardStatus::Present, "by name: any signature");
+        let elsewhere = guard(GuardKind::FunctionMissing { name: name(Some("billing"), "add"), args: None });
+        assert_eq!(s.status(pg, &elsewhere, &p), GuardStatus::Missing);
+
+        // What a run creates and what a later drop removes, as the plan expects them.
+        let text = function(Some("text"));
+        s.assume_ran(pg, &text);
+        assert_eq!(s.status(pg, &text, &p), GuardStatus::Present);
+        s.assume_undone(pg, &function(Some("int4,int4")));
+        assert_eq!(s.status(pg, &function(Some("int4,int4")), &p), GuardStatus::Missing);
+        assert_eq!(s.status(pg, &text, &p), GuardStatus::Present, "the other overload stays");
+    }
+
+    #[test]
+    fn triggers_policies_sequences_and_extensions_are_looked_up() {
+        let mut s = snapshot();
+        let p = Probes::new();
+        let pg = DialectKind::Postgres;
+        s.triggers.insert(("public".into(), "users".into(), "users_touch".into()));
+        s.policies.insert(("public".into(), "users".into(), "own".into()));
+        s.sequences.insert(("billing".into(), "invoice_no".into()));
+        s.extensions.insert("pgcrypto".into());
+        let trigger = |table: &str, t: &str| {
+            guard(GuardKind::TriggerMissing { table: name(None, table), trigger: Ident::bare(t.to_string()) })
+        };
+        assert_eq!(s.status(pg, &trigger("users", "users_touch"), &p), GuardStatus::Present);
+        assert_eq!(s.status(pg, &trigger("invoices", "users_touch"), &p), GuardStatus::Missing, "another table");
+        let policy = guard(GuardKind::PolicyMissing { table: name(None, "USERS"), policy: Ident::bare("own") });
+        assert_eq!(s.status(pg, &policy, &p), GuardStatus::Present, "a bare name folds");
+        let sequence = |schema| guard(GuardKind::SequenceMissing(name(schema, "invoice_no")));
+        assert_eq!(s.status(pg, &sequence(Some("billing")), &p), GuardStatus::Present);
+        assert_eq!(s.status(pg, &sequence(None), &p), GuardStatus::Missing, "not on the search path");
+        let extension = |e: &str| guard(GuardKind::ExtensionMissing(Ident::bare(e.to_string())));
+        assert_eq!(s.status(pg, &extension("pgcrypto"), &p), GuardStatus::Present);
+        assert_eq!(s.status(pg, &extension("citext"), &p), GuardStatus::Missing);
+        // An extension says nothing of the app's history (a template may install it);
+        // the others do.
+        let extension_only = Snippet {
+            version: 1,
+            version_text: "1".into(),
+            description: "x".into(),
+            path: "sql/1_x.sql".into(),
+            checksum: "sha256:x".into(),
+            legacy_checksum: "sha256:x".into(),
+            sql: "SELECT 1".into(),
+            statements: std::borrow::Cow::Owned(Vec::new()),
+            guards: std::borrow::Cow::Owned(vec![extension("pgcrypto")]),
+            transaction: crate::snippet::TransactionMode::Wrapped,
+            destructive: false,
+            on_change: crate::snippet::OnChange::Refuse,
+            history: false,
+        };
+        assert!(!s.holds_any(pg, std::slice::from_ref(&extension_only)));
+        let with_trigger =
+            Snippet { guards: std::borrow::Cow::Owned(vec![trigger("users", "users_touch")]), ..extension_only };
+        assert!(s.holds_any(pg, &[with_trigger]));
     }
 }

@@ -1,7 +1,7 @@
 //! Reading the blob that `bootschema-build` embeds: the snippet model as data, so that
 //! the app's compiler sees a few lines of code however many snippets there are.
 //!
-//! The writer is `bootschema-build`'s `codegen.rs`; this is the one reader. Format 1,
+//! The writer is `bootschema-build`'s `codegen.rs`; this is the one reader. Format 2,
 //! all integers LEB128 varints (`v`), signed ones zigzag-encoded (`z`):
 //!
 //! ```text
@@ -23,11 +23,16 @@
 //! statement = z(line - previous line), z(start - previous end), z(end - start),
 //!             u8 catalog | kind << 2 | has reason << 5 | has tables << 6,
 //!             [reason:str], v count, guard…, [v count, object…]
-//! guard     = u8 kind | inferred << 4 | has undone_by << 5, v line or statement,
-//!             [z(undone_by - version)], the kind's objects, idents or query (str)
+//! guard     = u8 kind | inferred << 5 | has undone_by << 6 | has args << 7,
+//!             v line or statement, [z(undone_by - version)], the kind's objects,
+//!             idents or query (str), [args:str] (a function's or procedure's signature)
 //! ident     = v(len << 1 | quoted), z(position - anchor)
 //! object    = v(len << 2 | quoted << 1 | has schema), z(position - anchor), [schema:ident]
 //! ```
+//!
+//! Format 2 (bootschema 0.1 with the guards of routines, triggers, sequences,
+//! extensions and policies) widened a guard's kind from 4 bits to 5 and added the
+//! signature; format 1 is refused as any other.
 //!
 //! Differences of versions wrap (any two `u64` round-trip). A str is usually a slice
 //! of its snippet's own text or path (an identifier as spelled in the statement), so
@@ -52,7 +57,7 @@ pub(crate) const MAGIC: &[u8; 4] = b"BSCH";
 
 /// The format this bootschema reads. Any change to the layout above takes a new
 /// number, here, in `bootschema-build`'s writer and in `__embedded_snippets!`.
-pub(crate) const FORMAT: u8 = 1;
+pub(crate) const FORMAT: u8 = 2;
 
 /// Decodes a blob written by `bootschema-build`.
 pub(crate) fn decode(blob: &'static [u8]) -> Result<SnippetLists, String> {
@@ -468,22 +473,24 @@ fn read_guards(r: &mut Reader, t: &Tables, at: usize, version: u64, arena: &mut 
 
 fn read_guard(r: &mut Reader, t: &Tables, at: usize, version: u64) -> Res<Guard> {
     let tag = r.u8()?;
-    if tag >> 6 != 0 {
-        return Err(Bad("unknown guard flags"));
-    }
     let origin = r.u32()?;
-    let origin = if tag & (1 << 4) != 0 {
+    let origin = if tag & (1 << 5) != 0 {
         GuardOrigin::Inferred { statement: origin }
     } else {
         GuardOrigin::Written { line: origin }
     };
-    let undone_by = if tag & (1 << 5) != 0 {
+    let undone_by = if tag & (1 << 6) != 0 {
         // Wrapping, as the writer computes the difference: any two versions round-trip.
         Some(version.wrapping_add_signed(r.z()?))
     } else {
         None
     };
-    let kind = match tag & 0b1111 {
+    let kind = tag & 0b1_1111;
+    let has_args = tag & (1 << 7) != 0;
+    if has_args && !matches!(kind, 10 | 11) {
+        return Err(Bad("a signature on a guard that takes none"));
+    }
+    let kind = match kind {
         0 => GuardKind::TableMissing(read_object(r, t, at)?),
         1 => GuardKind::ColumnMissing { table: read_object(r, t, at)?, column: read_ident(r, t, at)? },
         2 => GuardKind::IndexMissing(read_object(r, t, at)?),
@@ -498,6 +505,19 @@ fn read_guard(r: &mut Reader, t: &Tables, at: usize, version: u64) -> Res<Guard>
         },
         8 => GuardKind::TableRenamed { from: read_object(r, t, at)?, to: read_object(r, t, at)? },
         9 => GuardKind::IndexRenamed { from: read_object(r, t, at)?, to: read_object(r, t, at)? },
+        10 | 11 => {
+            let name = read_object(r, t, at)?;
+            let args = if has_args { Some(Cow::Borrowed(read_str(r, t, at)?)) } else { None };
+            if kind == 10 {
+                GuardKind::FunctionMissing { name, args }
+            } else {
+                GuardKind::ProcedureMissing { name, args }
+            }
+        }
+        12 => GuardKind::TriggerMissing { table: read_object(r, t, at)?, trigger: read_ident(r, t, at)? },
+        13 => GuardKind::SequenceMissing(read_object(r, t, at)?),
+        14 => GuardKind::ExtensionMissing(read_ident(r, t, at)?),
+        15 => GuardKind::PolicyMissing { table: read_object(r, t, at)?, policy: read_ident(r, t, at)? },
         _ => return Err(Bad("an unknown guard kind")),
     };
     Ok(Guard { kind, origin, undone_by })
@@ -537,18 +557,18 @@ mod tests {
 
     #[test]
     fn a_truncated_blob_is_corrupt_not_a_panic() {
-        let err = decode(b"BSCH\x01\x050.1.0\x05ab").unwrap_err();
+        let err = decode(b"BSCH\x02\x050.1.0\x05ab").unwrap_err();
         assert!(err.contains("corrupt (unexpected end"), "{err}");
-        let err = decode(b"BSCH\x01\x050.1.0\x02\xff\xfe").unwrap_err();
+        let err = decode(b"BSCH\x02\x050.1.0\x02\xff\xfe").unwrap_err();
         assert!(err.contains("not UTF-8"), "{err}");
     }
 
     #[test]
     fn the_format_the_macro_accepts_is_the_one_the_reader_reads() {
-        // `__embedded_snippets!` matches the literal `1`: keep it equal to FORMAT.
-        let set: crate::SnippetSet = crate::__embedded_snippets!(format = 1, build = "0.0.0", blob = b"BSCH\x02\x00");
+        // `__embedded_snippets!` matches the literal `2`: keep it equal to FORMAT.
+        let set: crate::SnippetSet = crate::__embedded_snippets!(format = 2, build = "0.0.0", blob = b"BSCH\x01\x00");
         let err = set.try_lists().unwrap_err();
-        assert!(err.contains("format 2"), "{err}");
-        assert_eq!(FORMAT, 1);
+        assert!(err.contains("format 1"), "{err}");
+        assert_eq!(FORMAT, 2);
     }
 }

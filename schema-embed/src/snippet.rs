@@ -208,6 +208,46 @@ pub enum GuardKind {
         /// The name after it.
         to: ObjectName,
     },
+    /// `function_missing(f(int4,text))`: a function (not a procedure) named `f`. On
+    /// PostgreSQL, functions overload: `args` holds the types of its input arguments
+    /// (`IN`, `INOUT`, `VARIADIC`; `OUT` ones are no part of a function's identity), as
+    /// `pg_type` names them (`int4`, `varchar`, `_text` for `text[]`), separated by
+    /// `,`. MySQL has no overloading: `args` is `None` and the name alone identifies it.
+    FunctionMissing {
+        /// The function.
+        name: ObjectName,
+        /// Its signature, where the database overloads.
+        args: Option<Cow<'static, str>>,
+    },
+    /// `procedure_missing(p(int4))`: a procedure, identified as a function is (on
+    /// PostgreSQL 14 and later a procedure's `OUT` arguments are part of its signature,
+    /// and are in `args`).
+    ProcedureMissing {
+        /// The procedure.
+        name: ObjectName,
+        /// Its signature, where the database overloads.
+        args: Option<Cow<'static, str>>,
+    },
+    /// `trigger_missing(t.trg)`: trigger `trg` on table `t` (PostgreSQL names triggers
+    /// per table; MySQL per database and SQLite per database file, but each trigger is
+    /// on one table, which the guard names too).
+    TriggerMissing {
+        /// The table.
+        table: ObjectName,
+        /// The trigger.
+        trigger: Ident,
+    },
+    /// `sequence_missing(s)`: a sequence (PostgreSQL; MariaDB 10.3 and later).
+    SequenceMissing(ObjectName),
+    /// `extension_missing(e)`: an installed extension (PostgreSQL).
+    ExtensionMissing(Ident),
+    /// `policy_missing(t.p)`: row-level security policy `p` on table `t` (PostgreSQL).
+    PolicyMissing {
+        /// The table.
+        table: ObjectName,
+        /// The policy.
+        policy: Ident,
+    },
 }
 
 impl GuardKind {
@@ -224,6 +264,12 @@ impl GuardKind {
             GuardKind::ColumnRenamed { .. } => "column_renamed",
             GuardKind::TableRenamed { .. } => "table_renamed",
             GuardKind::IndexRenamed { .. } => "index_renamed",
+            GuardKind::FunctionMissing { .. } => "function_missing",
+            GuardKind::ProcedureMissing { .. } => "procedure_missing",
+            GuardKind::TriggerMissing { .. } => "trigger_missing",
+            GuardKind::SequenceMissing(_) => "sequence_missing",
+            GuardKind::ExtensionMissing(_) => "extension_missing",
+            GuardKind::PolicyMissing { .. } => "policy_missing",
         }
     }
 }
@@ -243,6 +289,17 @@ impl fmt::Display for GuardKind {
             GuardKind::ColumnRenamed { table, from, to } => write!(f, "column_renamed({table}.{from}, {to})"),
             GuardKind::TableRenamed { from, to } => write!(f, "table_renamed({from}, {to})"),
             GuardKind::IndexRenamed { from, to } => write!(f, "index_renamed({from}, {to})"),
+            GuardKind::FunctionMissing { name, args } | GuardKind::ProcedureMissing { name, args } => {
+                write!(f, "{}({name}", self.name())?;
+                if let Some(args) = args {
+                    write!(f, "({args})")?;
+                }
+                f.write_str(")")
+            }
+            GuardKind::TriggerMissing { table, trigger } => write!(f, "trigger_missing({table}.{trigger})"),
+            GuardKind::SequenceMissing(s) => write!(f, "sequence_missing({s})"),
+            GuardKind::ExtensionMissing(e) => write!(f, "extension_missing({e})"),
+            GuardKind::PolicyMissing { table, policy } => write!(f, "policy_missing({table}.{policy})"),
         }
     }
 }
@@ -596,7 +653,7 @@ macro_rules! include_snippets {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __embedded_snippets {
-    (format = 1, build = $build:literal, blob = $blob:expr) => {
+    (format = 2, build = $build:literal, blob = $blob:expr) => {
         $crate::SnippetSet::__embedded($blob)
     };
     (format = $format:literal, build = $build:literal, blob = $blob:expr) => {
@@ -605,7 +662,7 @@ macro_rules! __embedded_snippets {
             ::core::stringify!($format),
             " by bootschema-build ",
             $build,
-            ", but this bootschema reads format 1: use the same version of bootschema and bootschema-build"
+            ", but this bootschema reads format 2: use the same version of bootschema and bootschema-build"
         ))
     };
 }

@@ -315,6 +315,7 @@ impl TestDb {
                     &user,
                     "--skip-comments",
                     "--skip-dump-date",
+                    "--routines",
                     &format!("--ignore-table={database}.bootschema_history"),
                     &database,
                 ]);

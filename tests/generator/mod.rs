@@ -6,6 +6,11 @@
 //! PostgreSQL) materialized views with and without `CASCADE`, change column types,
 //! rename types, use over-long index names, seed and backfill rows, and re-create what
 //! was dropped (the name pools are small on purpose).
+//!
+//! [`history_with_objects`] adds, from a random stream of its own (so that
+//! [`history`], which the benchmark times, stays the same for a seed), triggers (every
+//! database), functions with overloads, `CREATE OR REPLACE`, renames and drops
+//! (PostgreSQL, MySQL), and sequences, some owned by a table's column (PostgreSQL).
 
 use bootschema::DialectKind;
 
@@ -58,6 +63,16 @@ struct Model {
     types: Vec<String>,
     next_id: u32,
     next_index: u32,
+    /// `(trigger, table)`: a trigger goes with its table's drop and moves with its rename.
+    triggers: Vec<(String, String)>,
+    /// `(function, argument type)`: PostgreSQL overloads one name (`int` and `text`);
+    /// MySQL has one argument type.
+    functions: Vec<(String, &'static str)>,
+    /// `(sequence, owning table)`: an owned sequence goes with its table.
+    sequences: Vec<(String, Option<String>)>,
+    /// Whether PostgreSQL's trigger function exists.
+    trigger_function: bool,
+    next_object: u32,
 }
 
 /// Small name pools, so that names come back after a drop or a rename.
@@ -206,6 +221,12 @@ impl Model {
                 for v in self.views.iter_mut().filter(|v| v.on == t.name) {
                     v.on = to.into();
                 }
+                for (_, table) in self.triggers.iter_mut().filter(|(_, table)| *table == t.name) {
+                    *table = to.into();
+                }
+                for (_, owner) in self.sequences.iter_mut().filter(|(_, o)| o.as_deref() == Some(t.name.as_str())) {
+                    *owner = Some(to.into());
+                }
                 self.table(&t.name).name = to.into();
                 Some(sql)
             }
@@ -221,6 +242,9 @@ impl Model {
                 }
                 self.forget_views(&views);
                 self.tables.retain(|x| x.name != t.name);
+                // Its triggers and the sequences it owns go with it.
+                self.triggers.retain(|(_, table)| *table != t.name);
+                self.sequences.retain(|(_, owner)| owner.as_deref() != Some(t.name.as_str()));
                 Some(sql)
             }
             7 => {
@@ -344,12 +368,170 @@ impl Model {
     }
 }
 
+impl Model {
+    /// One operation on a trigger, function or sequence, applied to the model; `None`
+    /// when it does not fit the current state.
+    fn object_operation(&mut self, rng: &mut Rng) -> Option<Vec<String>> {
+        let pg = self.dialect == DialectKind::Postgres;
+        let sqlite = self.dialect == DialectKind::Sqlite;
+        const FUNCTIONS: [&str; 2] = ["fa", "fb"];
+        const SEQUENCES: [&str; 2] = ["sqa", "sqb"];
+        match rng.below(8) {
+            0 | 1 => {
+                let table = rng.pick(&self.tables)?.name.clone();
+                self.next_object += 1;
+                let name = format!("tg{}", self.next_object);
+                let mut sql = Vec::new();
+                if pg && !self.trigger_function {
+                    self.trigger_function = true;
+                    sql.push(
+                        "CREATE FUNCTION gen_trg() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;"
+                            .to_string(),
+                    );
+                }
+                sql.push(match self.dialect {
+                    DialectKind::Postgres => {
+                        format!(
+                            "CREATE TRIGGER {name} BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION gen_trg();"
+                        )
+                    }
+                    DialectKind::MySql => {
+                        format!("CREATE TRIGGER {name} BEFORE INSERT ON {table} FOR EACH ROW SET @n = 1;")
+                    }
+                    DialectKind::Sqlite => {
+                        format!("CREATE TRIGGER {name} AFTER INSERT ON {table}\nBEGIN\n  SELECT 1;\nEND;")
+                    }
+                });
+                self.triggers.push((name, table));
+                Some(sql)
+            }
+            2 => {
+                let (name, table) = rng.pick(&self.triggers)?.clone();
+                self.triggers.retain(|(n, _)| *n != name);
+                Some(vec![if pg {
+                    format!("DROP TRIGGER {name} ON {table};")
+                } else {
+                    format!("DROP TRIGGER {name};")
+                }])
+            }
+            3 if pg => {
+                // Rename a trigger (PostgreSQL only).
+                let (name, table) = rng.pick(&self.triggers)?.clone();
+                self.next_object += 1;
+                let to = format!("tg{}", self.next_object);
+                for (n, _) in self.triggers.iter_mut().filter(|(n, _)| *n == name) {
+                    *n = to.clone();
+                }
+                Some(vec![format!("ALTER TRIGGER {name} ON {table} RENAME TO {to};")])
+            }
+            4 if !sqlite => {
+                // Create a function, an overload of one (PostgreSQL), or redefine one.
+                let types: &[&'static str] = if pg { &["integer", "text"] } else { &["INT"] };
+                let name = *rng.pick(&FUNCTIONS)?;
+                let arg = *rng.pick(types)?;
+                let there = self.functions.iter().any(|f| f.0 == name && f.1 == arg);
+                let taken = !pg && self.functions.iter().any(|f| f.0 == name);
+                if taken && !there {
+                    return None;
+                }
+                self.next_object += 1;
+                let n = self.next_object;
+                let replace = if there || rng.chance(30) { "OR REPLACE " } else { "" };
+                if !there {
+                    self.functions.push((name.to_string(), arg));
+                }
+                Some(vec![if pg {
+                    let body = if arg == "text" { format!("$1 || '{n}'") } else { format!("$1 + {n}") };
+                    format!("CREATE {replace}FUNCTION {name}({arg}) RETURNS {arg} LANGUAGE sql AS $$ SELECT {body} $$;")
+                } else if there {
+                    // MySQL has no CREATE OR REPLACE FUNCTION: drop, then create.
+                    format!(
+                        "DROP FUNCTION {name};\nCREATE FUNCTION {name}(x INT) RETURNS INT DETERMINISTIC RETURN x + {n};"
+                    )
+                } else {
+                    format!("CREATE FUNCTION {name}(x INT) RETURNS INT DETERMINISTIC RETURN x + {n};")
+                }])
+            }
+            5 if !sqlite => {
+                let (name, arg) = rng.pick(&self.functions)?.clone();
+                self.functions.retain(|f| !(f.0 == name && f.1 == arg));
+                Some(vec![if pg { format!("DROP FUNCTION {name}({arg});") } else { format!("DROP FUNCTION {name};") }])
+            }
+            6 if pg => {
+                // Rename an overload to the other name, where that one is free.
+                let (name, arg) = rng.pick(&self.functions)?.clone();
+                let to = *FUNCTIONS.iter().find(|f| **f != name)?;
+                if self.functions.iter().any(|f| f.0 == to && f.1 == arg) {
+                    return None;
+                }
+                for f in self.functions.iter_mut().filter(|f| f.0 == name && f.1 == arg) {
+                    f.0 = to.to_string();
+                }
+                Some(vec![format!("ALTER FUNCTION {name}({arg}) RENAME TO {to};")])
+            }
+            7 if pg => {
+                // A sequence: created (perhaps owned by a table's id), renamed or dropped.
+                if let Some((name, owner)) = rng.pick(&self.sequences).cloned().filter(|_| rng.chance(50)) {
+                    let to = SEQUENCES.iter().find(|s| !self.sequences.iter().any(|(n, _)| n == *s));
+                    match to {
+                        Some(to) if rng.chance(50) => {
+                            for (n, _) in self.sequences.iter_mut().filter(|(n, _)| *n == name) {
+                                *n = to.to_string();
+                            }
+                            Some(vec![format!("ALTER SEQUENCE {name} RENAME TO {to};")])
+                        }
+                        _ => {
+                            self.sequences.retain(|(n, _)| *n != name);
+                            let _ = owner;
+                            Some(vec![format!("DROP SEQUENCE {name};")])
+                        }
+                    }
+                } else {
+                    let name = *rng.pick(
+                        &SEQUENCES.iter().filter(|s| !self.sequences.iter().any(|(n, _)| n == *s)).collect::<Vec<_>>(),
+                    )?;
+                    let owner = rng.pick(&self.tables).map(|t| t.name.clone()).filter(|_| rng.chance(50));
+                    let owned = owner.as_ref().map(|t| format!(" OWNED BY {t}.id")).unwrap_or_default();
+                    self.sequences.push((name.to_string(), owner));
+                    Some(vec![format!("CREATE SEQUENCE {name}{owned};")])
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
 /// A history of 8 to 30 snippets, each of one to three operations, as `(file name,
 /// text)` in order: the same seed gives the same history on every machine.
+#[allow(dead_code)]
 pub fn history(dialect: DialectKind, seed: u64) -> Vec<(String, String)> {
+    generate(dialect, seed, false)
+}
+
+/// [`history`] with triggers, functions and sequences among its operations (see the
+/// module's documentation); `history` of the same seed is left as it is.
+#[allow(dead_code)]
+pub fn history_with_objects(dialect: DialectKind, seed: u64) -> Vec<(String, String)> {
+    generate(dialect, seed, true)
+}
+
+fn generate(dialect: DialectKind, seed: u64, objects: bool) -> Vec<(String, String)> {
     let mut rng = Rng::new(seed);
-    let mut model =
-        Model { dialect, tables: Vec::new(), views: Vec::new(), types: Vec::new(), next_id: 0, next_index: 0 };
+    // The objects' own stream: the tables, views and rows of a seed stay the same.
+    let mut objects_rng = Rng::new(seed ^ 0x5EED_0B1E_C75A_11CE);
+    let mut model = Model {
+        dialect,
+        tables: Vec::new(),
+        views: Vec::new(),
+        types: Vec::new(),
+        next_id: 0,
+        next_index: 0,
+        triggers: Vec::new(),
+        functions: Vec::new(),
+        sequences: Vec::new(),
+        trigger_function: false,
+        next_object: 0,
+    };
     let count = 8 + rng.below(23);
     let mut files = Vec::new();
     while files.len() < count {
@@ -364,6 +546,16 @@ pub fn history(dialect: DialectKind, seed: u64) -> Vec<(String, String)> {
         }
         if statements.is_empty() {
             continue;
+        }
+        if objects {
+            for _ in 0..objects_rng.below(3) {
+                for _ in 0..10 {
+                    if let Some(sql) = model.object_operation(&mut objects_rng) {
+                        statements.extend(sql);
+                        break;
+                    }
+                }
+            }
         }
         let version = files.len() + 1;
         // Marked destructive whatever it holds: the build's gate is not under test here.

@@ -13,7 +13,7 @@ use super::sql::{
     bind_ledger_row, create_ledger, ledger_from, ledger_select, mark_from, mark_select, mark_values, quote_with,
     LedgerColumns, LedgerDdl, LEDGER_COLUMNS,
 };
-use crate::catalog::{catalog_key, CatalogSnapshot, Scope};
+use crate::catalog::{catalog_key, CatalogSnapshot, Routine, Scope};
 use crate::config::Settings;
 use crate::error::{Error, ErrorKind};
 use crate::ledger::{Ledger, LedgerRow, LedgerTable, MarkRead};
@@ -153,10 +153,7 @@ fn lock_name(database: &str, table: &LedgerTable) -> String {
 /// value, a constraint lives in its table's database) makes MariaDB walk every
 /// database on the server, 20× slower with six databases and worse on a shared one.
 fn snapshot_sql(explicit_schemas: usize) -> String {
-    let mut schemas = String::from("(DATABASE())");
-    if explicit_schemas > 0 {
-        schemas = format!("(DATABASE(), {})", vec!["?"; explicit_schemas].join(", "));
-    }
+    let schemas = schemas_list(explicit_schemas);
     let c = |col: &str| format!("CONVERT({col} USING utf8mb4)");
     format!(
         "SELECT 'path' AS kind, {db} AS schema_name, '' AS table_name, '' AS object_name
@@ -182,6 +179,32 @@ fn snapshot_sql(explicit_schemas: usize) -> String {
         ccn = c("CONSTRAINT_NAME"),
     )
 }
+
+/// `(DATABASE(), ?, …)`: the current database and the ones guards name.
+fn schemas_list(explicit_schemas: usize) -> String {
+    if explicit_schemas > 0 {
+        format!("(DATABASE(), {})", vec!["?"; explicit_schemas].join(", "))
+    } else {
+        String::from("(DATABASE())")
+    }
+}
+
+/// Stored functions and procedures: `kind` is `function` or `procedure`. MySQL does
+/// not overload, so the name identifies each.
+const ROUTINES_SQL: &str =
+    "SELECT CONVERT(LOWER(ROUTINE_TYPE) USING utf8mb4), CONVERT(ROUTINE_SCHEMA USING utf8mb4), '', \
+     CONVERT(ROUTINE_NAME USING utf8mb4) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA IN {schemas}";
+
+/// Triggers, with the table each is on.
+const TRIGGERS_SQL: &str = "SELECT 'trigger', CONVERT(TRIGGER_SCHEMA USING utf8mb4), \
+     CONVERT(EVENT_OBJECT_TABLE USING utf8mb4), CONVERT(TRIGGER_NAME USING utf8mb4) \
+     FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA IN {schemas}";
+
+/// MariaDB's sequences (10.3 and later), which are tables of their own kind; MySQL has
+/// none, and the part finds none there.
+const SEQUENCES_SQL: &str = "SELECT 'sequence', CONVERT(TABLE_SCHEMA USING utf8mb4), \
+     CONVERT(TABLE_NAME USING utf8mb4), '' FROM information_schema.TABLES \
+     WHERE TABLE_SCHEMA IN {schemas} AND TABLE_TYPE = 'SEQUENCE'";
 
 impl MySqlSession {
     /// A statement that notes when a snippet that writes its own row in the same
@@ -270,6 +293,20 @@ impl Session for MySqlSession {
 
     async fn snapshot(&mut self, scope: &Scope) -> Result<CatalogSnapshot, Error> {
         let mut sql = snapshot_sql(scope.schemas.len());
+        let mut in_schemas = 4;
+        // Routines, triggers and (MariaDB) sequences, only where a guard names one: a
+        // set without them pays nothing.
+        for (wanted, part) in [
+            (!scope.routines.is_empty(), ROUTINES_SQL),
+            (!scope.triggers.is_empty(), TRIGGERS_SQL),
+            (!scope.sequences.is_empty(), SEQUENCES_SQL),
+        ] {
+            if wanted {
+                sql.push_str("\n UNION ALL\n ");
+                sql.push_str(&part.replace("{schemas}", &schemas_list(scope.schemas.len())));
+                in_schemas += 1;
+            }
+        }
         if !scope.namespaces.is_empty() {
             // The databases `schema_missing` guards ask about.
             sql.push_str(&format!(
@@ -280,7 +317,7 @@ impl Session for MySqlSession {
         }
         // Each `IN (...)` list is bound once per part of the UNION.
         let mut query = sqlx::query(AssertSqlSafe(sql));
-        for _ in 0..4 {
+        for _ in 0..in_schemas {
             for schema in &scope.schemas {
                 query = query.bind(schema.clone());
             }
@@ -313,6 +350,16 @@ impl Session for MySqlSession {
                 }
                 "schema" => {
                     snapshot.schemas.insert(key(1));
+                }
+                "function" | "procedure" => {
+                    let routine = Routine { procedure: kind == "procedure", args: String::new() };
+                    snapshot.routines.entry((key(1), key(3))).or_default().push(routine);
+                }
+                "trigger" => {
+                    snapshot.triggers.insert((key(1), key(2), key(3)));
+                }
+                "sequence" => {
+                    snapshot.sequences.insert((key(1), key(2)));
                 }
                 _ => {
                     snapshot.constraints.insert((key(1), key(2), key(3)));

@@ -20,7 +20,7 @@ use super::sql::{
     batch_probe_sql, bind_ledger_row, create_ledger, ledger_from, ledger_select, mark_from, mark_select, mark_values,
     quote_with, text_literal, LedgerColumns, LedgerDdl, LEDGER_COLUMNS, LEDGER_ON_CONFLICT,
 };
-use crate::catalog::{CatalogSnapshot, Scope};
+use crate::catalog::{CatalogSnapshot, Routine, Scope};
 use crate::config::Settings;
 use crate::error::{Error, ErrorKind};
 use crate::ledger::{Ledger, LedgerRow, LedgerTable, MarkRead};
@@ -207,6 +207,45 @@ fn snapshot_sql(scope: &Scope) -> String {
             text_array(&scope.types)
         ));
     }
+    // Functions, procedures, triggers, sequences, extensions and policies: each part
+    // only where a guard names one, so that a set without them pays nothing.
+    if !scope.routines.is_empty() {
+        // A routine's input argument types (what tells overloads apart) as `pg_type`
+        // names, in order: `proargtypes` holds exactly the types of its identity.
+        parts.push(format!(
+            "SELECT 'routine', p.pronamespace::text || ' ' || (p.prokind = 'p')::text || ' ' || \
+             COALESCE((SELECT string_agg(t.typname::text, ',' ORDER BY u.n) \
+             FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY AS u(o, n) JOIN pg_type t ON t.oid = u.o), ''), \
+             p.proname::text, true, 0 FROM pg_proc p WHERE p.proname = ANY({})",
+            text_array(&scope.routines)
+        ));
+    }
+    if !scope.triggers.is_empty() {
+        parts.push(format!(
+            "SELECT 'trigger', g.tgrelid::text, g.tgname::text, true, 0 FROM pg_trigger g \
+             WHERE g.tgname = ANY({}) AND NOT g.tgisinternal",
+            text_array(&scope.triggers)
+        ));
+    }
+    if !scope.policies.is_empty() {
+        parts.push(format!(
+            "SELECT 'policy', y.polrelid::text, y.polname::text, true, 0 FROM pg_policy y WHERE y.polname = ANY({})",
+            text_array(&scope.policies)
+        ));
+    }
+    if !scope.sequences.is_empty() {
+        parts.push(format!(
+            "SELECT 'sequence', c.relnamespace::text, c.relname::text, true, 0 FROM pg_class c \
+             WHERE c.relname = ANY({}) AND c.relkind = 'S'",
+            text_array(&scope.sequences)
+        ));
+    }
+    if !scope.extensions.is_empty() {
+        parts.push(format!(
+            "SELECT 'extension', e.extname::text, '', true, 0 FROM pg_extension e WHERE e.extname = ANY({})",
+            text_array(&scope.extensions)
+        ));
+    }
     if scope.after_apply && !scope.tables.is_empty() {
         // The tables were just created, and the DDL that created them has loaded the
         // catalogs' metadata on this connection: the details in the same query (a
@@ -380,7 +419,26 @@ impl Session for PgSession {
                         snapshot.types.insert((schema.to_string(), b.clone()));
                     }
                 }
-                "column" | "constraint" => details.push((kind.clone(), a.clone(), b.clone())),
+                "column" | "constraint" | "trigger" | "policy" => details.push((kind.clone(), a.clone(), b.clone())),
+                "routine" => {
+                    let mut fields = a.splitn(3, ' ');
+                    let (Some(namespace), Some(procedure), Some(args)) = (fields.next(), fields.next(), fields.next())
+                    else {
+                        continue;
+                    };
+                    if let Some(schema) = namespaces.get(namespace) {
+                        let routine = Routine { procedure: procedure == "true", args: args.to_owned() };
+                        snapshot.routines.entry((schema.to_string(), b.clone())).or_default().push(routine);
+                    }
+                }
+                "sequence" => {
+                    if let Some(schema) = namespaces.get(a.as_str()) {
+                        snapshot.sequences.insert((schema.to_string(), b.clone()));
+                    }
+                }
+                "extension" => {
+                    snapshot.extensions.insert(a.clone());
+                }
                 _ => {}
             }
         }
@@ -396,11 +454,12 @@ impl Session for PgSession {
         for (kind, oid, name) in details {
             let Some((schema, table)) = relations.get(&oid) else { continue };
             let key = (schema.clone(), table.clone(), name);
-            if kind == "column" {
-                snapshot.columns.insert(key);
-            } else {
-                snapshot.constraints.insert(key);
-            }
+            match kind.as_str() {
+                "column" => snapshot.columns.insert(key),
+                "trigger" => snapshot.triggers.insert(key),
+                "policy" => snapshot.policies.insert(key),
+                _ => snapshot.constraints.insert(key),
+            };
         }
         let explicit: HashSet<&str> = scope.schemas.union(&scope.namespaces).map(String::as_str).collect();
         snapshot.schemas = namespaces.into_values().filter(|n| explicit.contains(n)).map(str::to_string).collect();
@@ -573,5 +632,39 @@ impl Session for PgSession {
 
     fn is_lock_timeout(error: &sqlx::Error) -> bool {
         is_code(error, "55P03")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(tables: &[&str]) -> Scope {
+        Scope { tables: tables.iter().map(|t| t.to_string()).collect(), ..Scope::default() }
+    }
+
+    #[test]
+    fn a_set_without_routines_triggers_sequences_extensions_or_policies_reads_none() {
+        let sql = snapshot_sql(&scope(&["users"]));
+        for catalog in ["pg_proc", "pg_trigger", "pg_policy", "pg_extension", "relkind = 'S'"] {
+            assert!(!sql.contains(catalog), "{catalog} is read only where a guard names one: {sql}");
+        }
+        assert_eq!(sql.matches("UNION ALL").count(), 3, "path, version, namespaces, tables: {sql}");
+    }
+
+    #[test]
+    fn each_kind_of_object_is_one_more_part_of_the_same_query() {
+        let mut scope = scope(&["docs"]);
+        scope.routines.insert("add".into());
+        scope.triggers.insert("docs_touch".into());
+        scope.policies.insert("own".into());
+        scope.sequences.insert("docs_no".into());
+        scope.extensions.insert("pgcrypto".into());
+        let sql = snapshot_sql(&scope);
+        for catalog in ["pg_proc", "pg_trigger", "pg_policy", "pg_extension", "relkind = 'S'"] {
+            assert_eq!(sql.matches(catalog).count(), 1, "{catalog}: {sql}");
+        }
+        assert_eq!(sql.matches("UNION ALL").count(), 8, "{sql}");
+        assert!(sql.contains("ARRAY[E'add']") || sql.contains("ARRAY['add']"), "{sql}");
     }
 }

@@ -67,7 +67,7 @@ fn is_busy(error: &sqlx::Error) -> bool {
 }
 
 /// One `SELECT` over the main database and every schema named by a guard.
-fn snapshot_sql(schemas: &[String]) -> String {
+fn snapshot_sql(schemas: &[String], triggers: bool) -> String {
     let parts: Vec<String> = schemas
         .iter()
         .map(|schema| {
@@ -81,7 +81,13 @@ fn snapshot_sql(schemas: &[String]) -> String {
                  UNION ALL
                  SELECT 'index', ?, tbl_name, name FROM {m} WHERE type = 'index'
                  UNION ALL
-                 SELECT 'sql', ?, name, sql FROM {m} WHERE type = 'table' AND sql IS NOT NULL"
+                 SELECT 'sql', ?, name, sql FROM {m} WHERE type = 'table' AND sql IS NOT NULL{}",
+                if triggers {
+                    // Only where a guard names a trigger.
+                    format!("\n UNION ALL\n SELECT 'trigger', ?, tbl_name, name FROM {m} WHERE type = 'trigger'")
+                } else {
+                    String::new()
+                }
             )
         })
         .collect();
@@ -168,9 +174,10 @@ impl Session for SqliteSession {
     async fn snapshot(&mut self, scope: &Scope) -> Result<CatalogSnapshot, Error> {
         let mut schemas = vec!["main".to_string()];
         schemas.extend(scope.schemas.iter().filter(|s| s.as_str() != "main").cloned());
-        let mut query = sqlx::query(AssertSqlSafe(snapshot_sql(&schemas)));
+        let triggers = !scope.triggers.is_empty();
+        let mut query = sqlx::query(AssertSqlSafe(snapshot_sql(&schemas, triggers)));
         for schema in &schemas {
-            for _ in 0..5 {
+            for _ in 0..5 + usize::from(triggers) {
                 query = query.bind(schema.clone());
             }
         }
@@ -192,6 +199,9 @@ impl Session for SqliteSession {
                 }
                 "schema" => {
                     snapshot.schemas.insert(key(1));
+                }
+                "trigger" => {
+                    snapshot.triggers.insert((key(1), key(2), key(3)));
                 }
                 _ => {
                     let sql: String = row.get(3);
@@ -305,7 +315,7 @@ impl Session for SqliteSession {
 
 #[cfg(test)]
 mod tests {
-    use super::constraint_names;
+    use super::{constraint_names, snapshot_sql};
 
     #[test]
     fn named_constraints_are_read_from_the_table_sql() {
@@ -318,5 +328,15 @@ mod tests {
     fn quoted_names_and_non_ascii_text_are_skipped_safely() {
         let sql = "CREATE TABLE \"ü'; constraint x\" (\"çà\" INT, CONSTRAINT \"k ü\" UNIQUE (\"çà\"))";
         assert_eq!(constraint_names(sql), vec!["k ü"]);
+    }
+
+    #[test]
+    fn triggers_are_read_only_where_a_guard_names_one() {
+        let schemas = vec!["main".to_string()];
+        assert!(!snapshot_sql(&schemas, false).contains("'trigger'"));
+        let with = snapshot_sql(&schemas, true);
+        assert_eq!(with.matches("type = 'trigger'").count(), 1, "{with}");
+        // One more `?` per schema: the binding loop counts on it.
+        assert_eq!(with.matches('?').count(), snapshot_sql(&schemas, false).matches('?').count() + 1);
     }
 }
