@@ -436,3 +436,50 @@ async fn the_release_plan_shows_the_history_baselined_from_its_tool(db: TestDb) 
     assert_eq!(document["foreign_missing"][0]["tool"], "sqlx");
     assert_eq!(db.dump(), before, "a plan changes nothing");
 }
+
+on_every_database!(a_thousand_row_history_is_one_read_and_one_write);
+
+/// Adopting a 1,000-row sqlx history: every snippet baselined in one sync, the rows
+/// written together (on PostgreSQL, one transaction: one `xmin`), and the time printed
+/// (BENCHMARKS.md compares it with the tools' own no-op runs).
+async fn a_thousand_row_history_is_one_read_and_one_write(db: TestDb) {
+    const N: usize = 1000;
+    let dir = SnippetDir::new(&[]);
+    let mut values = Vec::with_capacity(N);
+    for n in 1..=N {
+        let text = format!("CREATE TABLE t{n} (id INTEGER);\n");
+        dir.write(&format!("{n}_t{n}.sql"), &text);
+        values
+            .push(format!("({n}, 't{n}', '{AT}', TRUE, {}, 1)", bytes_literal(db.kind, &sha384_hex(text.as_bytes()))));
+    }
+    let (timestamp, blob) = if db.kind == Kind::Postgres { ("TIMESTAMPTZ", "BYTEA") } else { ("TIMESTAMP", "BLOB") };
+    db.pool
+        .exec(&format!(
+            "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, installed_on \
+             {timestamp} NOT NULL, success BOOLEAN NOT NULL, checksum {blob} NOT NULL, execution_time BIGINT NOT NULL)"
+        ))
+        .await
+        .unwrap();
+    db.pool
+        .exec(&format!(
+            "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) \
+             VALUES {}",
+            values.join(", ")
+        ))
+        .await
+        .unwrap();
+    let set = scan(&dir, Tool::Sqlx);
+    let started = std::time::Instant::now();
+    let report = syncer(&set).run(db.target()).await.unwrap_or_else(|e| panic!("{e}"));
+    let took = started.elapsed();
+    assert_eq!(report.count(Action::Baselined), N, "{}", report.summary());
+    assert_eq!(db.ledger().await.len(), N);
+    if db.kind == Kind::Postgres {
+        let transactions =
+            db.pool.count("SELECT COUNT(DISTINCT xmin::text) FROM bootschema_history WHERE version >= 0").await;
+        assert_eq!(transactions, 1, "the baselined rows are written together");
+    }
+    println!("{:?}: adopting a {N}-row sqlx history took {} ms", db.kind, took.as_millis());
+    let second = syncer(&set).run(db.target()).await.unwrap();
+    assert_eq!(second.unchanged, N, "the next boot reads the mark alone");
+}
