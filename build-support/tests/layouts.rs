@@ -257,3 +257,21 @@ fn diesels_initial_setup_builds_for_postgres() {
     assert_eq!(setup.statements.len(), 2, "two functions, split at the end of each body");
     assert!(setup.statement_sql(1).starts_with("CREATE OR REPLACE FUNCTION diesel_set_updated_at()"));
 }
+
+/// `history_until` in a Flyway folder goes by Flyway's order: `2` comes after `1.10`,
+/// though its number (2) is smaller than that of 1.10 (11210).
+#[test]
+fn history_goes_by_the_tools_order() {
+    let dir = SqlFolder::new();
+    dir.file("V1__init.sql", "CREATE TABLE t (id INT, c INT);\n")
+        .file("V1.10__drop.sql", "ALTER TABLE t DROP COLUMN c;\n")
+        .file("V2__drop_again.sql", "DROP TABLE t;\n");
+    let scan = dir.builder().layout(Layout::Flyway).history_until(11210).scan();
+    let errors = match scan {
+        Ok(scan) => panic!("V2 is after the history and needs -- destructive: {:?}", scan.set.postgres),
+        Err(e) => e.0,
+    };
+    assert!(errors.iter().all(|e| e.path.ends_with("V2__drop_again.sql")), "{errors:?}");
+    let scan = dir.builder().layout(Layout::Flyway).history_until(2).scan().unwrap_or_else(|e| panic!("{e}"));
+    assert!(scan.set.postgres.iter().all(|s| s.history));
+}
