@@ -61,8 +61,8 @@ mod embedded;
 mod snippet;
 
 pub use snippet::{
-    set_mark, CatalogChange, DialectKind, Guard, GuardKind, GuardOrigin, Ident, ObjectName, OnChange, Snippet,
-    SnippetLists, SnippetSet, Statement, StatementKind, TransactionMode,
+    set_mark, CatalogChange, DialectKind, Foreign, Guard, GuardKind, GuardOrigin, Ident, ObjectName, OnChange, Snippet,
+    SnippetLists, SnippetSet, Statement, StatementKind, Tool, TransactionMode,
 };
 
 #[cfg(feature = "runtime")]
@@ -77,6 +77,8 @@ mod connect;
 mod dialect;
 #[cfg(feature = "runtime")]
 mod error;
+#[cfg(feature = "runtime")]
+mod foreign;
 #[cfg(feature = "runtime")]
 mod ledger;
 #[cfg(feature = "runtime")]
@@ -107,6 +109,8 @@ pub use dialect::Target;
 pub use error::Endpoint;
 #[cfg(feature = "runtime")]
 pub use error::{Error, ErrorKind};
+#[cfg(feature = "runtime")]
+pub use foreign::ForeignMissing;
 #[cfg(feature = "runtime")]
 pub use plan::{Action, GuardReport, Orphan, Refusal, StatementPlan, Step};
 #[cfg(feature = "release")]
