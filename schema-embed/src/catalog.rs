@@ -766,6 +766,7 @@ mod tests {
             destructive: false,
             on_change: crate::snippet::OnChange::Refuse,
             history: false,
+            foreign: None,
         };
         assert!(!s.holds_any(pg, std::slice::from_ref(&extension_only)));
         let with_trigger =
