@@ -28,6 +28,7 @@ mod scenarios;
 mod tools;
 
 use common::{Kind, TestDb};
+use scenarios::{a_failed_row_refuses, a_new_snippet_applies_after_the_switch, a_tampered_file_refuses, first_boot_baselines_everything};
 use tools::Tool;
 
 // ---------------------------------------------------------------------------------
@@ -48,10 +49,7 @@ async fn every_tool_leaves_the_same_database(db: TestDb) {
             _ => 11,
         };
         assert_eq!(dumps::count(&db, tool.table()).await, files, "{}: one ledger row per file", tool.name());
-        assert_eq!(
-            db.pool.count("SELECT COUNT(*) FROM users WHERE role = 'admin' AND display_name = 'Admin'").await,
-            1
-        );
+        assert_eq!(db.pool.count("SELECT COUNT(*) FROM users WHERE role = 'admin' AND display_name = 'Admin'").await, 1);
         assert_eq!(db.pool.count("SELECT COUNT(*) FROM published_articles WHERE slug = 'hello-world'").await, 1);
         assert_eq!(db.pool.count("SELECT COUNT(*) FROM tags").await, 3);
         let catalog: Vec<String> = db
@@ -69,4 +67,72 @@ async fn every_tool_leaves_the_same_database(db: TestDb) {
     for (tool, catalog) in &catalogs[1..] {
         assert_eq!(catalog, &catalogs[0].1, "{} and sqlx leave different catalogs", tool.name());
     }
+}
+
+// ---------------------------------------------------------------------------------
+// The first boot after the switch.
+
+macro_rules! scenario {
+    ($($name:ident: $scenario:ident($tool:expr);)*) => {
+        $(async fn $name(db: TestDb) { $scenario($tool, db).await })*
+        on_every_database!($($name),*);
+    };
+}
+
+scenario! {
+    sqlx_first_boot_baselines: first_boot_baselines_everything(Tool::Sqlx);
+    refinery_first_boot_baselines: first_boot_baselines_everything(Tool::Refinery);
+    diesel_first_boot_baselines: first_boot_baselines_everything(Tool::Diesel);
+    flyway_first_boot_baselines: first_boot_baselines_everything(Tool::Flyway);
+
+    sqlx_new_snippet_applies: a_new_snippet_applies_after_the_switch(Tool::Sqlx);
+    refinery_new_snippet_applies: a_new_snippet_applies_after_the_switch(Tool::Refinery);
+    diesel_new_snippet_applies: a_new_snippet_applies_after_the_switch(Tool::Diesel);
+    flyway_new_snippet_applies: a_new_snippet_applies_after_the_switch(Tool::Flyway);
+
+    sqlx_tampered_file_refuses: a_tampered_file_refuses(Tool::Sqlx);
+    refinery_tampered_file_refuses: a_tampered_file_refuses(Tool::Refinery);
+    flyway_tampered_file_refuses: a_tampered_file_refuses(Tool::Flyway);
+}
+
+// ---------------------------------------------------------------------------------
+// Failed rows.
+
+on_every_database!(sqlx_failed_row_refuses, flyway_failed_row_refuses);
+
+/// sqlx's row with `success = false`. On MariaDB sqlx writes it itself: it inserts the
+/// row as failed, runs the file, then marks it done, all in one transaction that the
+/// file's first DDL statement commits implicitly; a later statement that fails leaves
+/// the failed row behind (this test's broken file does exactly that). On PostgreSQL
+/// and SQLite, sqlx 0.9 records a migration only once it succeeded (also under
+/// `-- no-transaction`), so no run of sqlx leaves such a row: the test sets
+/// `success = false` by hand on the last row, as an older sqlx or an interrupted
+/// manual repair would leave it.
+async fn sqlx_failed_row_refuses(db: TestDb) {
+    let dir = scenarios::migrated(Tool::Sqlx, &db).await;
+    let folder = scenarios::folder(&dir);
+    let version = if db.kind == Kind::MySql {
+        let (path, version) = Tool::Sqlx.add_migration(
+            &folder,
+            "audit_log",
+            "CREATE TABLE audit_log (id BIGINT PRIMARY KEY);\nINSERT INTO no_such_table (id) VALUES (1);\n",
+        );
+        let err = Tool::Sqlx.migrate(&db, &folder).await.expect_err("the broken file fails under sqlx");
+        assert!(err.contains("no_such_table"), "{path}: {err}");
+        version.to_string()
+    } else {
+        db.pool.exec("UPDATE _sqlx_migrations SET success = FALSE WHERE version = 20240111093000").await.unwrap();
+        "20240111093000".to_string()
+    };
+    a_failed_row_refuses(Tool::Sqlx, &db, &folder, &version).await;
+}
+
+/// Flyway's row with `success = false`, set by hand (Flyway cannot run here): what
+/// Flyway leaves on a database without transactional DDL (MySQL, MariaDB) when a
+/// migration fails half-way, and what `flyway repair` removes.
+async fn flyway_failed_row_refuses(db: TestDb) {
+    let dir = scenarios::migrated(Tool::Flyway, &db).await;
+    let falsy = if db.kind == Kind::Sqlite { "0" } else { "FALSE" };
+    db.pool.exec(&format!("UPDATE flyway_schema_history SET success = {falsy} WHERE version = '4.1'")).await.unwrap();
+    a_failed_row_refuses(Tool::Flyway, &db, &scenarios::folder(&dir), "4.1").await;
 }

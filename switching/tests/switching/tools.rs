@@ -38,6 +38,16 @@ impl Tool {
         }
     }
 
+    /// The layout bootschema's build is told to read.
+    pub fn layout(self) -> bootschema_build::Layout {
+        match self {
+            Tool::Sqlx => bootschema_build::Layout::Sqlx,
+            Tool::Refinery => bootschema_build::Layout::Refinery,
+            Tool::Diesel => bootschema_build::Layout::Diesel,
+            Tool::Flyway => bootschema_build::Layout::Flyway,
+        }
+    }
+
     /// Whether the tool keeps a checksum of each file in its ledger (diesel does not).
     pub fn keeps_checksums(self) -> bool {
         self != Tool::Diesel
@@ -76,8 +86,7 @@ impl Tool {
     /// Returns the path written (relative to `folder`) and the version bootschema
     /// gives it.
     pub fn add_migration(self, folder: &Path, slug: &str, sql: &str) -> (String, u64) {
-        let reversible =
-            std::fs::read_dir(folder).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().ends_with(".up.sql"));
+        let reversible = std::fs::read_dir(folder).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().ends_with(".up.sql"));
         let (path, version) = match self {
             Tool::Sqlx if reversible => (format!("20240201093000_{slug}.up.sql"), 20240201093000),
             Tool::Sqlx => (format!("20240201093000_{slug}.sql"), 20240201093000),
@@ -157,8 +166,7 @@ async fn refinery_migrate(db: &TestDb, folder: &Path) -> Result<(), String> {
         }
         Kind::MySql => {
             // TCP like the test's URL: mysql_async would otherwise switch to the socket.
-            let opts =
-                mysql_async::Opts::from_url(&format!("{}?prefer_socket=false", db.url)).map_err(|e| e.to_string())?;
+            let opts = mysql_async::Opts::from_url(&format!("{}?prefer_socket=false", db.url)).map_err(|e| e.to_string())?;
             let mut pool = mysql_async::Pool::new(opts);
             let result = runner.run_async(&mut pool).await;
             let _ = pool.disconnect().await;
