@@ -4,7 +4,9 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use bootschema::{DialectKind, Guard, GuardKind, GuardOrigin, Snippet, Statement, TransactionMode};
+use bootschema::{
+    DialectKind, Foreign, Guard, GuardKind, GuardOrigin, OnChange, Snippet, Statement, Tool, TransactionMode,
+};
 
 use crate::checksum::checksum;
 use crate::classify;
@@ -12,6 +14,7 @@ use crate::destructive::{self, Destructive};
 use crate::diagnostic::{Diagnostic, Problem};
 use crate::directives;
 use crate::infer::{catalog_change, infer, Inferred};
+use crate::layout::ForeignFile;
 use crate::lines::LineIndex;
 use crate::scan::{self, and_list, SnippetFile};
 use crate::split;
@@ -34,12 +37,29 @@ pub(crate) fn assemble(
     env_prefix: &str,
     history: bool,
 ) -> Result<Assembled, Vec<Diagnostic>> {
-    let text = scan::read(file).map_err(|d| vec![d])?;
+    let raw = scan::read_raw(file).map_err(|d| vec![d])?;
+    let foreign = match &file.foreign {
+        Some(found) => Some(foreign(file, found, &raw).map_err(|d| vec![d])?),
+        None => None,
+    };
+    // sqlx reads `-- no-transaction` at the very start of the file as it is.
+    let sqlx_no_transaction =
+        file.foreign.as_ref().is_some_and(|f| f.tool == Tool::Sqlx) && raw.starts_with("-- no-transaction");
+    let text = scan::normalise(raw);
     let lines = LineIndex::new(&text);
     // Comments are lexed as the file's dialect reads them; for a portable file any
     // dialect does (they agree on `--` lines).
     let header_dialect = file.dialect.or_else(|| serves.first().copied()).unwrap_or(DialectKind::Postgres);
-    let (directives, mut problems) = directives::parse(&text, &lines, header_dialect);
+    let (mut directives, mut problems) = directives::parse(&text, &lines, header_dialect);
+    // What the tool's own layout says of the file.
+    if let Some(found) = &file.foreign {
+        if found.no_transaction || sqlx_no_transaction {
+            directives.transaction = TransactionMode::None;
+        }
+        if found.repeatable {
+            directives.on_change = OnChange::Reapply;
+        }
+    }
 
     let mut per_dialect: Vec<(DialectKind, Problem)> = Vec::new();
     let mut splits = BTreeMap::new();
@@ -62,7 +82,8 @@ pub(crate) fn assemble(
                 loses_data |= !found.is_empty();
                 if !directives.destructive && !history {
                     for statement in &found {
-                        per_dialect.push((dialect, destructive_problem(&text, statement, env_prefix)));
+                        per_dialect
+                            .push((dialect, destructive_problem(&text, statement, env_prefix, file.foreign.is_some())));
                     }
                 }
                 losses.insert(dialect, found);
@@ -134,6 +155,7 @@ pub(crate) fn assemble(
             destructive: loses_data,
             on_change: directives.on_change,
             history,
+            foreign: foreign.clone(),
         };
         snippets.insert(dialect, (snippet, inferred));
     }
@@ -219,7 +241,19 @@ fn whole_warning(piece: &split::Piece) -> Problem {
     }
 }
 
-fn destructive_problem(text: &str, statement: &Destructive, env_prefix: &str) -> Problem {
+fn destructive_problem(text: &str, statement: &Destructive, env_prefix: &str, foreign: bool) -> Problem {
+    let help = if foreign {
+        format!(
+            "if the file is history another tool applied, mark the history in build.rs with \
+             `Builder::history_until(<its last version>)` (no file is edited); for a new file, add `-- destructive` \
+             at the top if this is intended (it will then need {env_prefix}_SCHEMA_ALLOW_DESTRUCTIVE=1 to run)"
+        )
+    } else {
+        format!(
+            "add `-- destructive` at the top if this is intended (it will then need \
+             {env_prefix}_SCHEMA_ALLOW_DESTRUCTIVE=1 to run)"
+        )
+    };
     Problem {
         offset: statement.start,
         message: format!(
@@ -227,11 +261,36 @@ fn destructive_problem(text: &str, statement: &Destructive, env_prefix: &str) ->
             split::first_words(text, statement.start, statement.end),
             statement.why
         ),
-        help: format!(
-            "add `-- destructive` at the top if this is intended (it will then need \
-             {env_prefix}_SCHEMA_ALLOW_DESTRUCTIVE=1 to run)"
-        ),
+        help,
     }
+}
+
+/// How the tool of `found` records the file: its version and name as read from the
+/// file's name, and that tool's checksum of `raw`, the file as it is.
+fn foreign(file: &SnippetFile, found: &ForeignFile, raw: &str) -> Result<Foreign, Diagnostic> {
+    let checksum = match found.tool {
+        Tool::Sqlx => crate::checksum::sqlx(raw),
+        Tool::Flyway => crate::checksum::flyway(raw),
+        Tool::Diesel => String::new(),
+        Tool::Refinery => {
+            let name = file.rel.rsplit('/').next().unwrap_or(&file.rel);
+            let stem = name.strip_suffix(".sql").unwrap_or(name);
+            crate::checksum::refinery(stem, raw).map_err(|why| {
+                Diagnostic::file(
+                    &file.rel,
+                    format!("cannot compute refinery's checksum of `{}`: {why}", file.rel),
+                    "add `features = [\"refinery\"]` to bootschema-build in [build-dependencies], or name another \
+                     layout with `Builder::layout(..)` if refinery did not write this folder",
+                )
+            })?
+        }
+    };
+    Ok(Foreign {
+        tool: found.tool,
+        version: Cow::Owned(found.version.clone()),
+        name: Cow::Owned(found.name.clone()),
+        checksum: Cow::Owned(checksum),
+    })
 }
 
 /// One problem per distinct (offset, message), with the help of the first dialect that

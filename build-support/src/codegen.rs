@@ -208,8 +208,15 @@ impl Writer {
             u8::from(s.transaction == TransactionMode::None)
                 | u8::from(s.destructive) << 1
                 | u8::from(s.on_change == OnChange::Reapply) << 2
-                | u8::from(s.history) << 3,
+                | u8::from(s.history) << 3
+                | u8::from(s.foreign.is_some()) << 4,
         );
+        if let Some(foreign) = &s.foreign {
+            out.push(foreign.tool.index() as u8);
+            self.str(out, &foreign.version, path_at, &local);
+            self.str(out, &foreign.name, path_at, &local);
+            self.str(out, &foreign.checksum, path_at, &local);
+        }
         let local = [(at, s.sql.as_ref()), (path_at, s.path.as_ref())];
         self.guards(out, &s.guards, s.version, at, &local);
         v(out, s.statements.len() as u64);
@@ -439,6 +446,12 @@ mod tests {
             destructive: true,
             on_change: OnChange::Reapply,
             history: true,
+            foreign: Some(bootschema::Foreign {
+                tool: bootschema::Tool::Flyway,
+                version: "1.2".into(),
+                name: "create users".into(),
+                checksum: "-12345".into(),
+            }),
         }
     }
 
@@ -457,6 +470,7 @@ mod tests {
             destructive: false,
             on_change: OnChange::Refuse,
             history: false,
+            foreign: None,
         }
     }
 

@@ -106,6 +106,7 @@ mod destructive;
 mod diagnostic;
 mod directives;
 mod infer;
+mod layout;
 mod lex;
 mod lines;
 mod scan;
@@ -116,7 +117,7 @@ use std::collections::BTreeMap;
 use std::env;
 use std::path::{Component, Path, PathBuf};
 
-pub use bootschema::{DialectKind, SnippetSet};
+pub use bootschema::{DialectKind, SnippetSet, Tool};
 pub use diagnostic::{Diagnostic, Diagnostics};
 
 /// The file [`Builder::emit`] writes into `OUT_DIR`, which
@@ -207,6 +208,77 @@ pub struct Builder {
     dialects: Option<Vec<DialectKind>>,
     history_until: Option<u64>,
     version_order: Option<VersionOrder>,
+    layout: Option<Layout>,
+}
+
+/// Whose folder layout the snippet folder is in: bootschema's own, or that of the tool
+/// the project switches from, read as that tool reads it (names, versions, order,
+/// transactions), each file carrying what that tool records of it in its ledger so that
+/// the first boot on a database it migrated records the history as `baselined` instead
+/// of running it (see the README, "Switching from sqlx / diesel / refinery / Flyway").
+///
+/// ```no_run
+/// // build.rs of a project that sqlx migrated until now
+/// fn main() {
+///     bootschema_build::Builder::new().folder("migrations").layout(bootschema_build::Layout::Sqlx).emit();
+/// }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// From the files' names (the default): diesel's folders, sqlx's `.up.sql` files,
+    /// refinery's `U` files, Flyway's `R__` files and dotted versions tell their tool;
+    /// `<version>_<description>.sql` files read as bootschema's own, and `V<n>__x.sql`
+    /// files as refinery's (with a note). Files of two layouts in one folder are an
+    /// error naming two of them.
+    #[default]
+    Detect,
+    /// bootschema's own: `<version>_<description>.sql`, dialect subfolders.
+    Bootschema,
+    /// sqlx: `<version>_<description>.sql` and `.up.sql` (`.down.sql` ignored, with a
+    /// note), the version a 64-bit integer, applied in its numeric order; a file whose
+    /// first line is `-- no-transaction` runs outside a transaction. Its checksum is
+    /// sqlx's: SHA-384 of the file's bytes, as sqlx reads them.
+    Sqlx,
+    /// diesel: `<version>_<name>/up.sql` (`down.sql` ignored), the version the name's
+    /// part before the first `_` with its dashes removed, applied in the order of those
+    /// versions compared as text (as diesel does); `metadata.toml` with
+    /// `run_in_transaction = false` runs it outside a transaction. diesel keeps no
+    /// checksum.
+    Diesel,
+    /// refinery: `V<n>__<name>.sql` and `U<n>__<name>.sql` (unversioned: refinery applies
+    /// them even below the latest applied version, which bootschema does for every
+    /// file), applied in version order; its checksum is refinery's own.
+    Refinery,
+    /// Flyway: `V<version>__<description>.sql`, the version's parts separated by `.` or
+    /// `_` and compared as numbers, and `R__<description>.sql`, repeatable: applied after
+    /// every versioned file, by description, and again whenever it changes. Its checksum
+    /// is Flyway's CRC32 over the file's lines.
+    Flyway,
+}
+
+impl Layout {
+    /// The layout's name as messages spell it (`bootschema`, `sqlx`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Detect => "detected",
+            Layout::Bootschema => "bootschema",
+            Layout::Sqlx => "sqlx",
+            Layout::Diesel => "diesel",
+            Layout::Refinery => "refinery",
+            Layout::Flyway => "Flyway",
+        }
+    }
+
+    /// The tool whose layout it is, for the layouts of other tools.
+    pub fn tool(self) -> Option<Tool> {
+        match self {
+            Layout::Sqlx => Some(Tool::Sqlx),
+            Layout::Diesel => Some(Tool::Diesel),
+            Layout::Refinery => Some(Tool::Refinery),
+            Layout::Flyway => Some(Tool::Flyway),
+            Layout::Detect | Layout::Bootschema => None,
+        }
+    }
 }
 
 /// How the snippets of a folder are ordered: the order they apply in.
@@ -280,6 +352,19 @@ impl Builder {
     /// text, so that an empty database gets it in the order that tool applied it.
     pub fn version_order(mut self, order: VersionOrder) -> Builder {
         self.version_order = Some(order);
+        self
+    }
+
+    /// Whose folder layout the folder is in (default [`Layout::Detect`]): bootschema's
+    /// own, or that of sqlx, diesel, refinery or Flyway, read as that tool reads it.
+    ///
+    /// ```no_run
+    /// // build.rs: the migrations diesel wrote, embedded as they are
+    /// use bootschema_build::{Builder, Layout};
+    /// fn main() { Builder::new().folder("migrations").layout(Layout::Diesel).emit(); }
+    /// ```
+    pub fn layout(mut self, layout: Layout) -> Builder {
+        self.layout = Some(layout);
         self
     }
 
@@ -357,19 +442,57 @@ impl Builder {
             errors.push(d);
             "MYAPP".to_owned()
         });
-        let walk = scan::walk(&folder, &folder_rel);
-        errors.extend(walk.diagnostics);
-        let (files, naming_errors) = scan::name_files(walk.files, &dialects);
-        errors.extend(naming_errors);
+        let mut warnings = Vec::new();
+        let layout = match self.layout.unwrap_or_default() {
+            Layout::Detect => match layout::detect(&folder, &folder_rel) {
+                Ok((layout, note)) => {
+                    warnings.extend(note);
+                    layout
+                }
+                Err(mixed) => {
+                    errors.push(mixed);
+                    Layout::Detect
+                }
+            },
+            chosen => chosen,
+        };
+        let (files, watched) = if layout == Layout::Detect {
+            // Two layouts in one folder: that is the one error worth reading.
+            (Vec::new(), vec![folder.clone()])
+        } else if layout == Layout::Diesel {
+            let mut watched = Vec::new();
+            let read = layout::read_diesel(&folder, &folder_rel, &mut watched);
+            errors.extend(read.errors);
+            warnings.extend(read.warnings);
+            (read.files, watched)
+        } else {
+            let walk = scan::walk(&folder, &folder_rel);
+            errors.extend(walk.diagnostics);
+            warnings.extend(walk.warnings);
+            let files = if layout == Layout::Bootschema {
+                let (files, naming_errors) = scan::name_files(walk.files, &dialects);
+                errors.extend(naming_errors);
+                files
+            } else {
+                let read = layout::name_flat(walk.files, layout, &dialects);
+                errors.extend(read.errors);
+                warnings.extend(read.warnings);
+                read.files
+            };
+            (files, walk.watched)
+        };
         let mut resolution = scan::resolve(&files, &dialects, &folder_rel);
         errors.append(&mut resolution.errors);
-        let mut warnings = std::mem::take(&mut resolution.warnings);
-        warnings.extend(walk.warnings);
-        match self.version_order {
+        warnings.append(&mut resolution.warnings);
+        match (layout, self.version_order) {
+            // Another tool's folder applies in that tool's order.
+            (Layout::Sqlx | Layout::Diesel | Layout::Refinery | Layout::Flyway, _) => {
+                layout::order(&mut resolution.lists, &files)
+            }
             // The folder's order is chosen: no warning about the other one.
-            Some(VersionOrder::Text) => scan::order_as_text(&mut resolution.lists, &files),
-            Some(VersionOrder::Numeric) => {}
-            None => warnings.extend(scan::order_warnings(&files)),
+            (_, Some(VersionOrder::Text)) => scan::order_as_text(&mut resolution.lists, &files),
+            (_, Some(VersionOrder::Numeric)) => {}
+            (_, None) => warnings.extend(scan::order_warnings(&files)),
         }
 
         let mut by_file: Vec<BTreeMap<DialectKind, (bootschema::Snippet, infer::Inferred)>> =
@@ -413,7 +536,7 @@ impl Builder {
             errors.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
             Err(Diagnostics(errors))
         };
-        Run { folder, watched: walk.watched, result }
+        Run { folder, watched, result }
     }
 
     fn resolve_env_prefix(&self, folder_rel: &str) -> Result<String, Diagnostic> {

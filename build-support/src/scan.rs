@@ -47,6 +47,9 @@ pub(crate) struct SnippetFile {
     pub version: u64,
     pub version_text: String,
     pub description: String,
+    /// How the tool whose folder layout the file is in records it (sqlx, diesel,
+    /// refinery, Flyway); `None` in bootschema's own layout.
+    pub foreign: Option<crate::layout::ForeignFile>,
 }
 
 /// Walks `folder`, whose path relative to the base dir is `folder_rel`.
@@ -255,6 +258,7 @@ pub(crate) fn name_files(found: Vec<FoundFile>, dialects: &[DialectKind]) -> (Ve
                 version: name.version,
                 version_text: name.version_text,
                 description: name.description,
+                foreign: None,
             }),
             Err((message, help)) => diagnostics.push(Diagnostic::file(&file.rel, message, help)),
         }
@@ -386,8 +390,9 @@ pub(crate) fn and_list(dialects: &[DialectKind]) -> String {
     }
 }
 
-/// Reads a snippet's text: UTF-8, with a leading BOM removed and CRLF turned into LF.
-pub(crate) fn read(file: &SnippetFile) -> Result<String, Diagnostic> {
+/// Reads a snippet's text as it is in the file (checked to be UTF-8): what other tools
+/// compute their checksums over.
+pub(crate) fn read_raw(file: &SnippetFile) -> Result<String, Diagnostic> {
     let bytes = fs::read(&file.abs).map_err(|err| {
         Diagnostic::file(&file.rel, format!("cannot read the file: {err}"), "check that the build can read it")
     })?;
@@ -404,7 +409,7 @@ pub(crate) fn read(file: &SnippetFile) -> Result<String, Diagnostic> {
             "save the file as UTF-8",
         )
     })?;
-    Ok(normalise(text))
+    Ok(text)
 }
 
 /// Removes a leading UTF-8 BOM and turns CRLF into LF; nothing else (whitespace inside

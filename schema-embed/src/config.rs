@@ -1,5 +1,6 @@
 //! Settings of a sync, from the builder and from the environment (which wins).
 
+use crate::snippet::Tool;
 use std::time::Duration;
 
 /// Whether and how the boot-time sync looks (`<PREFIX>_SCHEMA_SYNC`).
@@ -77,6 +78,14 @@ pub struct Settings {
     /// established before the attempt fails, naming the host, port and database
     /// (`<PREFIX>_SCHEMA_CONNECT_TIMEOUT`).
     pub connect_timeout: Duration,
+    /// Per tool, in [`Tool::ALL`] order, the table where that tool recorded what it
+    /// applied, read at the first boot for the snippets of its folder layout that
+    /// bootschema's ledger does not record yet (default: each tool's own table,
+    /// [`Tool::default_table`]); `None` leaves that tool's ledger unread
+    /// (`<PREFIX>_SCHEMA_FOREIGN_LEDGERS=sqlx=ops._sqlx_migrations,flyway=off`, or `off`
+    /// for all of them). See the README, "Switching from sqlx / diesel / refinery /
+    /// Flyway".
+    pub foreign_ledgers: [Option<String>; 4],
 }
 
 /// A setting bootschema cannot use: the variable (or builder setting), the value
@@ -116,6 +125,7 @@ impl Settings {
             pool_connection: false,
             slow_statement: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(10),
+            foreign_ledgers: Tool::ALL.map(|tool| Some(tool.default_table().to_string())),
         }
     }
 
@@ -186,6 +196,15 @@ impl Settings {
         if let Some((variable, value)) = read("SLOW_STATEMENT") {
             self.slow_statement = parse_duration(&variable, &value)?;
         }
+        if let Some((variable, value)) = read("FOREIGN_LEDGERS") {
+            self.foreign_ledgers = parse_foreign_ledgers(&self.foreign_ledgers, &value).ok_or(Invalid {
+                variable: variable.clone(),
+                value: value.clone(),
+                expected: "off (read no other tool's ledger), or comma-separated tool=table pairs, the tool one of \
+                           sqlx, diesel, refinery, flyway and the table a name such as `_sqlx_migrations` or \
+                           `ops.flyway_schema_history`, or `off` (sqlx=ops._sqlx_migrations,diesel=off)",
+            })?;
+        }
         if let Some((variable, value)) = read("DDL_ATTEMPTS") {
             self.ddl_attempts = value.trim().parse().ok().filter(|n| *n >= 1).ok_or(Invalid {
                 variable,
@@ -207,6 +226,28 @@ pub(crate) fn parse_session_variable(pair: &str) -> Option<(String, String)> {
     };
     (plain(name, &[]) && !name.starts_with(|c: char| c.is_ascii_digit()) && plain(value, &['.', '-']))
         .then(|| (name.to_ascii_lowercase(), value.to_owned()))
+}
+
+/// `off`, or `tool=table` pairs applied over `current`: each table checked to be one
+/// or two plain identifiers, `off` leaving that tool's ledger unread.
+pub(crate) fn parse_foreign_ledgers(current: &[Option<String>; 4], value: &str) -> Option<[Option<String>; 4]> {
+    let value = value.trim();
+    if value.eq_ignore_ascii_case("off") || value == "0" {
+        return Some([None, None, None, None]);
+    }
+    let mut out = current.clone();
+    for pair in value.split(',').filter(|p| !p.trim().is_empty()) {
+        let (tool, table) = pair.split_once('=')?;
+        let tool = Tool::from_name(tool.trim())?;
+        let table = table.trim();
+        out[tool.index()] = if table.eq_ignore_ascii_case("off") {
+            None
+        } else {
+            crate::ledger::LedgerTable::parse(table).ok()?;
+            Some(table.to_string())
+        };
+    }
+    Some(out)
 }
 
 fn parse_flag(variable: &str, value: &str) -> Result<bool, Invalid> {

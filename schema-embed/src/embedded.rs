@@ -18,7 +18,10 @@
 //!             previous record's path)), path:(v len, z(position - end of sql)),
 //!             version_text:str description:str (anchor: the path), checksum
 //!             legacy_checksum, flags:u8 (1 no transaction, 2 destructive, 4 reapply,
-//!             8 history), v count, guard…, v count, statement…  (anchor: the sql)
+//!             8 history, 16 foreign), [foreign], v count, guard…, v count, statement…
+//!             (anchor: the sql)
+//! foreign   = u8 tool (index in Tool::ALL), version:str name:str checksum:str
+//!             (anchor: the path)
 //! checksum  = v 0 (the next digest) | v 2(k + 1) (digest k) | v 1, str (any other text)
 //! statement = z(line - previous line), z(start - previous end), z(end - start),
 //!             u8 catalog | kind << 2 | has reason << 5 | has tables << 6,
@@ -43,8 +46,8 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use crate::snippet::{
-    CatalogChange, Guard, GuardKind, GuardOrigin, Ident, ObjectName, OnChange, Snippet, SnippetLists, Statement,
-    StatementKind, TransactionMode,
+    CatalogChange, Foreign, Guard, GuardKind, GuardOrigin, Ident, ObjectName, OnChange, Snippet, SnippetLists,
+    Statement, StatementKind, Tool, TransactionMode,
 };
 
 /// The first bytes of every blob.
@@ -213,6 +216,13 @@ struct RawStatement {
     tables: Option<Range<usize>>,
 }
 
+struct RawForeign {
+    tool: Tool,
+    version: &'static str,
+    name: &'static str,
+    checksum: &'static str,
+}
+
 struct RawRecord {
     version: u64,
     sql: &'static str,
@@ -222,6 +232,7 @@ struct RawRecord {
     checksum: &'static str,
     legacy_checksum: &'static str,
     flags: u8,
+    foreign: Option<RawForeign>,
     guards: Range<usize>,
     statements: Range<usize>,
 }
@@ -281,6 +292,12 @@ fn read_lists(r: &mut Reader) -> Res<SnippetLists> {
         destructive: s.flags & 2 != 0,
         on_change: if s.flags & 4 != 0 { OnChange::Reapply } else { OnChange::Refuse },
         history: s.flags & 8 != 0,
+        foreign: s.foreign.as_ref().map(|f| Foreign {
+            tool: f.tool,
+            version: Cow::Borrowed(f.version),
+            name: Cow::Borrowed(f.name),
+            checksum: Cow::Borrowed(f.checksum),
+        }),
     };
 
     let mut lists: [Vec<Snippet>; 3] = Default::default();
@@ -371,9 +388,20 @@ fn read_record(r: &mut Reader, t: &Tables, cursor: &mut Cursor, arena: &mut Aren
     let checksum = read_checksum(r, t, at, cursor)?;
     let legacy_checksum = read_checksum(r, t, at, cursor)?;
     let flags = r.u8()?;
-    if flags & !0b1111 != 0 {
+    if flags & !0b1_1111 != 0 {
         return Err(Bad("unknown snippet flags"));
     }
+    let foreign = if flags & 16 != 0 {
+        let tool = *Tool::ALL.get(usize::from(r.u8()?)).ok_or(Bad("an unknown tool"))?;
+        Some(RawForeign {
+            tool,
+            version: read_str(r, t, path_at)?,
+            name: read_str(r, t, path_at)?,
+            checksum: read_str(r, t, path_at)?,
+        })
+    } else {
+        None
+    };
     let guards = read_guards(r, t, at, version, arena)?;
     let count = r.count()?;
     let first = arena.statements.len();
@@ -392,6 +420,7 @@ fn read_record(r: &mut Reader, t: &Tables, cursor: &mut Cursor, arena: &mut Aren
         checksum,
         legacy_checksum,
         flags,
+        foreign,
         guards,
         statements: first..arena.statements.len(),
     })

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::config::Invalid;
 use crate::plan::{Refusal, Step};
 use crate::report::SyncReport;
-use crate::snippet::DialectKind;
+use crate::snippet::{DialectKind, Tool};
 
 /// Why a sync stopped, with what it had done by then: the error ([`Error::kind`]) and,
 /// once the sync had a plan, the report of that plan with the steps that completed
@@ -231,6 +231,50 @@ pub enum ErrorKind {
         version: i64,
         /// What is wrong with it.
         problem: String,
+    },
+
+    /// A file differs from the one another tool (sqlx, refinery, Flyway) recorded when
+    /// it applied it: the checksum in that tool's ledger is not the file's. Nothing was
+    /// applied.
+    #[error(
+        "refusing to sync the schema; nothing was applied: {path} (version {version}) is not the file {tool} \
+         applied: {table} records checksum {recorded}, the file's is {computed}. Restore the file as it was when \
+         {tool} applied it (from version control) and put the change in a new file; if the database really holds \
+         the edited text, correct the checksum in {table} by hand (bootschema only reads that table)"
+    )]
+    ForeignChecksum {
+        /// The tool whose ledger it is.
+        tool: Tool,
+        /// That tool's ledger table.
+        table: String,
+        /// The snippet's file.
+        path: String,
+        /// The version as that tool records it.
+        version: String,
+        /// The checksum in that tool's ledger.
+        recorded: String,
+        /// The checksum of the embedded file, computed the way that tool computes it.
+        computed: String,
+    },
+
+    /// Another tool's ledger records a migration that failed or stopped half-way (sqlx
+    /// `success = false`, Flyway `success = false`): what it left behind is not known.
+    /// Nothing was applied.
+    #[error(
+        "refusing to sync the schema; nothing was applied: {table} records {what} as failed ({tool} wrote \
+         success = false): it may have stopped half-way, and bootschema cannot tell what it left behind. {help}"
+    )]
+    ForeignFailed {
+        /// The tool whose ledger it is.
+        tool: Tool,
+        /// That tool's ledger table.
+        table: String,
+        /// The row: its version and description, and the file it is when embedded.
+        what: String,
+        /// The version as that tool records it.
+        version: String,
+        /// What the operator must do.
+        help: String,
     },
 
     /// Any other database failure, with what bootschema was doing.

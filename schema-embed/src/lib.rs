@@ -61,8 +61,8 @@ mod embedded;
 mod snippet;
 
 pub use snippet::{
-    set_mark, CatalogChange, DialectKind, Guard, GuardKind, GuardOrigin, Ident, ObjectName, OnChange, Snippet,
-    SnippetLists, SnippetSet, Statement, StatementKind, TransactionMode,
+    set_mark, CatalogChange, DialectKind, Foreign, Guard, GuardKind, GuardOrigin, Ident, ObjectName, OnChange, Snippet,
+    SnippetLists, SnippetSet, Statement, StatementKind, Tool, TransactionMode,
 };
 
 #[cfg(feature = "runtime")]

@@ -117,6 +117,9 @@ pub struct Step {
     pub checksum: String,
     /// The checksum in the ledger, when there is a row.
     pub recorded_checksum: Option<String>,
+    /// For a step `baselined` from another tool's ledger: that tool (`"sqlx"` in the
+    /// JSON plan). The reason says whether its checksum was verified.
+    pub source: Option<crate::snippet::Tool>,
     /// Whether the snippet is marked `-- destructive`.
     pub destructive: bool,
     /// Every guard and its status.
@@ -604,6 +607,7 @@ fn plan_step(
         reason,
         checksum: snippet.checksum.to_string(),
         recorded_checksum: row.map(|r| r.checksum.clone()),
+        source: None,
         destructive: snippet.destructive,
         guards: guards.into_iter().map(|(g, status)| guard_report(g, status)).collect(),
         statements_skipped,
@@ -704,6 +708,7 @@ mod tests {
             destructive: false,
             on_change: OnChange::Refuse,
             history: false,
+            foreign: None,
         }
     }
 

@@ -106,6 +106,93 @@ pub enum OnChange {
     Reapply,
 }
 
+/// A migration tool whose folders and ledgers bootschema reads, so that a project
+/// switches from it in one step (see the README, "Switching from sqlx / diesel /
+/// refinery / Flyway").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "runtime", derive(serde::Serialize))]
+#[cfg_attr(feature = "runtime", serde(rename_all = "lowercase"))]
+pub enum Tool {
+    /// sqlx's migrator (`sqlx migrate`, `sqlx::migrate!`): `_sqlx_migrations`.
+    Sqlx,
+    /// diesel's migrations (`diesel migration run`, `diesel_migrations`):
+    /// `__diesel_schema_migrations`.
+    Diesel,
+    /// refinery: `refinery_schema_history`.
+    Refinery,
+    /// Flyway: `flyway_schema_history`.
+    Flyway,
+}
+
+impl Tool {
+    /// Every tool, in the order bootschema reads their ledgers.
+    pub const ALL: [Tool; 4] = [Tool::Sqlx, Tool::Diesel, Tool::Refinery, Tool::Flyway];
+
+    /// The tool's name as messages, the plan and the ledger spell it (`sqlx`, `diesel`,
+    /// `refinery`, `flyway`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Tool::Sqlx => "sqlx",
+            Tool::Diesel => "diesel",
+            Tool::Refinery => "refinery",
+            Tool::Flyway => "flyway",
+        }
+    }
+
+    /// The table where the tool records what it applied, by default.
+    pub const fn default_table(self) -> &'static str {
+        match self {
+            Tool::Sqlx => "_sqlx_migrations",
+            Tool::Diesel => "__diesel_schema_migrations",
+            Tool::Refinery => "refinery_schema_history",
+            Tool::Flyway => "flyway_schema_history",
+        }
+    }
+
+    /// The tool named `name` ([`Tool::name`]), if any.
+    pub fn from_name(name: &str) -> Option<Tool> {
+        Tool::ALL.into_iter().find(|t| t.name().eq_ignore_ascii_case(name))
+    }
+
+    /// The tool's position in [`Tool::ALL`].
+    pub const fn index(self) -> usize {
+        match self {
+            Tool::Sqlx => 0,
+            Tool::Diesel => 1,
+            Tool::Refinery => 2,
+            Tool::Flyway => 3,
+        }
+    }
+}
+
+impl fmt::Display for Tool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How the tool that wrote a snippet's file records it in its own ledger: what the
+/// first boot on a database that tool migrated matches that ledger's rows with.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Foreign {
+    /// The tool whose folder layout the file is in.
+    pub tool: Tool,
+    /// The version as the tool records it: sqlx's and refinery's integer as text
+    /// (`20240101120000`, `3`), diesel's folder prefix without its dashes
+    /// (`20240101120000`), Flyway's dotted version (`1.2.3`, underscores read as
+    /// dots); empty for a Flyway repeatable (`R__`) file, which Flyway records by its
+    /// description.
+    pub version: Cow<'static, str>,
+    /// The name or description as the tool records it (sqlx: `create users`, refinery:
+    /// `create_users`, Flyway: `create users`, diesel: the folder's name).
+    pub name: Cow<'static, str>,
+    /// The tool's checksum of the file, as bootschema compares it with the ledger's:
+    /// sqlx's SHA-384 of the file's bytes in lowercase hex, refinery's `u64` in
+    /// decimal, Flyway's CRC32 as a signed 32-bit decimal; empty for diesel, which
+    /// keeps none.
+    pub checksum: Cow<'static, str>,
+}
+
 /// One identifier as written in a guard: bare names follow the database's case rules,
 /// quoted ones (`"Users"`, `` `Users` ``) are matched exactly.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -396,6 +483,11 @@ pub struct Snippet {
     /// (`bootschema_build::Builder::history_until`): imported as written, exempt from the
     /// destructive gate at build time and at run time.
     pub history: bool,
+    /// For a file in another tool's folder layout (sqlx, diesel, refinery, Flyway):
+    /// how that tool records it, so that the first boot on a database it migrated
+    /// records the snippet as `baselined` from that tool's ledger instead of running it.
+    /// `None` for bootschema's own layout.
+    pub foreign: Option<Foreign>,
 }
 
 impl Snippet {

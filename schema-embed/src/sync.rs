@@ -14,7 +14,7 @@ use crate::ledger::{Ledger, LedgerRow, LedgerState, LedgerTable, MarkRead};
 use crate::plan::{plan, Action, Plan, Step};
 use crate::report::SyncReport;
 use crate::retry::backoff;
-use crate::snippet::{DialectKind, GuardKind, Snippet, SnippetSet};
+use crate::snippet::{DialectKind, GuardKind, Snippet, SnippetSet, Tool};
 use crate::text::excerpt;
 use crate::verify::verify;
 
@@ -138,6 +138,43 @@ impl<'a> Syncer<'a> {
     /// stay set. See the README, "Bringing an existing history".
     pub fn baseline(mut self, version: u64) -> Self {
         self.settings.baseline = Some(version);
+        self
+    }
+
+    /// Where `tool` recorded what it applied, when not in its default table
+    /// ([`Tool::default_table`]): a table name, schema-qualified where the database has
+    /// schemas (`"ops._sqlx_migrations"`; on MySQL a qualification names a database).
+    /// The first boot on a database that tool migrated reads that table, records every
+    /// snippet it lists as `baselined` (checksums verified where the tool keeps one),
+    /// and never changes it (`<PREFIX>_SCHEMA_FOREIGN_LEDGERS=sqlx=ops._sqlx_migrations`).
+    /// See the README, "Switching from sqlx / diesel / refinery / Flyway".
+    ///
+    /// ```no_run
+    /// # async fn boot(pool: sqlx::PgPool, snippets: &bootschema::SnippetSet) -> Result<(), bootschema::Error> {
+    /// bootschema::Syncer::new(snippets)
+    ///     .foreign_ledger(bootschema::Tool::Sqlx, "ops._sqlx_migrations")
+    ///     .run(&pool)
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Panics
+    /// If `table` is not one or two plain identifiers (letters, digits and `_`).
+    pub fn foreign_ledger(mut self, tool: Tool, table: &str) -> Self {
+        if let Err(invalid) = LedgerTable::parse(table) {
+            panic!("`{}` is not a table name for {tool}'s ledger: expected {}", invalid.value, invalid.expected);
+        }
+        self.settings.foreign_ledgers[tool.index()] = Some(table.to_string());
+        self
+    }
+
+    /// Whether the first boot reads the ledgers of sqlx, diesel, refinery and Flyway
+    /// (default yes; `<PREFIX>_SCHEMA_FOREIGN_LEDGERS=off`). Off, a database one of them
+    /// migrated joins like any other that holds a history without a record: adopted
+    /// where guards prove it, else refused until a baseline is given.
+    pub fn foreign_ledgers(mut self, yes: bool) -> Self {
+        self.settings.foreign_ledgers =
+            if yes { Tool::ALL.map(|tool| Some(tool.default_table().to_string())) } else { [None, None, None, None] };
         self
     }
 
