@@ -66,7 +66,7 @@ pub fn schema(db: &TestDb) -> String {
 pub fn rows(db: &TestDb, table: &str) -> String {
     let text = match db.kind {
         Kind::Postgres => run(db, &["--data-only", &format!("--table={table}")], &[]),
-        Kind::MySql => run(db, &["--no-create-info", "--skip-extended-insert"], &[table]),
+        Kind::MySql => run(db, &["--no-create-info", "--skip-extended-insert", "--hex-blob"], &[table]),
         Kind::Sqlite => run(db, &[&format!(".dump {table}")], &[]),
     };
     assert!(text.contains(table), "the dump of {table} names it:\n{text}");

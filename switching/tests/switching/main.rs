@@ -28,7 +28,10 @@ mod scenarios;
 mod tools;
 
 use common::{Kind, TestDb};
-use scenarios::{a_failed_row_refuses, a_new_snippet_applies_after_the_switch, a_tampered_file_refuses, first_boot_baselines_everything};
+use scenarios::{
+    a_failed_row_refuses, a_new_snippet_applies_after_the_switch, a_tampered_file_refuses,
+    first_boot_baselines_everything,
+};
 use tools::Tool;
 
 // ---------------------------------------------------------------------------------
@@ -49,7 +52,10 @@ async fn every_tool_leaves_the_same_database(db: TestDb) {
             _ => 11,
         };
         assert_eq!(dumps::count(&db, tool.table()).await, files, "{}: one ledger row per file", tool.name());
-        assert_eq!(db.pool.count("SELECT COUNT(*) FROM users WHERE role = 'admin' AND display_name = 'Admin'").await, 1);
+        assert_eq!(
+            db.pool.count("SELECT COUNT(*) FROM users WHERE role = 'admin' AND display_name = 'Admin'").await,
+            1
+        );
         assert_eq!(db.pool.count("SELECT COUNT(*) FROM published_articles WHERE slug = 'hello-world'").await, 1);
         assert_eq!(db.pool.count("SELECT COUNT(*) FROM tags").await, 3);
         let catalog: Vec<String> = db

@@ -22,14 +22,16 @@ pub async fn migrated(tool: Tool, db: &TestDb) -> tempfile::TempDir {
     dir
 }
 
-/// What the app's `build.rs` does with one line (`Builder::new().layout(..)`): the
-/// folder read in the tool's layout.
+/// What the app's `build.rs` does with one line: the folder read in the tool's layout,
+/// its files up to the last one the tool applied marked as history
+/// (`Builder::new().layout(..).history_until(..)`).
 pub fn scan(tool: Tool, folder: &Path) -> SnippetSet {
     bootschema_build::Builder::new()
         .folder(folder)
         .base_dir(folder.parent().unwrap())
         .env_prefix("BSTEST")
         .layout(tool.layout())
+        .history_until(tool.history_until())
         .scan()
         .unwrap_or_else(|e| panic!("the {} folder does not build:\n{e}", tool.name()))
         .set
@@ -80,7 +82,12 @@ fn assert_all_baselined(tool: Tool, kind: Kind, report: &SyncReport) {
         if tool.keeps_checksums() {
             assert!(step.reason.contains("checksum verified"), "{}: {:?}", step.path, step.reason);
         } else {
-            assert!(!step.reason.contains("checksum verified"), "{}: diesel keeps no checksum: {:?}", step.path, step.reason);
+            assert!(
+                !step.reason.contains("checksum verified"),
+                "{}: diesel keeps no checksum: {:?}",
+                step.path,
+                step.reason
+            );
         }
     }
 }
@@ -163,10 +170,14 @@ pub async fn a_tampered_file_refuses(tool: Tool, db: TestDb) {
         let err = result.expect_err("an edited file refuses");
         let text = err.to_string();
         let file = seed.file_name().unwrap().to_string_lossy();
-        let file = if tool == Tool::Diesel { seed.parent().unwrap().file_name().unwrap().to_string_lossy() } else { file };
+        let file =
+            if tool == Tool::Diesel { seed.parent().unwrap().file_name().unwrap().to_string_lossy() } else { file };
         assert!(text.contains(&*file), "names the file {file}: {text}");
         assert!(text.contains(&version), "names the version {version}: {text}");
-        assert!(text.to_lowercase().contains(&recorded.to_lowercase()), "names the recorded checksum {recorded}: {text}");
+        assert!(
+            text.to_lowercase().contains(&recorded.to_lowercase()),
+            "names the recorded checksum {recorded}: {text}"
+        );
         assert!(text.to_lowercase().contains(tool.name()), "names the tool: {text}");
     }
     assert_eq!(dumps::schema(&db), schema, "nothing ran");

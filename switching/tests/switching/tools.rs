@@ -48,6 +48,18 @@ impl Tool {
         }
     }
 
+    /// The last version of the fixture history, as bootschema numbers it: what the
+    /// app's `build.rs` passes to `Builder::history_until` so that the history's drops
+    /// need no `-- destructive` line (no file of the tool is edited). Flyway's dotted
+    /// versions are numbered part by part (`4.1` is 1411, see `Layout::Flyway`).
+    pub fn history_until(self) -> u64 {
+        match self {
+            Tool::Sqlx | Tool::Diesel => 20240111093000,
+            Tool::Refinery => 11,
+            Tool::Flyway => 1411,
+        }
+    }
+
     /// Whether the tool keeps a checksum of each file in its ledger (diesel does not).
     pub fn keeps_checksums(self) -> bool {
         self != Tool::Diesel
@@ -86,7 +98,8 @@ impl Tool {
     /// Returns the path written (relative to `folder`) and the version bootschema
     /// gives it.
     pub fn add_migration(self, folder: &Path, slug: &str, sql: &str) -> (String, u64) {
-        let reversible = std::fs::read_dir(folder).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().ends_with(".up.sql"));
+        let reversible =
+            std::fs::read_dir(folder).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().ends_with(".up.sql"));
         let (path, version) = match self {
             Tool::Sqlx if reversible => (format!("20240201093000_{slug}.up.sql"), 20240201093000),
             Tool::Sqlx => (format!("20240201093000_{slug}.sql"), 20240201093000),
@@ -166,7 +179,8 @@ async fn refinery_migrate(db: &TestDb, folder: &Path) -> Result<(), String> {
         }
         Kind::MySql => {
             // TCP like the test's URL: mysql_async would otherwise switch to the socket.
-            let opts = mysql_async::Opts::from_url(&format!("{}?prefer_socket=false", db.url)).map_err(|e| e.to_string())?;
+            let opts =
+                mysql_async::Opts::from_url(&format!("{}?prefer_socket=false", db.url)).map_err(|e| e.to_string())?;
             let mut pool = mysql_async::Pool::new(opts);
             let result = runner.run_async(&mut pool).await;
             let _ = pool.disconnect().await;
