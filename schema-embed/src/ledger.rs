@@ -64,6 +64,20 @@ pub struct LedgerRow {
     pub progress: Vec<String>,
     /// How long the snippet took, in milliseconds.
     pub duration_ms: i64,
+    /// For a row `baselined` from another tool's ledger: that tool. Written into the
+    /// `progress` column as `from:<tool>` (a `baselined` row has no progress), so that
+    /// the ledger keeps its columns and older binaries read the row as they always did.
+    pub source: Option<crate::snippet::Tool>,
+}
+
+/// The `progress` token that names the tool a `baselined` row came from.
+pub(crate) const SOURCE_PREFIX: &str = "from:";
+
+impl LedgerRow {
+    /// The `progress` list of a row `baselined` from `tool`'s ledger.
+    pub(crate) fn source_progress(tool: crate::snippet::Tool) -> Vec<String> {
+        vec![format!("{SOURCE_PREFIX}{tool}")]
+    }
 }
 
 /// The version of the ledger's one special row, the *mark*: its `checksum` holds the
@@ -104,6 +118,9 @@ pub struct Ledger {
     /// The marks of the snippet sets that completed a sync, oldest first, the current
     /// one last: the order in which releases synced.
     pub marks: Vec<String>,
+    /// What other tools' ledgers (sqlx, diesel, refinery, Flyway) say of the snippets
+    /// this ledger does not record, when they were read.
+    pub(crate) others: crate::foreign::OtherLedgers,
 }
 
 impl Ledger {

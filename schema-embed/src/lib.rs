@@ -78,6 +78,8 @@ mod dialect;
 #[cfg(feature = "runtime")]
 mod error;
 #[cfg(feature = "runtime")]
+mod foreign;
+#[cfg(feature = "runtime")]
 mod ledger;
 #[cfg(feature = "runtime")]
 mod plan;
@@ -105,6 +107,8 @@ pub use dialect::Target;
 pub use error::Endpoint;
 #[cfg(feature = "runtime")]
 pub use error::{Error, ErrorKind};
+#[cfg(feature = "runtime")]
+pub use foreign::ForeignMissing;
 #[cfg(feature = "runtime")]
 pub use plan::{Action, GuardReport, Orphan, Refusal, StatementPlan, Step};
 #[cfg(feature = "release")]

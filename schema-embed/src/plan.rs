@@ -6,6 +6,7 @@ use std::fmt;
 
 use crate::catalog::{CatalogSnapshot, GuardStatus, Probes};
 use crate::config::Settings;
+use crate::foreign::{ForeignMissing, Standing};
 use crate::ledger::{Ledger, LedgerState};
 use crate::snippet::{DialectKind, Guard, GuardKind, GuardOrigin, OnChange, Snippet};
 
@@ -205,6 +206,9 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// Ledger rows without an embedded snippet: reported, never acted on.
     pub orphans: Vec<Orphan>,
+    /// Versions another tool's ledger (sqlx, diesel, refinery, Flyway) lists whose file
+    /// the folder lacks: reported, never acted on.
+    pub foreign_missing: Vec<ForeignMissing>,
     /// A newer release synced after this binary's snippets did (this binary is the
     /// older one of a rolling deploy or a rollback): what that release changed
     /// (reapplied or edited snippets, objects it dropped) is left as it is, and this
@@ -342,13 +346,17 @@ pub(crate) fn plan(
     // "Older" and "at or below" go by the order the snippets apply in (the build may
     // order them as text), not by their numbers.
     let first_recorded = snippets.iter().position(|s| ledger.rows.contains_key(&s.version));
-    let populated = !ledger.exists && snapshot.holds_any(dialect, snippets);
+    // Another tool's ledger with rows is the record of the history: what it lists is
+    // baselined, and what it does not list is decided as on any database bootschema
+    // manages.
+    let recorded_elsewhere = ledger.others.recorded;
+    let populated = !ledger.exists && !recorded_elsewhere && snapshot.holds_any(dialect, snippets);
     let baseline_end = settings.baseline.and_then(|b| last_at_or_below(snippets, b));
     let era = |index: usize| {
         let baselined = baseline_end.is_some_and(|end| index <= end);
         History {
             unrecorded: (populated && (settings.baseline.is_none() || baselined))
-                || first_recorded.is_some_and(|first| index < first),
+                || (!recorded_elsewhere && first_recorded.is_some_and(|first| index < first)),
             baseline: settings.baseline.filter(|_| baselined),
         }
     };
@@ -388,7 +396,7 @@ pub(crate) fn plan(
             newer: newest.is_none_or(|newest| row.version > newest),
         })
         .collect();
-    Plan { dialect, steps, orphans, newer_release: false }
+    Plan { dialect, steps, orphans, foreign_missing: ledger.others.missing.clone(), newer_release: false }
 }
 
 /// What the plan knows of a snippet's era.
@@ -512,9 +520,24 @@ fn plan_step(
         }
         None => (Action::Adopt, "not recorded; every guard reports present".into()),
     };
+    // Another tool's ledger lists it: recorded without running, as that tool left it.
+    let standing = if row.is_none() { ledger.others.standing.get(&index) } else { None };
+    let (action, reason) = match standing {
+        Some(Standing::Applied { tool, why }) => (Action::Baselined, format!("baselined (from {tool}, {why})")),
+        Some(Standing::Changed { tool, recorded }) => (
+            Action::Reapply,
+            format!(
+                "changed since {tool} last ran it ({tool}'s checksum {recorded}, the file's {}): runs again, as \
+                 {tool} would run it",
+                snippet.foreign.as_ref().map_or("", |f| f.checksum.as_ref())
+            ),
+        ),
+        None => (action, reason),
+    };
     // A history the database holds no record of is never run on a guess: it is
     // baselined, adopted where every statement is guard-proven, or refused.
     let (action, reason) = match (row, history.baseline) {
+        _ if standing.is_some() => (action, reason),
         (None, Some(baseline)) if history.unrecorded => {
             (Action::Baselined, format!("at or below the baseline {baseline}: recorded without running"))
         }
@@ -607,7 +630,10 @@ fn plan_step(
         reason,
         checksum: snippet.checksum.to_string(),
         recorded_checksum: row.map(|r| r.checksum.clone()),
-        source: None,
+        source: match standing {
+            Some(Standing::Applied { tool, .. }) if action == Action::Baselined => Some(*tool),
+            _ => row.and_then(|r| r.source),
+        },
         destructive: snippet.destructive,
         guards: guards.into_iter().map(|(g, status)| guard_report(g, status)).collect(),
         statements_skipped,
@@ -721,11 +747,12 @@ mod tests {
             state,
             progress: Vec::new(),
             duration_ms: 0,
+            source: None,
         }
     }
 
     fn ledger(exists: bool, rows: Vec<LedgerRow>) -> Ledger {
-        Ledger { exists, rows: rows.into_iter().map(|r| (r.version, r)).collect(), marks: Vec::new() }
+        Ledger { exists, rows: rows.into_iter().map(|r| (r.version, r)).collect(), ..Ledger::default() }
     }
 
     fn catalog(tables: &[&str]) -> CatalogSnapshot {

@@ -24,6 +24,8 @@ pub struct SyncReport {
     pub unchanged: usize,
     /// Ledger rows without an embedded snippet.
     pub orphans: Vec<crate::plan::Orphan>,
+    /// Versions another tool's ledger lists whose file the folder lacks.
+    pub foreign_missing: Vec<crate::foreign::ForeignMissing>,
     /// How many snippets the binary embeds for this database.
     pub embedded: usize,
     /// The whole sync's duration, in milliseconds.
@@ -42,6 +44,7 @@ impl SyncReport {
             steps: plan.steps,
             unchanged: 0,
             orphans: plan.orphans,
+            foreign_missing: plan.foreign_missing,
             duration_ms: 0,
         }
     }
@@ -138,6 +141,13 @@ impl SyncReport {
                     "the ledger records a snippet that is no longer embedded; left as it is"
                 );
             }
+        }
+        for missing in &self.foreign_missing {
+            tracing::warn!(
+                target: "bootschema", tool = %missing.tool, table = %missing.table, version = %missing.version,
+                "{}'s ledger {} lists version {} ({}), whose file the folder no longer holds; left as it is",
+                missing.tool, missing.table, missing.version, missing.name
+            );
         }
         tracing::info!(target: "bootschema", dialect = %self.dialect, dry_run = self.dry_run, "schema sync: {}", self.summary());
     }

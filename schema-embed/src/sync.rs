@@ -354,6 +354,7 @@ impl<'a> Syncer<'a> {
                 steps: Vec::new(),
                 unchanged: 0,
                 orphans: Vec::new(),
+                foreign_missing: Vec::new(),
                 embedded: self.snippets.for_dialect(target.dialect()).len(),
                 duration_ms: 0,
             });
@@ -468,7 +469,15 @@ async fn look<S: Session>(
 ) -> Result<Look, Error> {
     let snippets = set.snippets;
     session.begin_look().await?;
-    let ledger = session.read_ledger(table).await?;
+    let mut ledger = session.read_ledger(table).await?;
+    // Other tools' ledgers, while bootschema's does not record every snippet of their
+    // layouts: what they list is baselined, or the boot refuses (a failed row, a file
+    // that is not the one they applied).
+    let wanted = crate::foreign::wanted(snippets, &ledger, settings)?;
+    if !wanted.is_empty() {
+        let rows = session.read_foreign(&wanted).await?;
+        ledger.others = crate::foreign::match_rows(snippets, &wanted, rows)?;
+    }
     let snapshot = session.snapshot(&Scope::of(S::KIND, snippets)).await?;
     let mut queries: Vec<String> = snippets
         .iter()
@@ -515,6 +524,7 @@ async fn run_on<S: Apply>(
             steps: Vec::new(),
             unchanged: snippets.len(),
             orphans: Vec::new(),
+            foreign_missing: Vec::new(),
             embedded: snippets.len(),
             duration_ms: started.elapsed().as_millis() as u64,
         };

@@ -11,7 +11,7 @@
 //! empty database. The transaction also commits every [`STATEMENTS_PER_TRANSACTION`].
 
 use super::step::{
-    final_state, invalid_index_drops, ledger_row, unit_failure, Applied, Part, Ran, Work, MESSAGE_BYTES,
+    final_state, invalid_index_drops, ledger_row, unit_failure, unrun_row, Applied, Part, Ran, Work, MESSAGE_BYTES,
 };
 use super::{unit, unwrapped};
 use crate::dialect::{PgSession, Session};
@@ -91,13 +91,23 @@ fn in_the_lock(step: &Step, snippet: &Snippet) -> bool {
     }
 }
 
-/// How many statements a step counts against the budget (at least one, as for an
-/// adopt).
+/// How many statements a step counts against the budget: none for an adopt or a
+/// baseline, which sends nothing but its ledger row (written with the others before
+/// the commit), so that a history of a thousand baselined snippets is one write.
 fn statements_counted(step: &Step) -> usize {
     if step.action.runs_sql() {
         step.statements_to_run().count().max(1)
     } else {
-        1
+        0
+    }
+}
+
+/// How many bytes of SQL a step adds to the message: its text, when it runs.
+fn bytes_sent(step: &Step, snippet: &Snippet) -> usize {
+    if step.action.runs_sql() {
+        snippet.sql.len()
+    } else {
+        0
     }
 }
 
@@ -107,7 +117,7 @@ fn statements_counted(step: &Step) -> usize {
 /// ([`Step::locks_existing`]), included.
 fn batch_end(steps: &[Step], snippets: &[Snippet], budget: usize) -> usize {
     let mut statements = statements_counted(&steps[0]);
-    let mut bytes = snippets[steps[0].index].sql.len();
+    let mut bytes = bytes_sent(&steps[0], &snippets[steps[0].index]);
     let mut end = 1;
     if steps[0].locks_existing {
         return end;
@@ -115,7 +125,7 @@ fn batch_end(steps: &[Step], snippets: &[Snippet], budget: usize) -> usize {
     while let Some(step) = steps.get(end) {
         if step.action.changes_database() {
             statements += statements_counted(step);
-            bytes += snippets[step.index].sql.len();
+            bytes += bytes_sent(step, &snippets[step.index]);
             if !in_the_lock(step, &snippets[step.index]) || statements > budget || bytes > MESSAGE_BYTES {
                 break;
             }
@@ -238,7 +248,7 @@ async fn run_batch(session: &mut PgSession, steps: &mut [Step], snippets: &[Snip
         }
         let snippet = &snippets[step.index];
         let row = match step.action {
-            Action::Adopt | Action::Baselined => ledger_row(snippet, final_state(step), Vec::new(), 0),
+            Action::Adopt | Action::Baselined => unrun_row(step, snippet),
             action if action.runs_sql() => {
                 let reading = readings.next().unwrap_or(clock);
                 step.duration_ms = (reading - clock).max(0) as u64 / 1000;

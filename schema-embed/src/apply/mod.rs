@@ -104,7 +104,11 @@ pub(crate) async fn apply<S: Apply>(
         let (done, then) = session.run(&mut plan.steps[i..], &work).await;
         for step in &plan.steps[i..i + done] {
             if step.action.changes_database() {
-                in_transaction += (step.statements_run as usize).max(1);
+                // What the lock's transaction holds: statements run (an adopt's or a
+                // baseline's row alone takes no lock worth counting).
+                if step.action.runs_sql() {
+                    in_transaction += (step.statements_run as usize).max(1);
+                }
                 log_step(step);
             }
         }

@@ -6,7 +6,8 @@
 use std::time::{Duration, Instant};
 
 use super::step::{
-    final_state, invalid_index_drops, ledger_row, row_write, statement_failure, unit_failure, Part, Ran, MESSAGE_BYTES,
+    final_state, invalid_index_drops, ledger_row, row_write, statement_failure, unit_failure, unrun_row, Part, Ran,
+    MESSAGE_BYTES,
 };
 use crate::dialect::{MySqlSession, Session};
 use crate::error::Error;
@@ -53,8 +54,16 @@ fn recovers(guard: &Guard) -> bool {
 /// Whether the row of an adopt may wait like [`progress_recoverable`] rows: lost, the
 /// next boot adopts the snippet again from the same guards, when every one of them
 /// [`recovers`].
+///
+/// So may the row of a snippet `baselined` from another tool's ledger: lost, the next
+/// boot reads that ledger again (bootschema never changes it) and baselines the
+/// snippet again. A history of a thousand such rows is then one write, with the mark.
 fn adopt_recoverable(step: &Step, snippet: &Snippet) -> bool {
-    step.action == Action::Adopt && snippet.all_guards().next().is_some() && snippet.all_guards().all(recovers)
+    match step.action {
+        Action::Adopt => snippet.all_guards().next().is_some() && snippet.all_guards().all(recovers),
+        Action::Baselined => step.source.is_some(),
+        _ => false,
+    }
 }
 
 /// How many statements of snippets one MySQL message carries at most.
@@ -149,7 +158,11 @@ async fn run_progress(
         while k < steps.len() && n == pending[k].len() {
             let (step, snippet) = (&steps[k], &snippets[steps[k].index]);
             if n == 0 && step.action.changes_database() {
-                let row = ledger_row(snippet, final_state(step), Vec::new(), 0);
+                let row = if step.action.runs_sql() {
+                    ledger_row(snippet, final_state(step), Vec::new(), 0)
+                } else {
+                    unrun_row(step, snippet)
+                };
                 if adopt_recoverable(step, snippet) {
                     session.defer_progress(table, &row);
                 } else if let Err(e) = session.write_ledger(table, &row).await {

@@ -63,7 +63,7 @@ pub(crate) async fn record_adopted<S: Session>(
     snippet: &Snippet,
     table: &LedgerTable,
 ) -> Result<(), Error> {
-    let row = ledger_row(snippet, final_state(step), Vec::new(), 0);
+    let row = unrun_row(step, snippet);
     session.write_ledger(table, &row).await.map_err(Error::db(format!(
         "recording {} as {}",
         snippet.path,
@@ -78,8 +78,21 @@ pub(crate) fn asks_again(step: &Step) -> bool {
     step.guards.iter().any(|g| matches!(g.status, GuardStatus::Unknown(_)))
 }
 
+/// The row of a step recorded without running (adopted, baselined): a row `baselined`
+/// from another tool's ledger names that tool (see [`LedgerRow::source`]).
+pub(crate) fn unrun_row(step: &Step, snippet: &Snippet) -> LedgerRow {
+    match step.source.filter(|_| step.action == Action::Baselined) {
+        Some(tool) => LedgerRow {
+            source: Some(tool),
+            ..ledger_row(snippet, LedgerState::Baselined, LedgerRow::source_progress(tool), 0)
+        },
+        None => ledger_row(snippet, final_state(step), Vec::new(), 0),
+    }
+}
+
 pub(crate) fn ledger_row(snippet: &Snippet, state: LedgerState, progress: Vec<String>, duration_ms: i64) -> LedgerRow {
     LedgerRow {
+        source: None,
         version: snippet.version,
         description: snippet.description.to_string(),
         path: snippet.path.to_string(),

@@ -23,8 +23,9 @@ use super::sql::{
 use crate::catalog::{CatalogSnapshot, Scope};
 use crate::config::Settings;
 use crate::error::{Error, ErrorKind};
+use crate::foreign::ForeignRow;
 use crate::ledger::{Ledger, LedgerRow, LedgerTable, MarkRead};
-use crate::snippet::{DialectKind, ObjectName};
+use crate::snippet::{DialectKind, ObjectName, Tool};
 
 /// A PostgreSQL connection borrowed for one sync.
 pub(crate) struct PgSession {
@@ -334,6 +335,45 @@ impl Session for PgSession {
             }
         };
         ledger_from(table, rows, ledger_missing)
+    }
+
+    async fn read_foreign(&mut self, wanted: &[(Tool, LedgerTable)]) -> Result<Vec<ForeignRow>, Error> {
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One query: which of the tables exist (`to_regclass` follows the search path
+        // for an unqualified name, as the tools' own queries do).
+        let exists: Vec<String> = wanted
+            .iter()
+            .map(|(_, t)| {
+                format!("to_regclass({}) IS NOT NULL", text_literal(DialectKind::Postgres, &Self::ledger_name(t)))
+            })
+            .collect();
+        self.open_read().await?;
+        let found = sqlx::query(AssertSqlSafe(format!("SELECT {}", exists.join(", "))))
+            .persistent(false)
+            .fetch_one(&mut self.conn)
+            .await;
+        self.close_read(found.is_ok()).await?;
+        let found = found.map_err(Error::db("looking for the ledgers of sqlx, diesel, refinery and Flyway"))?;
+        let mut rows = Vec::new();
+        for (i, (tool, table)) in wanted.iter().enumerate() {
+            if !found.try_get::<bool, _>(i).unwrap_or(false) {
+                continue;
+            }
+            let sql = crate::foreign::select(
+                *tool,
+                &Self::ledger_name(table),
+                |e| format!("CAST({e} AS TEXT)"),
+                |e| format!("encode({e}, 'hex')"),
+            );
+            self.open_read().await?;
+            let read = super::sql::text_rows::<Postgres>(&mut self.conn, sql).await;
+            self.close_read(read.is_ok()).await?;
+            let read = read.map_err(super::sql::foreign_read_failed(*tool, table))?;
+            rows.extend(read.into_iter().filter_map(crate::foreign::row));
+        }
+        Ok(rows)
     }
 
     async fn snapshot(&mut self, scope: &Scope) -> Result<CatalogSnapshot, Error> {

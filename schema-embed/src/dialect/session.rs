@@ -5,8 +5,9 @@ use super::conn::Conn;
 use crate::catalog::{CatalogSnapshot, Scope};
 use crate::config::Settings;
 use crate::error::Error;
+use crate::foreign::ForeignRow;
 use crate::ledger::{Ledger, LedgerRow, LedgerTable, MarkRead};
-use crate::snippet::{DialectKind, ObjectName};
+use crate::snippet::{DialectKind, ObjectName, Tool};
 
 /// The sync's connection ([`conn::Conn`]: borrowed from the app's pool for the fast
 /// path, then its own), and what the sync asks of its database.
@@ -42,6 +43,11 @@ pub(crate) trait Session: Send {
 
     /// Reads the ledger; a missing table reads as an empty ledger that does not exist.
     async fn read_ledger(&mut self, table: &LedgerTable) -> Result<Ledger, Error>;
+
+    /// Reads other tools' ledgers (sqlx, diesel, refinery, Flyway): one query says which
+    /// of `wanted` exist, then one read of each that does ([`crate::foreign::select`]).
+    /// Only reads.
+    async fn read_foreign(&mut self, wanted: &[(Tool, LedgerTable)]) -> Result<Vec<ForeignRow>, Error>;
 
     /// Reads the catalog objects of `scope` in one query.
     async fn snapshot(&mut self, scope: &Scope) -> Result<CatalogSnapshot, Error>;

@@ -190,15 +190,18 @@ pub(crate) fn add_ledger_row(ledger: &mut Ledger, table: &LedgerTable, columns: 
             "state {state:?} is none of applied, adopted, baselined, reapplied or partial (was the ledger edited by hand?)"
         ),
     })?;
-    let row = LedgerRow {
-        version: version as u64,
-        description,
-        path,
-        checksum,
-        state,
-        progress: crate::ledger::decode_progress(&progress),
-        duration_ms,
+    let mut progress = crate::ledger::decode_progress(&progress);
+    // A row baselined from another tool's ledger names the tool in its progress.
+    let source = match progress.as_slice() {
+        [one] if state == crate::ledger::LedgerState::Baselined => {
+            one.strip_prefix(crate::ledger::SOURCE_PREFIX).and_then(crate::snippet::Tool::from_name)
+        }
+        _ => None,
     };
+    if source.is_some() {
+        progress.clear();
+    }
+    let row = LedgerRow { version: version as u64, description, path, checksum, state, progress, duration_ms, source };
     ledger.rows.insert(row.version, row);
     Ok(())
 }
@@ -325,6 +328,46 @@ where
         out.push(one.map(|v| v != 0).map_err(|e| crate::error::db_message(&e)));
     }
     Ok(out)
+}
+
+/// Runs `sql` and returns its rows, each of seven text (or NULL) columns: the rows of
+/// another tool's ledger ([`crate::foreign::select`]).
+pub(crate) async fn text_rows<DB>(
+    conn: &mut super::conn::Conn<DB>,
+    sql: String,
+) -> Result<Vec<[Option<String>; 7]>, sqlx::Error>
+where
+    DB: sqlx::Database + sqlx::database::HasStatementCache,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    Option<String>: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    use sqlx::Row;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false).fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|row| {
+            let mut out: [Option<String>; 7] = Default::default();
+            for (i, slot) in out.iter_mut().enumerate() {
+                *slot = row.try_get::<Option<String>, _>(i)?;
+            }
+            Ok(out)
+        })
+        .collect()
+}
+
+/// What reading another tool's ledger failed with: the table's name and what
+/// bootschema expected of it.
+pub(crate) fn foreign_read_failed(
+    tool: crate::snippet::Tool,
+    table: &LedgerTable,
+) -> impl FnOnce(sqlx::Error) -> Error {
+    let context = format!(
+        "reading {tool}'s ledger {} (is it {tool}'s table? name another with `Syncer::foreign_ledger`, or turn \
+         the reading off with `Syncer::foreign_ledgers(false)`)",
+        table.display()
+    );
+    Error::db(context)
 }
 
 /// Binds a ledger row's seven values (version to duration) to an upsert whose

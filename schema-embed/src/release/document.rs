@@ -40,7 +40,7 @@ pub(crate) struct Document<'r> {
 
 /// Keys whose values are bootschema's own vocabulary or checksums: never secrets, and
 /// left whole so that a password that happens to be `postgres` cannot corrupt them.
-const VOCABULARY: [&str; 6] = ["command", "database", "action", "status", "checksum", "recorded_checksum"];
+const VOCABULARY: [&str; 7] = ["command", "database", "action", "status", "checksum", "recorded_checksum", "source"];
 
 impl Document<'_> {
     /// The document, every other string redacted.
@@ -50,12 +50,13 @@ impl Document<'_> {
             let n = self.report.map_or(0, |(r, _)| r.count(action));
             counts.insert(action.to_string(), json!(n));
         }
-        let (steps, orphans) = match self.report {
+        let (steps, orphans, foreign_missing) = match self.report {
             Some((report, snippets)) => (
                 report.steps.iter().map(|step| step_value(step, snippets)).collect(),
                 serde_json::to_value(&report.orphans).unwrap_or_default(),
+                serde_json::to_value(&report.foreign_missing).unwrap_or_default(),
             ),
-            None => (Vec::new(), json!([])),
+            None => (Vec::new(), json!([]), json!([])),
         };
         let report = self.report.map(|(r, _)| r);
         let mut document = json!({
@@ -79,6 +80,7 @@ impl Document<'_> {
             })),
             "steps": steps,
             "orphans": orphans,
+            "foreign_missing": foreign_missing,
         });
         redact_strings(&mut document, None, redactor);
         document

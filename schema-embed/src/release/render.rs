@@ -186,6 +186,21 @@ pub(crate) fn steps(report: &SyncReport, snippets: &[Snippet], mode: Mode) -> Ve
                 ),
         );
     }
+    for missing in &report.foreign_missing {
+        lines.push(
+            Line::new()
+                .plain("  ")
+                .styled(YELLOW.bold(), "?")
+                .plain(format!(" {} {}  ", missing.version, missing.name))
+                .styled(
+                    YELLOW,
+                    format!(
+                        "listed by {}'s ledger {}, no file in the folder; left as it is",
+                        missing.tool, missing.table
+                    ),
+                ),
+        );
+    }
     lines
 }
 
