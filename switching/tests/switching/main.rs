@@ -29,8 +29,8 @@ mod tools;
 
 use common::{Kind, TestDb};
 use scenarios::{
-    a_failed_row_refuses, a_new_snippet_applies_after_the_switch, a_tampered_file_refuses,
-    first_boot_baselines_everything,
+    a_failed_row_refuses, a_file_the_folder_lacks_is_reported, a_new_snippet_applies_after_the_switch,
+    a_tampered_file_refuses, first_boot_baselines_everything,
 };
 use tools::Tool;
 
@@ -99,6 +99,40 @@ scenario! {
     sqlx_tampered_file_refuses: a_tampered_file_refuses(Tool::Sqlx);
     refinery_tampered_file_refuses: a_tampered_file_refuses(Tool::Refinery);
     flyway_tampered_file_refuses: a_tampered_file_refuses(Tool::Flyway);
+
+    sqlx_missing_file_reported: a_file_the_folder_lacks_is_reported(Tool::Sqlx);
+    refinery_missing_file_reported: a_file_the_folder_lacks_is_reported(Tool::Refinery);
+    diesel_missing_file_reported: a_file_the_folder_lacks_is_reported(Tool::Diesel);
+    flyway_missing_file_reported: a_file_the_folder_lacks_is_reported(Tool::Flyway);
+}
+
+// ---------------------------------------------------------------------------------
+// Flyway's repeatable files.
+
+on_every_database!(flyway_changed_repeatable_runs_again);
+
+/// Flyway's repeatable `R__published_articles.sql`, changed after Flyway last ran it
+/// (the view gains a column, at the end, as PostgreSQL's `CREATE OR REPLACE VIEW` requires): the first boot baselines every versioned file and runs
+/// the repeatable one again, as `flyway migrate` would; the view then has the column.
+async fn flyway_changed_repeatable_runs_again(db: TestDb) {
+    let dir = scenarios::migrated(Tool::Flyway, &db).await;
+    let folder = scenarios::folder(&dir);
+    let view = folder.join("R__published_articles.sql");
+    let text = std::fs::read_to_string(&view).unwrap();
+    std::fs::write(&view, text.replace("AS author", "AS author, a.body")).unwrap();
+    let rows = dumps::rows(&db, Tool::Flyway.table());
+    let set = scenarios::scan(Tool::Flyway, &folder);
+    let report = common::syncer(&set).run(db.target()).await.unwrap_or_else(|e| panic!("{e}"));
+    let actions: Vec<(&str, bootschema::Action)> =
+        report.steps.iter().map(|s| (s.path.rsplit('/').next().unwrap(), s.action)).collect();
+    assert_eq!(actions.len(), 11, "{actions:?}");
+    assert!(actions[..10].iter().all(|(_, a)| *a == bootschema::Action::Baselined), "{actions:?}");
+    assert_eq!(actions[10], ("R__published_articles.sql", bootschema::Action::Reapply), "{:#?}", report.steps);
+    assert!(report.steps[10].reason.contains("changed since flyway last ran it"), "{}", report.steps[10].reason);
+    assert_eq!(db.pool.count("SELECT COUNT(*) FROM published_articles WHERE body = 'Welcome to the blog.'").await, 1);
+    assert_eq!(dumps::rows(&db, Tool::Flyway.table()), rows, "Flyway's ledger is never written");
+    let second = common::syncer(&set).run(db.target()).await.unwrap();
+    assert!(!second.changed_anything(), "{:#?}", second.steps);
 }
 
 // ---------------------------------------------------------------------------------

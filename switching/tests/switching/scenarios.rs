@@ -226,3 +226,36 @@ pub async fn a_failed_row_refuses(tool: Tool, db: &TestDb, folder: &Path, versio
     assert_eq!(dumps::rows(db, tool.table()), rows, "the row is left for the operator");
     assert_eq!(bootschema_rows(db).await, 0, "nothing was recorded");
 }
+
+/// A file the tool applied and the folder no longer holds (deleted or squashed after
+/// it ran): the first boot baselines the others, runs nothing, and reports the version
+/// the tool's ledger lists without a file.
+pub async fn a_file_the_folder_lacks_is_reported(tool: Tool, db: TestDb) {
+    let dir = migrated(tool, &db).await;
+    let (schema, rows) = (dumps::schema(&db), dumps::rows(&db, tool.table()));
+    let seed = tool.file_of(&folder(&dir), "seed_admin");
+    if tool == Tool::Diesel {
+        std::fs::remove_dir_all(seed.parent().unwrap()).unwrap();
+    } else {
+        std::fs::remove_file(&seed).unwrap();
+        let _ = std::fs::remove_file(seed.to_string_lossy().replace(".up.sql", ".down.sql"));
+    }
+    let set = scan(tool, &folder(&dir));
+    let report = syncer(&set).run(db.target()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.steps.len(), history_len(tool, db.kind) - 1);
+    assert!(report.steps.iter().all(|s| s.action == Action::Baselined), "{:#?}", report.steps);
+    let missing: Vec<(String, String)> =
+        report.foreign_missing.iter().map(|m| (m.tool.name().to_lowercase(), m.version.clone())).collect();
+    let version = match tool {
+        Tool::Sqlx | Tool::Diesel => "20240103093000",
+        Tool::Refinery => "3",
+        Tool::Flyway => "1.2",
+    };
+    assert_eq!(missing, [(tool.name().to_string(), version.to_string())], "{:#?}", report.foreign_missing);
+    // diesel records no name, the others the file's description.
+    let name = &report.foreign_missing[0].name;
+    assert!(if tool == Tool::Diesel { name.is_empty() } else { name.contains("seed") }, "{name:?}");
+    assert_eq!(report.foreign_missing[0].table, tool.table());
+    assert_eq!(dumps::schema(&db), schema, "nothing ran");
+    assert_eq!(dumps::rows(&db, tool.table()), rows, "{}'s ledger keeps its row", tool.name());
+}
