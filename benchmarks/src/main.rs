@@ -1366,7 +1366,10 @@ async fn main() -> Res<()> {
             "--no-size" => size = false,
             "--no-upgrade" => skip_upgrade = true,
             "--upgrade-only" => upgrade_only = true,
-            "--adopt-only" => adopt_only = true,
+            "--adopt-only" => {
+                adopt_only = true;
+                ns = vec![ADOPT_N];
+            }
             "--no-adopt" => skip_adopt = true,
             "--profile" => profile_mode = true,
             "--n" => {
