@@ -388,3 +388,98 @@ async fn a_flyway_repeatable_file_runs_after_the_versioned_ones_and_again_when_c
     assert_eq!(again.steps.last().map(|s| s.action), Some(Action::Reapply), "{:#?}", again.steps);
     assert_eq!(again.count(Action::Apply), 0);
 }
+
+on_every_database!(the_release_plan_shows_the_history_baselined_from_its_tool);
+
+/// `myapp schema plan` on a database sqlx migrated: each history snippet shown as
+/// `baselined (from sqlx, checksum verified)`, what runs after it, and the JSON plan
+/// carrying the source; a version sqlx lists without a file is shown too.
+async fn the_release_plan_shows_the_history_baselined_from_its_tool(db: TestDb) {
+    use bootschema::release::{Console, Release};
+    let (dir, names) = migrated(&db, Tool::Sqlx).await;
+    dir.remove(&names[4]);
+    let set = scan(&dir, Tool::Sqlx);
+    let command = Release::new(syncer(&set));
+    let run = |args: &'static [&'static str]| {
+        let command = &command;
+        let target = db.target();
+        async move {
+            let (mut out, mut err) = (Vec::new(), Vec::new());
+            let code = {
+                let mut console = Console::new(&mut out, &mut err);
+                command
+                    .run(args.iter().map(Into::into), || async move { Ok::<_, sqlx::Error>(target) }, &mut console)
+                    .await
+            };
+            (code, String::from_utf8(out).unwrap(), String::from_utf8(err).unwrap())
+        }
+    };
+    let before = db.dump();
+    let (code, out, err) = run(&["plan"]).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let line =
+        |file: &str| out.lines().find(|l| l.contains(file)).unwrap_or_else(|| panic!("{file}: {out}")).to_owned();
+    assert!(line(" 1 users ").contains("baselined (from sqlx, checksum verified)"), "{out}");
+    assert!(line(" 4 email ").contains("baselined (from sqlx, checksum verified)"), "{out}");
+    assert!(line(" 6 index ").contains("apply"), "{out}");
+    assert!(line(" 5 backfill ").contains("listed by sqlx's ledger _sqlx_migrations, no file in the folder"), "{out}");
+
+    let (code, out, err) = run(&["plan", "--json"]).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let document: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(document["steps"][0]["action"], "baselined");
+    assert_eq!(document["steps"][0]["source"], "sqlx");
+    assert_eq!(document["steps"][0]["reason"], "baselined (from sqlx, checksum verified)");
+    assert_eq!(document["steps"][4]["action"], "apply");
+    assert_eq!(document["steps"][4]["source"], serde_json::Value::Null);
+    assert_eq!(document["foreign_missing"][0]["version"], "5");
+    assert_eq!(document["foreign_missing"][0]["tool"], "sqlx");
+    assert_eq!(db.dump(), before, "a plan changes nothing");
+}
+
+on_every_database!(a_thousand_row_history_is_one_read_and_one_write);
+
+/// Adopting a 1,000-row sqlx history: every snippet baselined in one sync, the rows
+/// written together (on PostgreSQL, one transaction: one `xmin`), and the time printed
+/// (BENCHMARKS.md compares it with the tools' own no-op runs).
+async fn a_thousand_row_history_is_one_read_and_one_write(db: TestDb) {
+    const N: usize = 1000;
+    let dir = SnippetDir::new(&[]);
+    let mut values = Vec::with_capacity(N);
+    for n in 1..=N {
+        let text = format!("CREATE TABLE t{n} (id INTEGER);\n");
+        dir.write(&format!("{n}_t{n}.sql"), &text);
+        values
+            .push(format!("({n}, 't{n}', '{AT}', TRUE, {}, 1)", bytes_literal(db.kind, &sha384_hex(text.as_bytes()))));
+    }
+    let (timestamp, blob) = if db.kind == Kind::Postgres { ("TIMESTAMPTZ", "BYTEA") } else { ("TIMESTAMP", "BLOB") };
+    db.pool
+        .exec(&format!(
+            "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, installed_on \
+             {timestamp} NOT NULL, success BOOLEAN NOT NULL, checksum {blob} NOT NULL, execution_time BIGINT NOT NULL)"
+        ))
+        .await
+        .unwrap();
+    db.pool
+        .exec(&format!(
+            "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) \
+             VALUES {}",
+            values.join(", ")
+        ))
+        .await
+        .unwrap();
+    let set = scan(&dir, Tool::Sqlx);
+    let started = std::time::Instant::now();
+    let report = syncer(&set).run(db.target()).await.unwrap_or_else(|e| panic!("{e}"));
+    let took = started.elapsed();
+    assert_eq!(report.count(Action::Baselined), N, "{}", report.summary());
+    assert_eq!(db.ledger().await.len(), N);
+    if db.kind == Kind::Postgres {
+        let transactions =
+            db.pool.count("SELECT COUNT(DISTINCT xmin::text) FROM bootschema_history WHERE version >= 0").await;
+        assert_eq!(transactions, 1, "the baselined rows are written together");
+    }
+    println!("{:?}: adopting a {N}-row sqlx history took {} ms", db.kind, took.as_millis());
+    let second = syncer(&set).run(db.target()).await.unwrap();
+    assert_eq!(second.unchanged, N, "the next boot reads the mark alone");
+}

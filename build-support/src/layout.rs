@@ -50,7 +50,9 @@ fn candidates(name: &str, is_dir: bool, dir_has_up: bool) -> Vec<Layout> {
         return Vec::new();
     }
     let mut out = Vec::new();
-    if crate::scan::parse_file_name(name).is_ok() && !name.ends_with(".up.sql") && !name.ends_with(".down.sql") {
+    // A name that starts with a version is bootschema's (whose reader then says what
+    // is wrong with it, if anything), unless it is one half of a reversible sqlx pair.
+    if name.starts_with(|c: char| c.is_ascii_digit()) && !name.ends_with(".up.sql") && !name.ends_with(".down.sql") {
         out.push(Layout::Bootschema);
     }
     if sqlx_name(name).is_ok() {

@@ -103,6 +103,7 @@ fn a_diesel_migration_without_up_sql_is_an_error() {
 }
 
 #[test]
+#[cfg(feature = "refinery")]
 fn a_refinery_folder_carries_refinerys_own_checksums() {
     let dir = SqlFolder::new();
     dir.file("V1__create_users.sql", "CREATE TABLE users (id BIGINT PRIMARY KEY);\n")
@@ -159,6 +160,19 @@ fn a_flyway_folder_orders_versions_by_parts_and_repeatables_last() {
 }
 
 #[test]
+#[cfg(not(feature = "refinery"))]
+fn a_refinery_folder_without_the_feature_says_how_to_turn_it_on() {
+    let dir = SqlFolder::new();
+    dir.file("V1__init.sql", "CREATE TABLE t (id INT);\n");
+    let error = dir.error();
+    assert!(error.message.contains("`refinery` feature"), "{error}");
+    assert!(error.help.contains("features = [\"refinery\"]"), "{error}");
+    // Flyway, named, needs no feature.
+    assert!(dir.builder().layout(Layout::Flyway).scan().is_ok());
+}
+
+#[test]
+#[cfg(feature = "refinery")]
 fn plain_v_files_detect_as_refinery_with_a_note() {
     let dir = SqlFolder::new();
     dir.file("V1__init.sql", "CREATE TABLE t (id INT);\n");

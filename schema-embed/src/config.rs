@@ -290,6 +290,25 @@ mod tests {
     }
 
     #[test]
+    fn other_tools_ledgers_are_named_or_turned_off_by_the_environment() {
+        let s = Settings::new("MYAPP");
+        assert_eq!(s.foreign_ledgers[Tool::Sqlx.index()].as_deref(), Some("_sqlx_migrations"));
+        let named = s
+            .clone()
+            .with_env(env(&[("MYAPP_SCHEMA_FOREIGN_LEDGERS", "sqlx=ops._sqlx_migrations, diesel=off")]))
+            .unwrap();
+        assert_eq!(named.foreign_ledgers[Tool::Sqlx.index()].as_deref(), Some("ops._sqlx_migrations"));
+        assert_eq!(named.foreign_ledgers[Tool::Diesel.index()], None);
+        assert_eq!(named.foreign_ledgers[Tool::Flyway.index()].as_deref(), Some("flyway_schema_history"));
+        let off = s.clone().with_env(env(&[("MYAPP_SCHEMA_FOREIGN_LEDGERS", "off")])).unwrap();
+        assert!(off.foreign_ledgers.iter().all(Option::is_none));
+        for bad in ["liquibase=x", "sqlx=a.b.c", "sqlx", "sqlx=x; DROP TABLE t"] {
+            let err = s.clone().with_env(env(&[("MYAPP_SCHEMA_FOREIGN_LEDGERS", bad)])).unwrap_err();
+            assert_eq!(err.variable, "MYAPP_SCHEMA_FOREIGN_LEDGERS", "{bad}");
+        }
+    }
+
+    #[test]
     fn environment_overrides_the_builder() {
         let s = Settings::new("MYAPP")
             .with_env(env(&[

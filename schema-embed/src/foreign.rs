@@ -234,19 +234,23 @@ pub(crate) fn match_rows(
         flyway_latest.into_values().filter(|r| !matches!(r.kind.as_str(), "UNDO_SQL" | "DELETE" | "UNDO_SCRIPT")),
     );
 
+    // The snippets by (tool, version as the tool compares it), or by description for a
+    // Flyway repeatable file (recorded without a version): one lookup per row.
+    let mut index: HashMap<(Tool, bool, String), usize> = HashMap::new();
+    for (i, s) in snippets.iter().enumerate() {
+        let Some(f) = &s.foreign else { continue };
+        let key =
+            if f.version.is_empty() { (f.tool, true, f.name.to_string()) } else { version_key(f.tool, &f.version) };
+        index.entry(key).or_insert(i);
+    }
     for row in by_tool {
         let table = table_of(row.tool);
         let version = row.version.clone().unwrap_or_default();
-        let found = snippets.iter().position(|s| {
-            s.foreign.as_ref().is_some_and(|f| {
-                f.tool == row.tool
-                    && match &row.version {
-                        Some(v) => !f.version.is_empty() && same_version(row.tool, &f.version, v),
-                        // A Flyway repeatable file is recorded by its description.
-                        None => f.version.is_empty() && f.name == row.name,
-                    }
-            })
-        });
+        let key = match &row.version {
+            Some(v) => version_key(row.tool, v),
+            None => (row.tool, true, row.name.clone()),
+        };
+        let found = index.get(&key).copied();
         let Some(index) = found else {
             out.missing.push(ForeignMissing { tool: row.tool, table, version, name: row.name.clone() });
             continue;
@@ -292,6 +296,19 @@ pub(crate) fn match_rows(
     Ok(out)
 }
 
+/// A version as its tool compares it: sqlx's and refinery's as numbers, Flyway's by
+/// its parts, diesel's as text.
+fn version_key(tool: Tool, version: &str) -> (Tool, bool, String) {
+    let canonical = match tool {
+        Tool::Flyway => flyway_parts(version).join("."),
+        Tool::Sqlx | Tool::Refinery => {
+            version.trim().parse::<i64>().map_or_else(|_| version.trim().to_owned(), |n| n.to_string())
+        }
+        Tool::Diesel => version.trim().to_owned(),
+    };
+    (tool, false, canonical)
+}
+
 fn same_version(tool: Tool, file: &str, recorded: &str) -> bool {
     match tool {
         Tool::Flyway => flyway_parts(file) == flyway_parts(recorded),
@@ -312,7 +329,87 @@ fn same_checksum(tool: Tool, recorded: &str, file: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::borrow::Cow;
+
     use super::*;
+    use crate::snippet::{Foreign, OnChange, TransactionMode};
+
+    fn snippet(version: u64, tool: Tool, tool_version: &str, name: &str, checksum: &str) -> Snippet {
+        Snippet {
+            version,
+            version_text: Cow::Owned(version.to_string()),
+            description: Cow::Owned(name.to_string()),
+            path: Cow::Owned(format!("migrations/{version}_{name}.sql")),
+            checksum: Cow::Owned(format!("sha256:{version}")),
+            legacy_checksum: Cow::Owned(format!("sha256:{version}")),
+            sql: Cow::Borrowed("SELECT 1"),
+            statements: Cow::Borrowed(&[]),
+            guards: Cow::Borrowed(&[]),
+            transaction: TransactionMode::Wrapped,
+            destructive: false,
+            on_change: OnChange::Refuse,
+            history: false,
+            foreign: Some(Foreign {
+                tool,
+                version: Cow::Owned(tool_version.to_string()),
+                name: Cow::Owned(name.to_string()),
+                checksum: Cow::Owned(checksum.to_string()),
+            }),
+        }
+    }
+
+    fn row(tool: Tool, version: Option<&str>, checksum: Option<&str>, kind: &str, rank: i64) -> ForeignRow {
+        ForeignRow {
+            tool,
+            version: version.map(str::to_string),
+            name: "x".into(),
+            success: true,
+            checksum: checksum.map(str::to_string),
+            kind: kind.into(),
+            rank,
+        }
+    }
+
+    fn tables(tool: Tool) -> Vec<(Tool, LedgerTable)> {
+        vec![(tool, LedgerTable::parse(tool.default_table()).unwrap())]
+    }
+
+    #[test]
+    fn flyway_baseline_undo_and_schema_rows() {
+        let snippets = [
+            snippet(1, Tool::Flyway, "1", "a", "11"),
+            snippet(2, Tool::Flyway, "1.1", "b", "22"),
+            snippet(3, Tool::Flyway, "2", "c", "33"),
+            snippet(4, Tool::Flyway, "3", "d", "44"),
+        ];
+        let rows = vec![
+            row(Tool::Flyway, Some("0"), None, "SCHEMA", 1),
+            row(Tool::Flyway, Some("1.1"), None, "BASELINE", 2),
+            row(Tool::Flyway, Some("2"), Some("33"), "SQL", 3),
+            row(Tool::Flyway, Some("3"), Some("44"), "SQL", 4),
+            row(Tool::Flyway, Some("3"), Some("44"), "UNDO_SQL", 5),
+        ];
+        let other = match_rows(&snippets, &tables(Tool::Flyway), rows).unwrap();
+        let applied = |i: usize| matches!(other.standing.get(&i), Some(Standing::Applied { .. }));
+        assert!(applied(0) && applied(1), "at or below the baseline: {:?}", other.standing);
+        assert!(applied(2));
+        assert!(!applied(3), "undone by its latest row");
+        assert!(other.missing.is_empty(), "{:?}", other.missing);
+    }
+
+    #[test]
+    fn a_checksum_mismatch_names_both_checksums() {
+        let snippets = [snippet(7, Tool::Refinery, "7", "a", "123")];
+        let rows = vec![row(Tool::Refinery, Some("7"), Some("456"), "SQL", 0)];
+        let err = match_rows(&snippets, &tables(Tool::Refinery), rows).unwrap_err();
+        match err.kind() {
+            ErrorKind::ForeignChecksum { recorded, computed, version, path, .. } => {
+                assert_eq!((recorded.as_str(), computed.as_str(), version.as_str()), ("456", "123", "7"));
+                assert_eq!(path, "migrations/7_a.sql");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn flyway_versions_compare_by_parts() {
