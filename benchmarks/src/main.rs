@@ -941,7 +941,12 @@ async fn adoption(servers: &Servers, kind: Db, n: usize, files: &Files) -> Res<B
                     pair[0] = started.elapsed();
                     let baselined = report.count(bootschema::Action::Baselined);
                     if baselined != n || report.count(bootschema::Action::Apply) > 0 {
-                        return Err(format!("{} {}: the first boot baselined {baselined} of {n}", kind.name(), tool.tag()).into());
+                        return Err(format!(
+                            "{} {}: the first boot baselined {baselined} of {n}",
+                            kind.name(),
+                            tool.tag()
+                        )
+                        .into());
                     }
                 } else {
                     let started = Instant::now();
@@ -953,7 +958,9 @@ async fn adoption(servers: &Servers, kind: Db, n: usize, files: &Files) -> Res<B
             let report = syncer.run(pool.target()).await?;
             next.push(started.elapsed());
             if report.unchanged != n {
-                return Err(format!("{} {}: the boot after the adoption left the fast path", kind.name(), tool.tag()).into());
+                return Err(
+                    format!("{} {}: the boot after the adoption left the fast path", kind.name(), tool.tag()).into()
+                );
             }
             eprintln!(
                 "  sample: {} adopting {} N = {n}, repetition {rep}: bootschema first boot {}, {} no-op {}",
@@ -986,7 +993,13 @@ async fn adoption(servers: &Servers, kind: Db, n: usize, files: &Files) -> Res<B
         servers.drop(kind, &name).await?;
         out.insert(
             tool,
-            Adoption { first_boot: median(first), tool_noop: median(noop), next_boot: median(next), first_boot_trips, paired: middle(ratios) },
+            Adoption {
+                first_boot: median(first),
+                tool_noop: median(noop),
+                next_boot: median(next),
+                first_boot_trips,
+                paired: middle(ratios),
+            },
         );
     }
     Ok(out)
@@ -1031,7 +1044,6 @@ fn print_adoption(n: usize, rows: &BTreeMap<Db, BTreeMap<Tool, Adoption>>) {
     }
     println!();
 }
-
 fn print_upgrade(upgrade: &BTreeMap<Tool, (Duration, Duration)>) {
     println!("## Upgrade with data (PostgreSQL: 100 snippets, each adding, backfilling and indexing a column of a 5,000-row table the app reads; median of 4)\n");
     println!("| tool | upgrade | longest app read meanwhile | upgrade / bootschema |");
