@@ -483,3 +483,29 @@ async fn a_thousand_row_history_is_one_read_and_one_write(db: TestDb) {
     let second = syncer(&set).run(db.target()).await.unwrap();
     assert_eq!(second.unchanged, N, "the next boot reads the mark alone");
 }
+
+on_every_database!(another_name_for_the_tools_table_is_read_and_turned_off_nothing_is);
+
+/// sqlx's table under another name: read once named (`Syncer::foreign_ledger`); with
+/// the reading off (`Syncer::foreign_ledgers(false)`), the database is a history without
+/// a record, refused as unproven.
+async fn another_name_for_the_tools_table_is_read_and_turned_off_nothing_is(db: TestDb) {
+    let (dir, _) = migrated(&db, Tool::Sqlx).await;
+    db.pool.exec("ALTER TABLE _sqlx_migrations RENAME TO app_migrations").await.unwrap();
+    let set = scan(&dir, Tool::Sqlx);
+    let before = db.dump();
+
+    let off = syncer(&set).foreign_ledgers(false).run(db.target()).await.unwrap_err();
+    assert!(matches!(off.kind(), ErrorKind::Refused(_)), "{off}");
+    let unnamed = syncer(&set).run(db.target()).await.unwrap_err();
+    assert!(matches!(unnamed.kind(), ErrorKind::Refused(_)), "the default name finds no table: {unnamed}");
+    assert_eq!(db.dump(), before);
+
+    let report = syncer(&set)
+        .foreign_ledger(Tool::Sqlx, "app_migrations")
+        .run(db.target())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.count(Action::Baselined), HISTORY.len());
+    assert_eq!(report.count(Action::Apply), 1);
+}

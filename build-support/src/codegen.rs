@@ -25,7 +25,7 @@ const MAGIC: &[u8; 4] = b"BSCH";
 /// The format this writer writes: a new layout takes a new number, here, in the
 /// runtime's reader (`embedded::FORMAT`) and in its `__embedded_snippets!` macro, which
 /// refuses at compile time a blob of a format it does not read.
-pub(crate) const FORMAT: u8 = 1;
+pub(crate) const FORMAT: u8 = 2;
 
 /// The file next to [`crate::GENERATED_FILE`] that holds the blob.
 pub(crate) const BLOB_FILE: &str = "bootschema_snippets.bin";
@@ -540,7 +540,7 @@ mod tests {
     #[test]
     fn a_blob_of_another_format_fails_with_both_versions() {
         let mut blob = encode(&set());
-        assert_eq!(&blob[..5], b"BSCH\x01");
+        assert_eq!(&blob[..5], b"BSCH\x02");
         blob[4] = FORMAT + 1;
         let err = decode(blob).unwrap_err();
         let expected = format!(

@@ -337,6 +337,11 @@ impl Builder {
     /// baselined or adopted, never run again (see the README, "Bringing an existing
     /// history"). Snippets after it are gated as usual.
     ///
+    /// In another tool's folder ([`Builder::layout`]) "up to" goes by the order that
+    /// tool applies the files in: for Flyway's dotted versions, give the number
+    /// bootschema gives the last history file (`1.2.3` is 111213, see
+    /// `docs/existing-histories.md`).
+    ///
     /// ```no_run
     /// // build.rs
     /// fn main() { bootschema_build::Builder::new().history_until(20240601120000).emit(); }
@@ -497,10 +502,31 @@ impl Builder {
 
         let mut by_file: Vec<BTreeMap<DialectKind, (bootschema::Snippet, infer::Inferred)>> =
             Vec::with_capacity(files.len());
+        // In another tool's folder, "up to" goes by the order that tool applies the
+        // files in (diesel's text order, Flyway's version parts), as the runtime's
+        // baseline does: every file up to the one of that version (or else the last
+        // whose number is not greater).
+        let history_files: Option<std::collections::BTreeSet<usize>> =
+            self.history_until.filter(|_| layout.tool().is_some()).map(|until| {
+                let mut marked = std::collections::BTreeSet::new();
+                for (_, list) in &resolution.lists {
+                    let end = list
+                        .iter()
+                        .rposition(|&i| files[i].version == until)
+                        .or_else(|| list.iter().rposition(|&i| files[i].version <= until));
+                    if let Some(end) = end {
+                        marked.extend(list[..=end].iter().copied());
+                    }
+                }
+                marked
+            });
         for (index, file) in files.iter().enumerate() {
             let serves: Vec<DialectKind> =
                 resolution.lists.iter().filter(|(_, list)| list.contains(&index)).map(|&(d, _)| d).collect();
-            let history = self.history_until.is_some_and(|until| file.version <= until);
+            let history = match &history_files {
+                Some(marked) => marked.contains(&index),
+                None => self.history_until.is_some_and(|until| file.version <= until),
+            };
             match assemble::assemble(file, &serves, &env_prefix, history) {
                 Ok(assembled) => {
                     warnings.extend(assembled.warnings);

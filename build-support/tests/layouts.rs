@@ -205,3 +205,73 @@ fn a_history_of_another_tool_imports_with_one_line() {
     let scan = dir.builder().history_until(2).scan().unwrap_or_else(|e| panic!("{e}"));
     assert!(scan.set.postgres[1].history);
 }
+
+/// diesel's own first migration on PostgreSQL (as `diesel setup` writes it: two
+/// functions with dollar-quoted bodies, under a block of comments) builds as it is.
+#[test]
+fn diesels_initial_setup_builds_for_postgres() {
+    let dir = SqlFolder::new();
+    dir.file(
+        "00000000000000_diesel_initial_setup/up.sql",
+        "-- This file was automatically created by Diesel to setup helper functions\n\
+         -- and other internal bookkeeping. This file is safe to edit, any future\n\
+         -- changes will be added to existing projects as new migrations.\n\
+         \n\
+         -- Sets up a trigger for the given table to automatically set a column called\n\
+         -- `updated_at` whenever the row is modified (unless `updated_at` was included\n\
+         -- in the modified columns)\n\
+         --\n\
+         -- # Example\n\
+         --\n\
+         -- ```sql\n\
+         -- CREATE TABLE users (id SERIAL PRIMARY KEY, updated_at TIMESTAMP NOT NULL DEFAULT NOW());\n\
+         --\n\
+         -- SELECT diesel_manage_updated_at('users');\n\
+         -- ```\n\
+         CREATE OR REPLACE FUNCTION diesel_manage_updated_at(_tbl regclass) RETURNS VOID AS $$\n\
+         BEGIN\n\
+         \x20   EXECUTE format('CREATE TRIGGER set_updated_at BEFORE UPDATE ON %s\n\
+         \x20                   FOR EACH ROW EXECUTE PROCEDURE diesel_set_updated_at()', _tbl);\n\
+         END;\n\
+         $$ LANGUAGE plpgsql;\n\
+         \n\
+         CREATE OR REPLACE FUNCTION diesel_set_updated_at() RETURNS trigger AS $$\n\
+         BEGIN\n\
+         \x20   IF (\n\
+         \x20       NEW IS DISTINCT FROM OLD AND\n\
+         \x20       NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at\n\
+         \x20   ) THEN\n\
+         \x20       NEW.updated_at := current_timestamp;\n\
+         \x20   END IF;\n\
+         \x20   RETURN NEW;\n\
+         END;\n\
+         $$ LANGUAGE plpgsql;\n",
+    )
+    .file(
+        "00000000000000_diesel_initial_setup/down.sql",
+        "DROP FUNCTION IF EXISTS diesel_manage_updated_at(_tbl regclass);\n",
+    );
+    let scan = dir.builder().dialects(&[bootschema::DialectKind::Postgres]).scan().unwrap_or_else(|e| panic!("{e}"));
+    let setup = &scan.set.postgres[0];
+    assert_eq!(foreign(setup), (Tool::Diesel, "00000000000000", "00000000000000_diesel_initial_setup"));
+    assert_eq!(setup.statements.len(), 2, "two functions, split at the end of each body");
+    assert!(setup.statement_sql(1).starts_with("CREATE OR REPLACE FUNCTION diesel_set_updated_at()"));
+}
+
+/// `history_until` in a Flyway folder goes by Flyway's order: `2` comes after `1.10`,
+/// though its number (2) is smaller than that of 1.10 (11210).
+#[test]
+fn history_goes_by_the_tools_order() {
+    let dir = SqlFolder::new();
+    dir.file("V1__init.sql", "CREATE TABLE t (id INT, c INT);\n")
+        .file("V1.10__drop.sql", "ALTER TABLE t DROP COLUMN c;\n")
+        .file("V2__drop_again.sql", "DROP TABLE t;\n");
+    let scan = dir.builder().layout(Layout::Flyway).history_until(11210).scan();
+    let errors = match scan {
+        Ok(scan) => panic!("V2 is after the history and needs -- destructive: {:?}", scan.set.postgres),
+        Err(e) => e.0,
+    };
+    assert!(errors.iter().all(|e| e.path.ends_with("V2__drop_again.sql")), "{errors:?}");
+    let scan = dir.builder().layout(Layout::Flyway).history_until(2).scan().unwrap_or_else(|e| panic!("{e}"));
+    assert!(scan.set.postgres.iter().all(|s| s.history));
+}

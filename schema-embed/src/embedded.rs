@@ -1,8 +1,10 @@
 //! Reading the blob that `bootschema-build` embeds: the snippet model as data, so that
 //! the app's compiler sees a few lines of code however many snippets there are.
 //!
-//! The writer is `bootschema-build`'s `codegen.rs`; this is the one reader. Format 1,
-//! all integers LEB128 varints (`v`), signed ones zigzag-encoded (`z`):
+//! The writer is `bootschema-build`'s `codegen.rs`; this is the one reader. Format 2
+//! (format 1 without the `foreign` part of a record: the tool a file of another tool's
+//! folder layout comes from), all integers LEB128 varints (`v`), signed ones
+//! zigzag-encoded (`z`):
 //!
 //! ```text
 //! blob      = "BSCH" format:u8 build:(u8 len, bytes)   the writer's crate version
@@ -55,7 +57,7 @@ pub(crate) const MAGIC: &[u8; 4] = b"BSCH";
 
 /// The format this bootschema reads. Any change to the layout above takes a new
 /// number, here, in `bootschema-build`'s writer and in `__embedded_snippets!`.
-pub(crate) const FORMAT: u8 = 1;
+pub(crate) const FORMAT: u8 = 2;
 
 /// Decodes a blob written by `bootschema-build`.
 pub(crate) fn decode(blob: &'static [u8]) -> Result<SnippetLists, String> {
@@ -566,18 +568,18 @@ mod tests {
 
     #[test]
     fn a_truncated_blob_is_corrupt_not_a_panic() {
-        let err = decode(b"BSCH\x01\x050.1.0\x05ab").unwrap_err();
+        let err = decode(b"BSCH\x02\x050.1.0\x05ab").unwrap_err();
         assert!(err.contains("corrupt (unexpected end"), "{err}");
-        let err = decode(b"BSCH\x01\x050.1.0\x02\xff\xfe").unwrap_err();
+        let err = decode(b"BSCH\x02\x050.1.0\x02\xff\xfe").unwrap_err();
         assert!(err.contains("not UTF-8"), "{err}");
     }
 
     #[test]
     fn the_format_the_macro_accepts_is_the_one_the_reader_reads() {
-        // `__embedded_snippets!` matches the literal `1`: keep it equal to FORMAT.
-        let set: crate::SnippetSet = crate::__embedded_snippets!(format = 1, build = "0.0.0", blob = b"BSCH\x02\x00");
+        // `__embedded_snippets!` matches the literal `2`: keep it equal to FORMAT.
+        let set: crate::SnippetSet = crate::__embedded_snippets!(format = 2, build = "0.0.0", blob = b"BSCH\x03\x00");
         let err = set.try_lists().unwrap_err();
-        assert!(err.contains("format 2"), "{err}");
-        assert_eq!(FORMAT, 1);
+        assert!(err.contains("format 3"), "{err}");
+        assert_eq!(FORMAT, 2);
     }
 }

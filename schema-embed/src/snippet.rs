@@ -688,7 +688,7 @@ macro_rules! include_snippets {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __embedded_snippets {
-    (format = 1, build = $build:literal, blob = $blob:expr) => {
+    (format = 2, build = $build:literal, blob = $blob:expr) => {
         $crate::SnippetSet::__embedded($blob)
     };
     (format = $format:literal, build = $build:literal, blob = $blob:expr) => {
@@ -697,7 +697,7 @@ macro_rules! __embedded_snippets {
             ::core::stringify!($format),
             " by bootschema-build ",
             $build,
-            ", but this bootschema reads format 1: use the same version of bootschema and bootschema-build"
+            ", but this bootschema reads format 2: use the same version of bootschema and bootschema-build"
         ))
     };
 }
