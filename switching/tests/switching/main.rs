@@ -176,3 +176,25 @@ async fn flyway_failed_row_refuses(db: TestDb) {
     db.pool.exec(&format!("UPDATE flyway_schema_history SET success = {falsy} WHERE version = '4.1'")).await.unwrap();
     a_failed_row_refuses(Tool::Flyway, &db, &scenarios::folder(&dir), "4.1").await;
 }
+
+/// The history boundary of a Flyway folder follows Flyway's order: with the history
+/// marked up to `4.1` (bootschema's 1411), a new `V5__` file (bootschema's 5, a smaller
+/// number) is not history, so its drop needs `-- destructive` like any new file's.
+#[test]
+fn flyway_history_ends_where_flyways_order_says() {
+    let dir = tools::copy_fixture(Tool::Flyway, Kind::Postgres);
+    let folder = scenarios::folder(&dir);
+    let (path, _) = Tool::Flyway.add_migration(&folder, "drop_article_tags", "DROP TABLE article_tags;\n");
+    let err = bootschema_build::Builder::new()
+        .folder(&folder)
+        .base_dir(dir.path())
+        .env_prefix("BSTEST")
+        .layout(Tool::Flyway.layout())
+        .history_until(Tool::Flyway.history_until())
+        .scan()
+        .map(|_| ())
+        .expect_err("a new drop without `-- destructive` fails the build");
+    let text = err.to_string();
+    assert!(text.contains(&path) && text.contains("-- destructive"), "{text}");
+    assert!(!text.contains("drop_users_legacy_flags"), "the history's own drop is exempt: {text}");
+}
