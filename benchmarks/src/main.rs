@@ -8,7 +8,9 @@
 //! ```
 //!
 //! Options: `--quick`, `--n 10,1000`, `--db pg,my,lite`, `--no-size` (skips the binary
-//! size / peak memory part, which builds a small app once per N).
+//! size / peak memory part, which builds a small app once per N), `--no-adopt` /
+//! `--adopt-only` (skip / run alone the adoption of a 1,000-file sqlx and refinery
+//! history).
 //!
 //! Servers: `BENCH_PG_URL` (default postgres://postgres@127.0.0.1:5432) and
 //! `BENCH_MY_URL` (default mysql://root@127.0.0.1:3306). Every database used is
@@ -877,6 +879,171 @@ async fn upgrade_with_data(servers: &Servers) -> Res<BTreeMap<Tool, (Duration, D
         .collect())
 }
 
+/// The size of the history adopted in the adoption table.
+const ADOPT_N: usize = 1000;
+
+/// One tool's row of the adoption table.
+struct Adoption {
+    /// bootschema's first boot on the tool's database: reads the tool's ledger,
+    /// records every row as `baselined` (median).
+    first_boot: Duration,
+    /// The tool's own run on the same database, nothing to apply (median).
+    tool_noop: Duration,
+    /// bootschema's next boot (the ledger mark's read; median).
+    next_boot: Duration,
+    /// Round trips of the first boot, counted by the proxy (PostgreSQL and MariaDB).
+    first_boot_trips: Option<u64>,
+    /// bootschema's first boot over the tool's no-op, repetition by repetition (median).
+    paired: f64,
+}
+
+/// Adopting a history of `n` files that sqlx (or refinery) applied: the tool migrates
+/// a database once (untimed), then, 8 times, bootschema's ledger is dropped (untimed:
+/// the database is again exactly what the tool left), and bootschema's first boot and
+/// the tool's own no-op run are timed back to back, in alternating order (ABBA), the
+/// server settled before each pair. bootschema reads the folder in the tool's layout
+/// (`Builder::layout`) and the tool's ledger (checksums verified). Warm pools for both,
+/// connection acquisition included, as in the no-op table.
+async fn adoption(servers: &Servers, kind: Db, n: usize, files: &Files) -> Res<BTreeMap<Tool, Adoption>> {
+    let c = Contenders::new(kind, files).await?;
+    let mut out = BTreeMap::new();
+    for tool in [Tool::Sqlx, Tool::Refinery] {
+        let (folder, layout) = match tool {
+            Tool::Sqlx => (&files.sql, bootschema_build::Layout::Sqlx),
+            _ => (&files.refinery, bootschema_build::Layout::Refinery),
+        };
+        let set = bootschema_build::Builder::new()
+            .folder(folder)
+            .base_dir(folder.parent().unwrap())
+            .env_prefix("BENCH")
+            .layout(layout)
+            .scan()
+            .map_err(|e| e.to_string())?
+            .set;
+        let name = format!("bench_adopt_{}", tool.tag());
+        servers.create(kind, &name).await?;
+        let url = servers.url(kind, &name, None);
+        let pool = SqlxPool::connect(kind, &url).await?;
+        let mut refinery = RefineryConn::connect(kind, &url, &servers.sqlite_path(&name)).await?;
+        tool_run(&c, tool, &pool, &mut refinery).await?; // the tool's own migration, untimed
+        tool_run(&c, tool, &pool, &mut refinery).await?; // warm
+        let syncer = bootschema::Syncer::new(&set).ignore_environment();
+        let (mut first, mut noop, mut next, mut ratios) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for rep in 0..8 {
+            pool_exec(&pool, "DROP TABLE IF EXISTS bootschema_history").await?;
+            servers.settle(kind).await?;
+            let boot_first = rep % 4 == 0 || rep % 4 == 3;
+            let mut pair = [Duration::ZERO; 2];
+            for turn in 0..2 {
+                if (turn == 0) == boot_first {
+                    let started = Instant::now();
+                    let report = syncer.run(pool.target()).await?;
+                    pair[0] = started.elapsed();
+                    let baselined = report.count(bootschema::Action::Baselined);
+                    if baselined != n || report.count(bootschema::Action::Apply) > 0 {
+                        return Err(format!(
+                            "{} {}: the first boot baselined {baselined} of {n}",
+                            kind.name(),
+                            tool.tag()
+                        )
+                        .into());
+                    }
+                } else {
+                    let started = Instant::now();
+                    tool_run(&c, tool, &pool, &mut refinery).await?;
+                    pair[1] = started.elapsed();
+                }
+            }
+            let started = Instant::now();
+            let report = syncer.run(pool.target()).await?;
+            next.push(started.elapsed());
+            if report.unchanged != n {
+                return Err(
+                    format!("{} {}: the boot after the adoption left the fast path", kind.name(), tool.tag()).into()
+                );
+            }
+            eprintln!(
+                "  sample: {} adopting {} N = {n}, repetition {rep}: bootschema first boot {}, {} no-op {}",
+                kind.name(),
+                tool.tag(),
+                ms(pair[0]),
+                tool.tag(),
+                ms(pair[1])
+            );
+            ratios.push(pair[0].as_secs_f64() / pair[1].as_secs_f64());
+            first.push(pair[0]);
+            noop.push(pair[1]);
+        }
+        pool.close().await;
+        refinery.close().await;
+        // Round trips of one more first boot, through the counting proxy.
+        let first_boot_trips = if kind == Db::Lite {
+            None
+        } else {
+            let upstream = Servers::host_port(if kind == Db::Pg { &servers.pg_base } else { &servers.my_base });
+            let proxy = Proxy::start(upstream).await?;
+            let pool = SqlxPool::connect(kind, &servers.url(kind, &name, Some(proxy.port))).await?;
+            pool_exec(&pool, "DROP TABLE IF EXISTS bootschema_history").await?;
+            proxy.reset();
+            syncer.run(pool.target()).await?;
+            let trips = proxy.read();
+            pool.close().await;
+            Some(trips)
+        };
+        servers.drop(kind, &name).await?;
+        out.insert(
+            tool,
+            Adoption {
+                first_boot: median(first),
+                tool_noop: median(noop),
+                next_boot: median(next),
+                first_boot_trips,
+                paired: middle(ratios),
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// The tool's own run (sqlx's `Migrator::run`, refinery's `Runner`).
+async fn tool_run(c: &Contenders<'_>, tool: Tool, pool: &SqlxPool, refinery: &mut RefineryConn) -> Res<()> {
+    if tool == Tool::Sqlx {
+        c.sqlx(pool).await
+    } else {
+        c.refinery(refinery).await
+    }
+}
+
+async fn pool_exec(pool: &SqlxPool, sql: &'static str) -> Res<()> {
+    match pool {
+        SqlxPool::Pg(p) => sqlx::query(sql).execute(p).await.map(|_| ())?,
+        SqlxPool::My(p) => sqlx::query(sql).execute(p).await.map(|_| ())?,
+        SqlxPool::Lite(p) => sqlx::query(sql).execute(p).await.map(|_| ())?,
+    }
+    Ok(())
+}
+
+fn print_adoption(n: usize, rows: &BTreeMap<Db, BTreeMap<Tool, Adoption>>) {
+    println!("## Adopting another tool's history (N = {n} files applied by the tool; bootschema's first boot on that database vs the tool's own no-op run on it; warm pools; median of 8, ABBA)\n");
+    println!("| database | tool | bootschema first boot (baselines N) | tool's no-op run | first boot / no-op | paired: median of the per-repetition ratios | first boot round trips | bootschema's next boot |");
+    println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (kind, tools) in rows {
+        for (tool, a) in tools {
+            println!(
+                "| {} | {} | {} | {} | {} | {:.2}× | {} | {} |",
+                kind.name(),
+                tool.tag(),
+                ms(a.first_boot),
+                ms(a.tool_noop),
+                ratio(a.first_boot, a.tool_noop),
+                a.paired,
+                a.first_boot_trips.map(|t| t.to_string()).unwrap_or_else(|| "–".into()),
+                ms(a.next_boot),
+            );
+        }
+    }
+    println!();
+}
 fn print_upgrade(upgrade: &BTreeMap<Tool, (Duration, Duration)>) {
     println!("## Upgrade with data (PostgreSQL: 100 snippets, each adding, backfilling and indexing a column of a 5,000-row table the app reads; median of 4)\n");
     println!("| tool | upgrade | longest app read meanwhile | upgrade / bootschema |");
@@ -1202,6 +1369,8 @@ async fn main() -> Res<()> {
     let mut profile_mode = false;
     let mut skip_upgrade = false;
     let mut upgrade_only = false;
+    let mut adopt_only = false;
+    let mut skip_adopt = false;
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
@@ -1209,6 +1378,11 @@ async fn main() -> Res<()> {
             "--no-size" => size = false,
             "--no-upgrade" => skip_upgrade = true,
             "--upgrade-only" => upgrade_only = true,
+            "--adopt-only" => {
+                adopt_only = true;
+                ns = vec![ADOPT_N];
+            }
+            "--no-adopt" => skip_adopt = true,
             "--profile" => profile_mode = true,
             "--n" => {
                 i += 1;
@@ -1263,6 +1437,17 @@ async fn main() -> Res<()> {
     println!("- N: {ns:?}; repetitions (fresh, no-op): {:?}", ns.iter().map(|&n| repetitions(n)).collect::<Vec<_>>());
     println!();
 
+    if adopt_only {
+        let files = generate(ADOPT_N)?;
+        let mut rows = BTreeMap::new();
+        for &kind in &dbs {
+            eprintln!("{}: adopting a history of {ADOPT_N}…", kind.name());
+            rows.insert(kind, adoption(&servers, kind, ADOPT_N, &files).await?);
+        }
+        print_adoption(ADOPT_N, &rows);
+        println!("whole run: {:.0} s", started.elapsed().as_secs_f64());
+        return Ok(());
+    }
     if upgrade_only {
         print_upgrade(&upgrade_with_data(&servers).await?);
         println!("whole run: {:.0} s", started.elapsed().as_secs_f64());
@@ -1300,6 +1485,7 @@ async fn main() -> Res<()> {
     let mut alone: BTreeMap<Db, Vec<(usize, Duration)>> = BTreeMap::new();
     let mut histories = Vec::new();
     let mut upgrade = None;
+    let mut adoptions = BTreeMap::new();
     if dbs.contains(&Db::Pg) && !skip_upgrade {
         eprintln!("PostgreSQL: the upgrade with data…");
         upgrade = Some(upgrade_with_data(&servers).await?);
@@ -1314,6 +1500,18 @@ async fn main() -> Res<()> {
             if kind != Db::Lite && n <= 1000 {
                 trips.insert((kind, n), round_trips(&servers, kind, n, &sets[&n]).await?);
             }
+        }
+        if !skip_adopt {
+            eprintln!("{}: adopting a history of {ADOPT_N}…", kind.name());
+            let generated;
+            let files = match sets.get(&ADOPT_N) {
+                Some(files) => files,
+                None => {
+                    generated = generate(ADOPT_N)?;
+                    &generated
+                }
+            };
+            adoptions.insert(kind, adoption(&servers, kind, ADOPT_N, files).await?);
         }
         if ns.len() > 1 {
             eprintln!("{}: the no-op boot alone…", kind.name());
@@ -1408,6 +1606,9 @@ async fn main() -> Res<()> {
     println!();
     if let Some(upgrade) = &upgrade {
         print_upgrade(upgrade);
+    }
+    if !adoptions.is_empty() {
+        print_adoption(ADOPT_N, &adoptions);
     }
     println!("## Build cost (the build script's work in-process: `Builder::scan` + `generated_blob`; median)\n");
     println!("| N | scan | blob encoding | generated blob + code |");

@@ -392,7 +392,7 @@ impl Drop for TestDb {
 }
 
 /// `(user, password, host, port, database)` of a `mysql://` URL.
-fn mysql_parts(url: &str) -> (String, String, String, String, String) {
+pub fn mysql_parts(url: &str) -> (String, String, String, String, String) {
     let rest = url.strip_prefix("mysql://").expect("a mysql:// URL");
     let (auth, rest) = rest.split_once('@').expect("user@host in the URL");
     let (user, password) = auth.split_once(':').unwrap_or((auth, ""));
@@ -403,7 +403,7 @@ fn mysql_parts(url: &str) -> (String, String, String, String, String) {
 }
 
 /// The file of a `sqlite:` URL.
-fn sqlite_path(url: &str) -> &str {
+pub fn sqlite_path(url: &str) -> &str {
     let path = url.strip_prefix("sqlite:").unwrap_or(url);
     path.split('?').next().unwrap_or(path)
 }
