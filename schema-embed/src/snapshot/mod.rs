@@ -211,6 +211,21 @@ pub struct Extension {
     pub objects: u64,
 }
 
+impl Table {
+    /// A table named `name`, before its columns, keys and indexes are read.
+    pub(crate) fn new(name: String) -> Table {
+        Table {
+            name,
+            columns: Vec::new(),
+            primary_key: None,
+            unique: Vec::new(),
+            foreign_keys: Vec::new(),
+            checks: Vec::new(),
+            indexes: Vec::new(),
+        }
+    }
+}
+
 impl Snapshot {
     /// An empty snapshot of `dialect`.
     pub(crate) fn new(dialect: DialectKind) -> Snapshot {

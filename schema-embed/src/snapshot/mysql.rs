@@ -67,18 +67,7 @@ pub(crate) async fn read(conn: &mut MySqlConnection, ledger: &str) -> Result<Sna
             }),
             "SEQUENCE" => snapshot.sequences.push(Sequence { name, data_type: "bigint".into(), owned_by: None }),
             _ => {
-                tables.insert(
-                    name.clone(),
-                    Table {
-                        name,
-                        columns: Vec::new(),
-                        primary_key: None,
-                        unique: Vec::new(),
-                        foreign_keys: Vec::new(),
-                        checks: Vec::new(),
-                        indexes: Vec::new(),
-                    },
-                );
+                tables.insert(name.clone(), Table::new(name));
             }
         }
     }

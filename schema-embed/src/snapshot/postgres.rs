@@ -100,18 +100,7 @@ pub(crate) async fn read(conn: &mut PgConnection, ledger: (Option<&str>, &str)) 
         let qualified = qualify(&schema, &name);
         match kind.as_str() {
             "r" | "p" => {
-                tables.insert(
-                    oid,
-                    Table {
-                        name: qualified,
-                        columns: Vec::new(),
-                        primary_key: None,
-                        unique: Vec::new(),
-                        foreign_keys: Vec::new(),
-                        checks: Vec::new(),
-                        indexes: Vec::new(),
-                    },
-                );
+                tables.insert(oid, Table::new(qualified));
             }
             "v" | "m" => snapshot.views.push(View {
                 name: qualified,

@@ -43,22 +43,11 @@ pub(crate) async fn read(conn: &mut SqliteConnection, ledger: &str) -> Result<Sn
             continue;
         }
         let checks = check_clauses(sql.as_deref().unwrap_or(""));
-        tables.insert(
-            name.clone(),
-            Table {
-                name,
-                columns: Vec::new(),
-                primary_key: None,
-                unique: Vec::new(),
-                foreign_keys: Vec::new(),
-                checks: if checks.is_empty() {
-                    Vec::new()
-                } else {
-                    vec![Check { name: String::new(), expression: checks.join(" ") }]
-                },
-                indexes: Vec::new(),
-            },
-        );
+        let mut table = Table::new(name.clone());
+        if !checks.is_empty() {
+            table.checks.push(Check { name: String::new(), expression: checks.join(" ") });
+        }
+        tables.insert(name, table);
     }
 
     let columns: Vec<(String, i64, String, String, bool, Option<String>, i64, i64)> =
