@@ -86,6 +86,18 @@ pub struct Settings {
     /// for all of them). See the README, "Switching from sqlx / diesel / refinery /
     /// Flyway".
     pub foreign_ledgers: [Option<String>; 4],
+    /// PostgreSQL: the schemas bootschema works in, in order (`<PREFIX>_SCHEMA_SCHEMAS=app,public`);
+    /// empty (the default) means the connection's search path. When set, the sync runs
+    /// its snippets with exactly this search path (the first schema is where unqualified
+    /// names are created, and where an unqualified ledger table lives), guards resolve
+    /// unqualified names through it, and the snapshot, the diff and drift read these
+    /// schemas. Ignored on MySQL and SQLite, whose database is the one schema.
+    pub schemas: Vec<String>,
+    /// PostgreSQL: schemas left out of the scope (`<PREFIX>_SCHEMA_EXCLUDE_SCHEMAS=audit`):
+    /// not read by the snapshot, the diff or drift, and never where a guard finds an
+    /// unqualified name. The schema where unqualified names are created cannot be
+    /// excluded. Ignored on MySQL and SQLite.
+    pub exclude_schemas: Vec<String>,
 }
 
 /// A setting bootschema cannot use: the variable (or builder setting), the value
@@ -126,6 +138,8 @@ impl Settings {
             slow_statement: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(10),
             foreign_ledgers: Tool::ALL.map(|tool| Some(tool.default_table().to_string())),
+            schemas: Vec::new(),
+            exclude_schemas: Vec::new(),
         }
     }
 
@@ -205,6 +219,21 @@ impl Settings {
                            `ops.flyway_schema_history`, or `off` (sqlx=ops._sqlx_migrations,diesel=off)",
             })?;
         }
+        for (suffix, exclude) in [("SCHEMAS", false), ("EXCLUDE_SCHEMAS", true)] {
+            if let Some((variable, value)) = read(suffix) {
+                let names = parse_schema_list(&value).ok_or(Invalid {
+                    variable,
+                    value: value.clone(),
+                    expected: "comma-separated PostgreSQL schema names as the catalog spells them, each letters, \
+                               digits, `_` and `$`, not starting with a digit (app,public)",
+                })?;
+                if exclude {
+                    self.exclude_schemas = names;
+                } else {
+                    self.schemas = names;
+                }
+            }
+        }
         if let Some((variable, value)) = read("DDL_ATTEMPTS") {
             self.ddl_attempts = value.trim().parse().ok().filter(|n| *n >= 1).ok_or(Invalid {
                 variable,
@@ -212,8 +241,50 @@ impl Settings {
                 expected: "how many times a snippet is tried on lock timeouts: a whole number, at least 1",
             })?;
         }
+        self.check_schemas()?;
         Ok(self)
     }
+
+    /// The ledger table: [`Settings::ledger_table`], which on PostgreSQL with a
+    /// configured scope ([`Settings::schemas`]) lives in the scope's first schema unless
+    /// the name says otherwise, as everything else the snippets create unqualified.
+    pub(crate) fn ledger(&self, dialect: crate::snippet::DialectKind) -> Result<crate::ledger::LedgerTable, Invalid> {
+        let mut table = crate::ledger::LedgerTable::parse(&self.ledger_table)?;
+        if dialect == crate::snippet::DialectKind::Postgres && table.schema.is_none() {
+            table.schema = self.schemas.first().cloned();
+        }
+        Ok(table)
+    }
+
+    /// Refuses a schema that is both in the scope and excluded from it.
+    pub(crate) fn check_schemas(&self) -> Result<(), Invalid> {
+        match self.exclude_schemas.iter().find(|s| self.schemas.contains(s)) {
+            Some(both) => Err(Invalid {
+                variable: self.var("EXCLUDE_SCHEMAS"),
+                value: both.clone(),
+                expected: "schemas other than those of the scope (`SCHEMAS`, `Syncer::schemas`): a schema is either \
+                           in the scope or out of it",
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `a,b,c`: schema names as the catalog spells them, plain identifiers (nothing that
+/// could end the `SET search_path` they are written into, even quoted).
+pub(crate) fn parse_schema_list(value: &str) -> Option<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let plain = name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+            && !name.starts_with(|c: char| c.is_ascii_digit() || c == '$');
+        if !plain {
+            return None;
+        }
+        if !out.iter().any(|n| n == name) {
+            out.push(name.to_string());
+        }
+    }
+    Some(out)
 }
 
 /// `name=value`, where the name is a plain identifier and the value a number or a word:
@@ -339,6 +410,25 @@ mod tests {
         assert_eq!(s.baseline, Some(20250301));
         let err = Settings::new("MYAPP").with_env(env(&[("MYAPP_SCHEMA_BASELINE", "v3")])).unwrap_err();
         assert!(err.to_string().contains("MYAPP_SCHEMA_BASELINE"), "{err}");
+    }
+
+    #[test]
+    fn schema_scopes_are_plain_names_and_never_both_in_and_out() {
+        let s = Settings::new("MYAPP")
+            .with_env(env(&[("MYAPP_SCHEMA_SCHEMAS", " app, public,app "), ("MYAPP_SCHEMA_EXCLUDE_SCHEMAS", "audit")]))
+            .unwrap();
+        assert_eq!(
+            (s.schemas, s.exclude_schemas),
+            (vec!["app".to_string(), "public".into()], vec!["audit".to_string()])
+        );
+        for bad in ["app; RESET ALL", "\"app\"", "1st", "a b"] {
+            let err = Settings::new("MYAPP").with_env(env(&[("MYAPP_SCHEMA_SCHEMAS", bad)])).unwrap_err();
+            assert!(err.to_string().contains("MYAPP_SCHEMA_SCHEMAS"), "{bad}: {err}");
+        }
+        let err = Settings::new("MYAPP")
+            .with_env(env(&[("MYAPP_SCHEMA_SCHEMAS", "app,public"), ("MYAPP_SCHEMA_EXCLUDE_SCHEMAS", "public")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("MYAPP_SCHEMA_EXCLUDE_SCHEMAS=\"public\""), "{err}");
     }
 
     #[test]

@@ -203,6 +203,41 @@ impl<'a> Syncer<'a> {
         self
     }
 
+    /// PostgreSQL: the schemas the sync works in, in order (default: the connection's
+    /// search path; `<PREFIX>_SCHEMA_SCHEMAS=app,public`). The snippets then run with
+    /// exactly this search path (the first schema is where unqualified names are
+    /// created, and where an unqualified ledger table lives), guards resolve unqualified
+    /// names through it, and [`Syncer::snapshot`], `schema diff` and drift read these
+    /// schemas. Ignored on MySQL and SQLite. See the README, "Schema scope and
+    /// extensions".
+    ///
+    /// # Panics
+    /// If a name is not a plain identifier (letters, digits, `_`, `$`).
+    pub fn schemas<I, S>(mut self, schemas: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.settings.schemas = schema_list(schemas);
+        self
+    }
+
+    /// PostgreSQL: schemas left out of the scope (`<PREFIX>_SCHEMA_EXCLUDE_SCHEMAS`): the
+    /// snapshot, the diff and drift do not read them, and a guard never finds an
+    /// unqualified name there (a name the snippet qualifies with the schema still is).
+    /// Ignored on MySQL and SQLite.
+    ///
+    /// # Panics
+    /// If a name is not a plain identifier (letters, digits, `_`, `$`).
+    pub fn exclude_schemas<I, S>(mut self, schemas: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.settings.exclude_schemas = schema_list(schemas);
+        self
+    }
+
     /// Runs the sync on a connection borrowed from the app's pool instead of one of its
     /// own (see [`Settings::pool_connection`]): for a pool whose `after_connect` sets up
     /// each connection. sqlx then logs bootschema's statements with the pool's log
@@ -290,6 +325,7 @@ impl<'a> Syncer<'a> {
 
     /// The settings a run would use, the environment applied.
     pub fn settings(&self) -> Result<Settings, Error> {
+        self.settings.check_schemas()?;
         if self.read_environment {
             let sync_variable = self.settings.var("SYNC");
             let settings = self.settings.clone().with_env(|name| {
@@ -308,8 +344,8 @@ impl<'a> Syncer<'a> {
     /// taking no lock. Edited and blocked snippets appear in it; it never refuses.
     pub async fn plan(&self, target: impl Into<Target>) -> Result<SyncReport, Error> {
         let settings = self.settings()?;
-        let table = LedgerTable::parse(&settings.ledger_table)?;
         let target = target.into();
+        let table = settings.ledger(target.dialect())?;
         let set = self.set_for(target.dialect(), &settings);
         let started = Instant::now();
         let mut report = match &target {
@@ -343,13 +379,18 @@ impl<'a> Syncer<'a> {
     /// whatever the schema's size.
     pub async fn snapshot(&self, target: impl Into<Target>) -> Result<crate::Snapshot, Error> {
         let settings = self.settings()?;
-        let table = LedgerTable::parse(&settings.ledger_table)?;
+        let target = target.into();
+        let table = settings.ledger(target.dialect())?;
         let acquire = |what: &'static str| move |e: sqlx::Error| Error::db(format!("connecting to {what}"))(e);
-        match target.into() {
+        match target {
             #[cfg(feature = "postgres")]
             Target::Postgres(pool) => {
                 let mut conn = pool.acquire().await.map_err(acquire("PostgreSQL"))?;
-                crate::snapshot::postgres::read(&mut conn, (table.schema.as_deref(), &table.table)).await
+                let scope = crate::snapshot::postgres::SchemaScope {
+                    include: &settings.schemas,
+                    exclude: &settings.exclude_schemas,
+                };
+                crate::snapshot::postgres::read(&mut conn, (table.schema.as_deref(), &table.table), scope).await
             }
             #[cfg(feature = "mysql")]
             Target::MySql(pool) => {
@@ -361,6 +402,34 @@ impl<'a> Syncer<'a> {
                 let mut conn = pool.acquire().await.map_err(acquire("SQLite"))?;
                 crate::snapshot::sqlite::read(&mut conn, &table.table).await
             }
+        }
+    }
+
+    /// PostgreSQL: the schemas in scope and the installed extensions (each with the
+    /// schemas it created), for the connection header of the release commands; empty on
+    /// MySQL and SQLite. Two catalog queries, outside any boot.
+    #[cfg(feature = "release")]
+    pub(crate) async fn scope_facts(
+        &self,
+        target: &Target,
+    ) -> Result<(Vec<String>, Vec<crate::snapshot::Extension>), Error> {
+        match target {
+            #[cfg(feature = "postgres")]
+            Target::Postgres(pool) => {
+                let settings = self.settings()?;
+                let mut conn =
+                    pool.acquire().await.map_err(|e| Error::db("connecting to PostgreSQL".to_string())(e))?;
+                let extensions = crate::snapshot::postgres::extensions(&mut conn).await?;
+                let owned: Vec<String> = extensions.iter().flat_map(|e| e.owns_schemas.clone()).collect();
+                let scope = crate::snapshot::postgres::SchemaScope {
+                    include: &settings.schemas,
+                    exclude: &settings.exclude_schemas,
+                };
+                let schemas = crate::snapshot::postgres::schemas_in_scope(&mut conn, scope, &owned).await?;
+                Ok((schemas, extensions))
+            }
+            #[allow(unreachable_patterns)]
+            _ => Ok((Vec::new(), Vec::new())),
         }
     }
 
@@ -386,7 +455,7 @@ impl<'a> Syncer<'a> {
                 duration_ms: 0,
             });
         }
-        let table = LedgerTable::parse(&settings.ledger_table)?;
+        let table = settings.ledger(target.dialect())?;
         let set = self.set_for(target.dialect(), &settings);
         let span = tracing::info_span!(target: "bootschema", "schema_sync", dialect = %target.dialect());
         async {
@@ -584,10 +653,13 @@ async fn run_on<S: Apply>(
     // (see `carry_out`). Any other database is looked at first without the lock, so
     // that a boot with nothing to do (an older release during a rolling deploy, a full
     // check) never waits for the lock while another instance applies.
-    // (Without a connection to wait for, the look under the lock is the only one.)
+    // (Without a connection to wait for, the look under the lock is the only one; so
+    // with a configured PostgreSQL scope, whose search path only a transaction can set
+    // without touching the borrowed connection, and the `unless` queries and other
+    // tools' ledgers must be read through it.)
     let mut unlocked_look = None;
     if read == Some(MarkRead::NoLedger) && !snippets.is_empty() {
-        if session.conn().opening() {
+        if session.conn().opening() && (S::KIND != DialectKind::Postgres || settings.schemas.is_empty()) {
             unlocked_look = Some(look_with(&mut session, set, table, settings, true).await?);
         }
     } else {
@@ -816,4 +888,20 @@ async fn checkpoint<S: Session>(
     let unchanged = recorded(&session.read_ledger(table).await?) == expected;
     tracing::debug!(target: "bootschema", steps = done.len(), unchanged, "committed a batch of snippets, lock taken again");
     Ok(unchanged)
+}
+
+/// Schema names for [`Syncer::schemas`] and [`Syncer::exclude_schemas`], each checked to
+/// be one plain name.
+fn schema_list<I: IntoIterator<Item = S>, S: AsRef<str>>(schemas: I) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in schemas {
+        let name = name.as_ref();
+        if crate::config::parse_schema_list(name).as_deref() != Some(&[name.to_string()][..]) {
+            panic!("`{name}` is not a plain PostgreSQL schema name (letters, digits, `_`, `$`)");
+        }
+        if !out.iter().any(|n| n == name) {
+            out.push(name.to_string());
+        }
+    }
+    out
 }

@@ -26,7 +26,16 @@ pub(crate) async fn run<S: Session>(
     if let Err(e) = session.unlock().await {
         return (0, Err(e));
     }
-    let ran = statement_by_statement(session, step, snippet, table).await;
+    let ran = match session.enter_unwrapped().await {
+        Ok(()) => {
+            let ran = statement_by_statement(session, step, snippet, table).await;
+            match session.leave_unwrapped().await {
+                Err(e) if ran.is_ok() => Err(e),
+                _ => ran,
+            }
+        }
+        Err(e) => Err(e),
+    };
     if let Err(e) = session.lock(table, settings).await {
         return (0, Err(e));
     }

@@ -47,6 +47,16 @@ pub(crate) struct PgSession {
     /// the ledger created, a read of the ledger is an empty one, with no query (a query
     /// would fail, and need a savepoint rolled back, 2 round trips on a first sync).
     ledger_missing: bool,
+    /// The configured scope ([`Settings::schemas`]): the search path the snippets run
+    /// with, empty for the connection's own.
+    schemas: Vec<String>,
+    /// Schemas out of the scope ([`Settings::exclude_schemas`]), and the variable that
+    /// sets them (for the error when the search path's first one is among them).
+    exclude: Vec<String>,
+    exclude_variable: String,
+    /// The connection's search path before a `transaction: none` snippet set the
+    /// configured one for its session, to restore after it.
+    unwrapped_path: Option<String>,
 }
 
 impl PgSession {
@@ -60,7 +70,27 @@ impl PgSession {
             deferred_table: String::new(),
             deferred_mark: None,
             ledger_missing: false,
+            schemas: settings.schemas.clone(),
+            exclude: settings.exclude_schemas.clone(),
+            exclude_variable: settings.var("EXCLUDE_SCHEMAS"),
+            unwrapped_path: None,
         })
+    }
+
+    /// `; SET LOCAL search_path = …` for a configured scope, else nothing: appended to
+    /// the statement that opens the look's and the lock's transactions, so that the
+    /// snippets, the `unless` queries and the other tools' ledgers see the scope's
+    /// schemas, and the connection goes back as it came when the transaction ends.
+    fn scope_path(&self) -> String {
+        if self.schemas.is_empty() {
+            return String::new();
+        }
+        format!("; SET LOCAL search_path = {}", search_path_list(&self.schemas))
+    }
+
+    /// The statement that opens a look.
+    fn look_sql(&self) -> String {
+        format!("{LOOK}{}", self.scope_path())
     }
 
     /// The statements that write the deferred ledger rows (one statement) and then the
@@ -106,7 +136,8 @@ impl PgSession {
     async fn close_read(&mut self, succeeded: bool) -> Result<(), Error> {
         if self.looking && !succeeded {
             // Outside the lock, the failure aborted the look's transaction: start again.
-            return self.execute(&format!("ROLLBACK; {LOOK}")).await.map_err(Error::db("restarting the look"));
+            let sql = format!("ROLLBACK; {}", self.look_sql());
+            return self.execute(&sql).await.map_err(Error::db("restarting the look"));
         }
         if !self.held {
             return Ok(());
@@ -175,14 +206,19 @@ const LOOK: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 /// the tables the first one found: a fresh database never plans against
 /// `pg_attribute` and `pg_constraint` (whose first planning on a connection costs
 /// about a millisecond).
-fn snapshot_sql(scope: &Scope) -> String {
+///
+/// `path` is the configured scope ([`Settings::schemas`]), which takes the place of the
+/// connection's search path; empty, the search path is read.
+fn snapshot_sql(scope: &Scope, path: &[String]) -> String {
+    let path = if path.is_empty() { "current_schemas(false)".to_string() } else { text_array(path) };
     let mut parts = vec![
-        "SELECT 'path', s.nspname::text, '', true, s.ord FROM unnest(current_schemas(false)) WITH ORDINALITY AS s(nspname, ord)"
-            .to_string(),
+        format!(
+            "SELECT 'path', s.nspname::text, '', true, s.ord FROM unnest({path}) WITH ORDINALITY AS s(nspname, ord)"
+        ),
         "SELECT 'version', current_setting('server_version'), current_database()::text, true, 0".to_string(),
         format!(
             "SELECT 'ns', n.oid::text, n.nspname::text, true, 0 FROM pg_namespace n \
-             WHERE n.nspname = ANY(current_schemas(false)) OR n.nspname = ANY({})",
+             WHERE n.nspname = ANY({path}) OR n.nspname = ANY({})",
             text_array(scope.schemas.union(&scope.namespaces))
         ),
     ];
@@ -278,6 +314,11 @@ fn oid_array<'a>(oids: impl Iterator<Item = &'a String>) -> String {
     format!("'{{{}}}'::oid[]", oids.join(","))
 }
 
+/// `"app", "public"`: schema names quoted for `SET search_path`.
+fn search_path_list(schemas: &[String]) -> String {
+    schemas.iter().map(|s| quote_with(s, '"')).collect::<Vec<_>>().join(", ")
+}
+
 /// `ARRAY[E'…', …]::text[]`.
 fn text_array<'a>(names: impl IntoIterator<Item = &'a String>) -> String {
     let items: Vec<String> = names.into_iter().map(|n| text_literal(DialectKind::Postgres, n)).collect();
@@ -340,7 +381,8 @@ impl Session for PgSession {
 
     async fn begin_look(&mut self) -> Result<(), Error> {
         if !self.held {
-            self.execute(LOOK).await.map_err(Error::db("starting a read-only transaction"))?;
+            let sql = self.look_sql();
+            self.execute(&sql).await.map_err(Error::db("starting a read-only transaction"))?;
             self.looking = true;
         }
         Ok(())
@@ -417,8 +459,10 @@ impl Session for PgSession {
 
     async fn snapshot(&mut self, scope: &Scope) -> Result<CatalogSnapshot, Error> {
         let failed = |e: sqlx::Error| Error::db("reading the PostgreSQL catalog")(e);
-        let rows =
-            sqlx::raw_sql(AssertSqlSafe(snapshot_sql(scope))).fetch_all(&mut self.conn).await.map_err(&failed)?;
+        let rows = sqlx::raw_sql(AssertSqlSafe(snapshot_sql(scope, &self.schemas)))
+            .fetch_all(&mut self.conn)
+            .await
+            .map_err(&failed)?;
         let rows = rows
             .iter()
             .map(FromRow::from_row)
@@ -505,6 +549,21 @@ impl Session for PgSession {
         snapshot.schemas = namespaces.into_values().filter(|n| explicit.contains(n)).map(str::to_string).collect();
         path.sort();
         snapshot.search_path = path.into_iter().map(|(_, s)| s).collect();
+        if !self.exclude.is_empty() {
+            // Unqualified names are created in the first schema of the path: a scope
+            // without it would never see what the snippets create.
+            if let Some(home) = snapshot.search_path.first().filter(|s| self.exclude.contains(s)) {
+                return Err(ErrorKind::Config {
+                    variable: self.exclude_variable.clone(),
+                    value: home.clone(),
+                    expected: "schemas other than the first of the search path, where the snippets' unqualified \
+                               names are created: leave it in the scope, or name the schemas to work in \
+                               (`<PREFIX>_SCHEMA_SCHEMAS`, `Syncer::schemas`) with another one first",
+                }
+                .into());
+            }
+            snapshot.search_path.retain(|s| !self.exclude.contains(s));
+        }
         Ok(snapshot)
     }
 
@@ -541,9 +600,10 @@ impl Session for PgSession {
         // ends with the transaction, so nothing needs restoring on the app's connection.
         let sql = format!(
             "BEGIN; SET LOCAL lock_timeout = '{}ms'; SELECT pg_advisory_xact_lock({key}); \
-             SET LOCAL lock_timeout = '{}ms'; SELECT to_regclass({})::text",
+             SET LOCAL lock_timeout = '{}ms'{}; SELECT to_regclass({})::text",
             ms(settings.lock_wait),
             ms(settings.ddl_lock_timeout),
+            self.scope_path(),
             text_literal(DialectKind::Postgres, &Self::ledger_name(table)),
         );
         self.held = true;
@@ -599,6 +659,36 @@ impl Session for PgSession {
         }
         self.held = false;
         Ok(())
+    }
+
+    async fn enter_unwrapped(&mut self) -> Result<(), Error> {
+        if self.schemas.is_empty() {
+            return Ok(());
+        }
+        // Outside a transaction `SET LOCAL` would not last: the session's search path is
+        // set, and put back as it was once the snippet's statements are done.
+        let sql = format!(
+            "SELECT current_setting('search_path'), set_config('search_path', {}, false)",
+            text_literal(DialectKind::Postgres, &search_path_list(&self.schemas))
+        );
+        let (previous, _): (String, String) = sqlx::query_as(AssertSqlSafe(sql))
+            .persistent(false)
+            .fetch_one(&mut self.conn)
+            .await
+            .map_err(Error::db("setting the search path of the scope"))?;
+        self.unwrapped_path = Some(previous);
+        Ok(())
+    }
+
+    async fn leave_unwrapped(&mut self) -> Result<(), Error> {
+        let Some(previous) = self.unwrapped_path.take() else { return Ok(()) };
+        sqlx::query("SELECT set_config('search_path', $1, false)")
+            .bind(previous)
+            .persistent(false)
+            .execute(&mut self.conn)
+            .await
+            .map(|_| ())
+            .map_err(Error::db("restoring the search path"))
     }
 
     async fn describe_lock_wait(&mut self, table: &ObjectName) -> String {
@@ -685,7 +775,7 @@ mod tests {
 
     #[test]
     fn a_set_without_routines_triggers_sequences_extensions_or_policies_reads_none() {
-        let sql = snapshot_sql(&scope(&["users"]));
+        let sql = snapshot_sql(&scope(&["users"]), &[]);
         for catalog in ["pg_proc", "pg_trigger", "pg_policy", "pg_extension", "relkind = 'S'"] {
             assert!(!sql.contains(catalog), "{catalog} is read only where a guard names one: {sql}");
         }
@@ -700,7 +790,7 @@ mod tests {
         scope.policies.insert("own".into());
         scope.sequences.insert("docs_no".into());
         scope.extensions.insert("pgcrypto".into());
-        let sql = snapshot_sql(&scope);
+        let sql = snapshot_sql(&scope, &[]);
         for catalog in ["pg_proc", "pg_trigger", "pg_policy", "pg_extension", "relkind = 'S'"] {
             assert_eq!(sql.matches(catalog).count(), 1, "{catalog}: {sql}");
         }

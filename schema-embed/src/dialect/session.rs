@@ -62,6 +62,18 @@ pub(crate) trait Session: Send {
     /// Releases the lock and restores the connection's settings.
     async fn unlock(&mut self) -> Result<(), Error>;
 
+    /// Before the statements of a `transaction: none` snippet run outside the lock:
+    /// gives the connection the settings the lock's transaction held (PostgreSQL: the
+    /// configured search path, [`Settings::schemas`]).
+    async fn enter_unwrapped(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// After them, on every path: restores what [`Session::enter_unwrapped`] changed.
+    async fn leave_unwrapped(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
+
     /// Creates the ledger table if it does not exist (called under the lock).
     async fn create_ledger(&mut self, table: &LedgerTable) -> Result<(), Error>;
 

@@ -219,6 +219,14 @@ impl<'a> Release<'a> {
             }
         };
         run.target = TargetInfo::of(&target, run.target.environment.take());
+        if run.args.command != Command::Snapshot {
+            // What the connection check shows besides the server: the schemas in scope
+            // and the extensions (PostgreSQL). Not worth failing the command over.
+            match run.release.syncer.scope_facts(&target).await {
+                Ok((schemas, extensions)) => (run.target.schemas, run.target.extensions) = (schemas, extensions),
+                Err(e) => tracing::debug!(target: "bootschema", "reading the schemas and extensions: {e}"),
+            }
+        }
         match run.args.command {
             Command::Apply => run.apply(console, target).await,
             Command::Baseline => run.baseline(console, target).await,
@@ -301,7 +309,7 @@ impl Run<'_, '_> {
             }
             return self.json(console, Some(&report), false, outcome);
         }
-        let mut lines = vec![render::header(&self.args.command.to_string(), &self.target)];
+        let mut lines = render::header_lines(&self.args.command.to_string(), &self.target);
         if self.args.command == Command::Status {
             lines.extend(self.status_lines(&report));
         } else {
@@ -396,7 +404,7 @@ impl Run<'_, '_> {
                     return self.json(console, Some(&report), true, outcome);
                 }
                 let mode = if report.dry_run { Mode::Plan } else { Mode::Result };
-                let mut lines = vec![render::header("apply", &self.target)];
+                let mut lines = render::header_lines("apply", &self.target);
                 lines.extend(render::steps(&report, self.snippets(&report), mode));
                 lines.push(render::summary(&report, mode));
                 if report.dry_run {
@@ -459,7 +467,7 @@ impl Run<'_, '_> {
                 if self.args.json {
                     return self.json(console, Some(&report), true, outcome);
                 }
-                let mut lines = vec![render::header("baseline", &self.target)];
+                let mut lines = render::header_lines("baseline", &self.target);
                 lines.extend(render::steps(&report, self.snippets(&report), Mode::Result));
                 lines.push(render::summary(&report, Mode::Result));
                 console.out_lines(&lines, self.redactor());
@@ -592,7 +600,7 @@ impl Run<'_, '_> {
             let outcome = Outcome { status, exit_code: EXIT_ERROR, error: Some(error) };
             return self.json(console, plan, false, outcome);
         }
-        let mut lines = vec![render::header(&self.args.command.to_string(), &self.target)];
+        let mut lines = render::header_lines(&self.args.command.to_string(), &self.target);
         if let Some(plan) = plan {
             lines.extend(render::steps(plan, self.snippets(plan), Mode::Plan));
             lines.push(render::summary(plan, Mode::Plan));

@@ -118,6 +118,16 @@ pub(crate) fn header(command: &str, target: &TargetInfo) -> Line {
     line
 }
 
+/// The header, and on PostgreSQL a second line with the schemas in scope and the
+/// installed extensions with the schemas they created.
+pub(crate) fn header_lines(command: &str, target: &TargetInfo) -> Vec<Line> {
+    let mut lines = vec![header(command, target)];
+    if let Some(scope) = target.describe_scope() {
+        lines.push(Line::new().styled(DIM, format!("  {scope}")));
+    }
+    lines
+}
+
 fn is_production(environment: &str) -> bool {
     let lower = environment.to_ascii_lowercase();
     lower.contains("prod") || lower.contains("live")

@@ -19,6 +19,12 @@ pub(crate) struct TargetInfo {
     pub database_name: Option<String>,
     /// The value of `<PREFIX>_ENV` (`production`), when set.
     pub environment: Option<String>,
+    /// PostgreSQL: the schemas in scope (the configured ones or the search path's, less
+    /// the excluded ones and those extensions created).
+    pub schemas: Vec<String>,
+    /// PostgreSQL: the installed extensions, with the schema each is installed in and
+    /// the schemas it created.
+    pub extensions: Vec<crate::snapshot::Extension>,
 }
 
 impl TargetInfo {
@@ -45,7 +51,16 @@ impl TargetInfo {
             #[cfg(feature = "sqlite")]
             Target::Sqlite(pool) => (None, None, Some(pool.connect_options().get_filename().display().to_string())),
         };
-        TargetInfo { database: Some(target.dialect()), server_version: None, host, port, database_name, environment }
+        TargetInfo {
+            database: Some(target.dialect()),
+            server_version: None,
+            host,
+            port,
+            database_name,
+            environment,
+            schemas: Vec::new(),
+            extensions: Vec::new(),
+        }
     }
 
     /// `PostgreSQL 16.4 · 127.0.0.1:5432 · database app · environment production`.
@@ -71,6 +86,33 @@ impl TargetInfo {
             parts.push((TargetPart::Environment, format!("environment {environment}")));
         }
         parts
+    }
+}
+
+impl TargetInfo {
+    /// `schemas public, app · extensions postgis 3.3.2 in public, postgis_topology 3.3.2
+    /// in topology (creates topology)`: the second line of the header, on PostgreSQL.
+    pub(crate) fn describe_scope(&self) -> Option<String> {
+        if self.schemas.is_empty() && self.extensions.is_empty() {
+            return None;
+        }
+        let mut text =
+            format!("schemas {}", if self.schemas.is_empty() { "-".into() } else { self.schemas.join(", ") });
+        if !self.extensions.is_empty() {
+            let extensions: Vec<String> = self
+                .extensions
+                .iter()
+                .map(|e| {
+                    let mut s = format!("{} {} in {}", e.name, e.version, e.schema);
+                    if !e.owns_schemas.is_empty() {
+                        s.push_str(&format!(" (creates {})", e.owns_schemas.join(", ")));
+                    }
+                    s
+                })
+                .collect();
+            text.push_str(&format!(" · extensions {}", extensions.join(", ")));
+        }
+        Some(text)
     }
 }
 

@@ -21,8 +21,20 @@ use crate::snippet::DialectKind;
 const NOT_EXTENSION_RELATION: &str = "NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass \
      AND d.objid = c.oid AND d.deptype = 'e')";
 
+/// The schemas a snapshot reads: `include` in place of the search path when not empty,
+/// less `exclude` ([`crate::Settings::schemas`], [`crate::Settings::exclude_schemas`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SchemaScope<'a> {
+    pub include: &'a [String],
+    pub exclude: &'a [String],
+}
+
 /// Reads the snapshot; `ledger` is the ledger table (schema, name), left out.
-pub(crate) async fn read(conn: &mut PgConnection, ledger: (Option<&str>, &str)) -> Result<Snapshot, Error> {
+pub(crate) async fn read(
+    conn: &mut PgConnection,
+    ledger: (Option<&str>, &str),
+    scope: SchemaScope<'_>,
+) -> Result<Snapshot, Error> {
     let failed =
         |what: &'static str| move |e: sqlx::Error| Error::db(format!("reading the PostgreSQL catalog ({what})"))(e);
     let mut tx = conn.begin().await.map_err(failed("starting a transaction"))?;
@@ -32,35 +44,10 @@ pub(crate) async fn read(conn: &mut PgConnection, ledger: (Option<&str>, &str)) 
         .map_err(failed("starting a transaction"))?;
     let mut snapshot = Snapshot::new(DialectKind::Postgres);
 
-    let extensions: Vec<(String, String, String, Vec<String>, i64)> = sqlx::query_as(
-        "SELECT e.extname::text, e.extversion::text, n.nspname::text, \
-           ARRAY(SELECT s.nspname::text FROM pg_depend d JOIN pg_namespace s ON s.oid = d.objid \
-                 WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = e.oid \
-                   AND d.classid = 'pg_namespace'::regclass AND d.deptype = 'e'), \
-           (SELECT count(*) FROM pg_depend d WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = e.oid \
-                AND d.deptype = 'e' AND d.classid IN ('pg_class'::regclass, 'pg_type'::regclass)) \
-         FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace",
-    )
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(failed("extensions"))?;
-    let owned: Vec<String> = extensions.iter().flat_map(|e| e.3.clone()).collect();
-    snapshot.extensions = extensions
-        .into_iter()
-        .map(|(name, version, schema, owns_schemas, objects)| Extension {
-            name,
-            version,
-            schema,
-            owns_schemas,
-            objects: objects as u64,
-        })
-        .collect();
+    snapshot.extensions = extensions(&mut tx).await?;
+    let owned: Vec<String> = snapshot.extensions.iter().flat_map(|e| e.owns_schemas.clone()).collect();
 
-    let path: Vec<String> = sqlx::query_scalar("SELECT s::text FROM unnest(current_schemas(false)) AS s")
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(failed("search path"))?;
-    let schemas: Vec<String> = path.iter().filter(|s| !owned.contains(s)).cloned().collect();
+    let schemas = schemas_in_scope(&mut tx, scope, &owned).await?;
     let default_schema = schemas.first().cloned().unwrap_or_default();
     let qualify = |schema: &str, name: &str| {
         if schema == default_schema {
@@ -233,6 +220,53 @@ pub(crate) async fn read(conn: &mut PgConnection, ledger: (Option<&str>, &str)) 
     snapshot.tables = tables.into_values().collect();
     snapshot.sort();
     Ok(snapshot)
+}
+
+/// The installed extensions, each with the schemas it created and how many of its
+/// tables, views, sequences and types it owns (one query).
+pub(crate) async fn extensions(conn: &mut PgConnection) -> Result<Vec<Extension>, Error> {
+    let rows: Vec<(String, String, String, Vec<String>, i64)> = sqlx::query_as(
+        "SELECT e.extname::text, e.extversion::text, n.nspname::text, \
+           ARRAY(SELECT s.nspname::text FROM pg_depend d JOIN pg_namespace s ON s.oid = d.objid \
+                 WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = e.oid \
+                   AND d.classid = 'pg_namespace'::regclass AND d.deptype = 'e' ORDER BY 1), \
+           (SELECT count(*) FROM pg_depend d WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = e.oid \
+                AND d.deptype = 'e' AND d.classid IN ('pg_class'::regclass, 'pg_type'::regclass)) \
+         FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace ORDER BY 1",
+    )
+    .persistent(false)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(Error::db("reading the PostgreSQL catalog (extensions)"))?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, version, schema, owns_schemas, objects)| Extension {
+            name,
+            version,
+            schema,
+            owns_schemas,
+            objects: objects as u64,
+        })
+        .collect())
+}
+
+/// The schemas in scope: the configured ones or the search path's, less the excluded
+/// ones and those an extension created (`owned`), in the search path's order.
+pub(crate) async fn schemas_in_scope(
+    conn: &mut PgConnection,
+    scope: SchemaScope<'_>,
+    owned: &[String],
+) -> Result<Vec<String>, Error> {
+    let path: Vec<String> = if scope.include.is_empty() {
+        sqlx::query_scalar("SELECT s::text FROM unnest(current_schemas(false)) AS s")
+            .persistent(false)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(Error::db("reading the PostgreSQL catalog (search path)"))?
+    } else {
+        scope.include.to_vec()
+    };
+    Ok(path.into_iter().filter(|s| !owned.contains(s) && !scope.exclude.contains(s)).collect())
 }
 
 /// A foreign key action as `pg_constraint` codes it.
