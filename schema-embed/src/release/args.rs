@@ -247,7 +247,7 @@ The schema in scope as one stable, sorted document: tables with their columns (d
 and normalised type, nullability, default, generated or identity), primary keys, unique
 constraints, foreign keys with their actions, checks, indexes (columns or expressions,
 uniqueness, predicate, validity), views (a digest of their definition), sequences, enum
-and domain types, and extensions with the schemas they created. bootschema's ledger is
+and domain types, and extensions with the schemas they own. bootschema's ledger is
 left out; objects that belong to an extension are counted under it. Two snapshots of
 the same schema are byte for byte the same. Changes nothing; exit status 0 once read."
         ),

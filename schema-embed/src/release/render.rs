@@ -119,7 +119,7 @@ pub(crate) fn header(command: &str, target: &TargetInfo) -> Line {
 }
 
 /// The header, and on PostgreSQL a second line with the schemas in scope and the
-/// installed extensions with the schemas they created.
+/// installed extensions with the schemas they own.
 pub(crate) fn header_lines(command: &str, target: &TargetInfo) -> Vec<Line> {
     let mut lines = vec![header(command, target)];
     if let Some(scope) = target.describe_scope() {

@@ -23,7 +23,7 @@ pub(crate) struct TargetInfo {
     /// the excluded ones and those extensions created).
     pub schemas: Vec<String>,
     /// PostgreSQL: the installed extensions, with the schema each is installed in and
-    /// the schemas it created.
+    /// the schemas it owns.
     pub extensions: Vec<crate::snapshot::Extension>,
 }
 
@@ -91,7 +91,7 @@ impl TargetInfo {
 
 impl TargetInfo {
     /// `schemas public, app · extensions postgis 3.3.2 in public, postgis_topology 3.3.2
-    /// in topology (creates topology)`: the second line of the header, on PostgreSQL.
+    /// in topology (owns topology)`: the second line of the header, on PostgreSQL.
     pub(crate) fn describe_scope(&self) -> Option<String> {
         if self.schemas.is_empty() && self.extensions.is_empty() {
             return None;
@@ -105,7 +105,7 @@ impl TargetInfo {
                 .map(|e| {
                     let mut s = format!("{} {} in {}", e.name, e.version, e.schema);
                     if !e.owns_schemas.is_empty() {
-                        s.push_str(&format!(" (creates {})", e.owns_schemas.join(", ")));
+                        s.push_str(&format!(" (owns {})", e.owns_schemas.join(", ")));
                     }
                     s
                 })

@@ -46,7 +46,7 @@ pub struct Snapshot {
     pub sequences: Vec<Sequence>,
     /// Enum and domain types (PostgreSQL).
     pub types: Vec<TypeDef>,
-    /// Installed extensions with the schemas they created (PostgreSQL).
+    /// Installed extensions with the schemas they own (PostgreSQL).
     pub extensions: Vec<Extension>,
 }
 

@@ -223,17 +223,33 @@ pub(crate) async fn read(
 }
 
 /// The installed extensions, each with the schemas it created and how many of its
-/// tables, views, sequences and types it owns (one query).
+/// tables, views, sequences and types it owns (one query). `plpgsql` is left out: every
+/// database has it from `template1`, so it tells nothing about a schema.
+///
+/// An extension's schemas are those recorded as its members and the schema it is
+/// installed in, unless that is `public` or `pg_catalog` or holds a relation of the app
+/// (one that is no extension's member). PostgreSQL records no dependency for a schema
+/// that `CREATE EXTENSION` creates from the control file's `schema` (postgis_topology's
+/// `topology`, postgis_tiger_geocoder's `tiger`); reading the control files
+/// (`pg_available_extension_versions`) would say so too, but costs tens of
+/// milliseconds. A schema that gets an app table is the app's again, so this never
+/// hides an app's object. PostGIS detaches `tiger_data` from its extension on purpose
+/// (it holds the data the geocoder's loader brings): it is not on the search path, so
+/// out of scope unless a team puts it there (then `EXCLUDE_SCHEMAS`).
 pub(crate) async fn extensions(conn: &mut PgConnection) -> Result<Vec<Extension>, Error> {
-    let rows: Vec<(String, String, String, Vec<String>, i64)> = sqlx::query_as(
+    let rows: Vec<(String, String, String, Vec<String>, i64)> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT e.extname::text, e.extversion::text, n.nspname::text, \
            ARRAY(SELECT s.nspname::text FROM pg_depend d JOIN pg_namespace s ON s.oid = d.objid \
                  WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = e.oid \
-                   AND d.classid = 'pg_namespace'::regclass AND d.deptype = 'e' ORDER BY 1), \
+                   AND d.classid = 'pg_namespace'::regclass AND d.deptype = 'e' \
+                 UNION SELECT n.nspname::text WHERE n.nspname NOT IN ('public', 'pg_catalog') \
+                   AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid \
+                                   AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND {NOT_EXTENSION_RELATION}) \
+                 ORDER BY 1), \
            (SELECT count(*) FROM pg_depend d WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = e.oid \
                 AND d.deptype = 'e' AND d.classid IN ('pg_class'::regclass, 'pg_type'::regclass)) \
-         FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace ORDER BY 1",
-    )
+         FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname <> 'plpgsql' ORDER BY 1"
+    )))
     .persistent(false)
     .fetch_all(&mut *conn)
     .await
