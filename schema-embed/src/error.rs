@@ -197,6 +197,15 @@ pub enum ErrorKind {
         message: String,
     },
 
+    /// Deep verify could not build the schema the snippets define: the scratch database
+    /// could not be created, or a snippet failed on it (the message says which and what
+    /// to do). The target is untouched.
+    #[error("deep verify: {message}")]
+    Replay {
+        /// What failed, and what to do.
+        message: String,
+    },
+
     /// A snippet ran, but one of its guards still reports its object missing.
     #[error(
         "{path}: the snippet ran, but its guard `{guard}` still reports missing, so the guard does not \

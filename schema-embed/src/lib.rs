@@ -74,6 +74,8 @@ mod config;
 #[cfg(feature = "runtime")]
 mod connect;
 #[cfg(feature = "runtime")]
+pub mod deep;
+#[cfg(feature = "runtime")]
 mod dialect;
 #[cfg(feature = "runtime")]
 mod error;
@@ -103,6 +105,8 @@ pub mod release;
 pub use catalog::GuardStatus;
 #[cfg(feature = "runtime")]
 pub use config::{Settings, SyncMode, DEFAULT_LEDGER_TABLE};
+#[cfg(feature = "runtime")]
+pub use deep::{DeepDifference, DeepReport};
 #[cfg(feature = "runtime")]
 pub use dialect::Target;
 #[cfg(feature = "runtime")]

@@ -26,10 +26,12 @@ pub(crate) struct SqliteSession {
 impl SqliteSession {
     pub(crate) async fn open(pool: &sqlx::SqlitePool, settings: &Settings) -> Result<SqliteSession, Error> {
         // A private in-memory database exists on one connection only: a connection of
-        // the sync's own would see another, empty one.
-        let url = sqlx::ConnectOptions::to_url_lossy(&*pool.connect_options());
-        let private_memory = url.query_pairs().any(|(k, v)| k == "mode" && v == "memory")
-            && !url.query_pairs().any(|(k, v)| k == "cache" && v == "shared");
+        // the sync's own would see another, empty one. The options have no getter for
+        // either flag, and sqlx 0.9's `to_url_lossy` panics on the file name it gives
+        // `sqlite::memory:` (`file:sqlx-in-memory-N` reads as a host and a port): the
+        // flags are read from the options' `Debug`, which prints every field.
+        let options = format!("{:?}", pool.connect_options());
+        let private_memory = options.contains("in_memory: true") && options.contains("shared_cache: false");
         let own = !settings.pool_connection && !private_memory;
         let conn = Conn::borrow(pool, own, settings.slow_statement).await?;
         Ok(SqliteSession { conn, held: None })

@@ -76,6 +76,13 @@ pub(crate) struct Args {
     pub out: Option<std::path::PathBuf>,
     /// The two schemas of `diff`: database URLs or snapshot files.
     pub operands: Vec<String>,
+    /// `--deep` (`verify`): also replay the snippets into a scratch database and diff
+    /// its schema with the target's.
+    pub deep: bool,
+    /// `--dev-url URL` (`verify --deep`): the server of the scratch database.
+    pub dev_url: Option<String>,
+    /// `--strict` (`verify --deep`): objects not from the snippets are differences too.
+    pub strict: bool,
 }
 
 /// A command line that cannot be run; the message says what is wrong.
@@ -94,6 +101,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocati
     let mut version = None;
     let mut out = None;
     let mut operands = Vec::new();
+    let (mut deep, mut dev_url, mut strict) = (false, None, false);
     let error = |e: lexopt::Error| UsageError(e.to_string());
     while let Some(arg) = parser.next().map_err(error)? {
         match arg {
@@ -101,6 +109,9 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocati
             Arg::Long("yes") | Arg::Short('y') => yes = true,
             Arg::Long("help") | Arg::Short('h') => help = true,
             Arg::Long("out") | Arg::Short('o') => out = Some(std::path::PathBuf::from(parser.value().map_err(error)?)),
+            Arg::Long("deep") => deep = true,
+            Arg::Long("strict") => strict = true,
+            Arg::Long("dev-url") => dev_url = Some(parser.value().map_err(error)?.to_string_lossy().into_owned()),
             Arg::Value(word) if command.is_none() => {
                 let word = word.to_string_lossy();
                 if word == "help" {
@@ -151,7 +162,13 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocati
     if out.is_some() && command != Command::Snapshot {
         return Err(UsageError(format!("--out only applies to `snapshot`, not to `{command}`")));
     }
-    Ok(Invocation::Run(Args { command, json, yes, version, out, operands }))
+    if deep && command != Command::Verify {
+        return Err(UsageError(format!("--deep only applies to `verify`, not to `{command}`")));
+    }
+    if (dev_url.is_some() || strict) && !deep {
+        return Err(UsageError("--dev-url and --strict go with `verify --deep`".into()));
+    }
+    Ok(Invocation::Run(Args { command, json, yes, version, out, operands, deep, dev_url, strict }))
 }
 
 /// The variables that steer the commands, one aligned line each.
@@ -220,11 +237,19 @@ statements that would run and the destructive ones. Takes no lock and changes
 nothing. Exit status 0 once the plan could be read, whatever it holds."
         ),
         Some(Command::Verify) => format!(
-            "Usage: {program} schema verify [--json]
+            "Usage: {program} schema verify [--json] [--deep [--dev-url URL] [--strict]]
 
 The plan, as `plan` prints it, for CI and pre-deploy checks. Exit status 0 when every
 snippet is up to date, 2 when anything is pending (apply, adopt, reapply), edited,
-drifted or blocked, 1 on an error. Changes nothing."
+drifted or blocked, 1 on an error. Changes nothing.
+
+--deep also checks shape, which guards cannot see: the snippets are replayed into a
+scratch database (SQLite: in memory; PostgreSQL and MySQL: a temporary database on the
+server of --dev-url, or on the target's server when the role may create databases,
+dropped afterwards) and its schema is compared with the target's. Each difference (a
+type, nullability, default, index predicate, foreign key action) is named with the
+snippet that defines the object, and exits 2. Objects the snippets never made are listed
+as \"not from the snippets\", and exit 2 only with --strict."
         ),
         Some(Command::Baseline) => baseline_usage(program, prefix),
         Some(Command::Diff) => format!(
@@ -303,7 +328,10 @@ mod tests {
                 yes: true,
                 version: None,
                 out: None,
-                operands: Vec::new()
+                operands: Vec::new(),
+                deep: false,
+                dev_url: None,
+                strict: false,
             }))
         );
         assert_eq!(
@@ -314,7 +342,10 @@ mod tests {
                 yes: false,
                 version: None,
                 out: None,
-                operands: Vec::new()
+                operands: Vec::new(),
+                deep: false,
+                dev_url: None,
+                strict: false,
             }))
         );
     }
@@ -330,6 +361,9 @@ mod tests {
                 version: Some(20250301),
                 out: None,
                 operands: Vec::new(),
+                deep: false,
+                dev_url: None,
+                strict: false,
             }))
         );
         assert!(parse_words(&["baseline"]).unwrap_err().0.contains("needs the version"));
@@ -340,6 +374,18 @@ mod tests {
             (Command::Diff, &["a.json".to_string(), "postgres://h/db".to_string()][..])
         );
         assert!(parse_words(&["baseline", "v3"]).unwrap_err().0.contains("is not a snippet version"));
+    }
+
+    #[test]
+    fn deep_verify_takes_a_dev_url_and_strict() {
+        let Ok(Invocation::Run(args)) =
+            parse_words(&["verify", "--deep", "--dev-url", "postgres://localhost/dev", "--strict"])
+        else {
+            panic!()
+        };
+        assert_eq!((args.deep, args.dev_url.as_deref(), args.strict), (true, Some("postgres://localhost/dev"), true));
+        assert!(parse_words(&["plan", "--deep"]).unwrap_err().0.contains("only applies to `verify`"));
+        assert!(parse_words(&["verify", "--strict"]).unwrap_err().0.contains("go with `verify --deep`"));
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub(crate) struct Document<'r> {
     pub is_result: bool,
     pub outcome: Outcome,
     pub duration_ms: u64,
+    /// What `verify --deep` found, and whether `--strict` was given.
+    pub deep: Option<(&'r crate::deep::DeepReport, bool)>,
 }
 
 /// Keys whose values are bootschema's own vocabulary or checksums: never secrets, and
@@ -82,6 +84,14 @@ impl Document<'_> {
             "orphans": orphans,
             "foreign_missing": foreign_missing,
         });
+        if let (Some((deep, strict)), Value::Object(map)) = (self.deep, &mut document) {
+            let mut value = serde_json::to_value(deep).unwrap_or_default();
+            if let Value::Object(fields) = &mut value {
+                fields.insert("strict".into(), json!(strict));
+                fields.insert("differs".into(), json!(deep.differs(strict)));
+            }
+            map.insert("deep".into(), value);
+        }
         redact_strings(&mut document, None, redactor);
         document
     }

@@ -187,6 +187,7 @@ impl<'a> Release<'a> {
             program,
             target: TargetInfo { environment: self.environment(&prefix), ..TargetInfo::default() },
             started,
+            deep: None,
         };
         if let Err(e) = self.syncer.settings() {
             return run.failed(console, None, "failed", e.to_string());
@@ -255,6 +256,8 @@ struct Run<'r, 'a> {
     program: String,
     target: TargetInfo,
     started: Instant,
+    /// What `verify --deep` found, for the JSON document.
+    deep: Option<crate::deep::DeepReport>,
 }
 
 impl Run<'_, '_> {
@@ -268,12 +271,22 @@ impl Run<'_, '_> {
 
     /// `plan`, `verify`, `status`: read the plan, print it, change nothing.
     async fn look(&mut self, console: &mut Console<'_>, target: Target) -> i32 {
-        let report = match self.release.syncer.plan(target).await {
+        let report = match self.release.syncer.plan(target.clone()).await {
             Ok(report) => report,
             Err(e) => return self.failed(console, None, "failed", e.to_string()),
         };
         self.target.server_version = Some(report.server_version.clone());
-        let clean = render::is_clean(&report);
+        // `verify --deep`: the shape too, from the snippets replayed into a scratch
+        // database.
+        let deep = if self.args.deep {
+            match self.release.syncer.verify_deep(target, self.args.dev_url.as_deref()).await {
+                Ok(deep) => Some(deep),
+                Err(e) => return self.failed(console, Some(&report), "failed", e.to_string()),
+            }
+        } else {
+            None
+        };
+        let clean = render::is_clean(&report) && !deep.as_ref().is_some_and(|d| d.differs(self.args.strict));
         // A guard whose query fails with nothing run before it fails the boot the same
         // way: the look says so and fails (exit 1), whatever the command.
         let failing = render::failing_guards(&report);
@@ -307,6 +320,7 @@ impl Run<'_, '_> {
             if let Some(error) = &error {
                 console.err_line(&self.release.error_line(error), self.redactor());
             }
+            self.deep = deep;
             return self.json(console, Some(&report), false, outcome);
         }
         let mut lines = render::header_lines(&self.args.command.to_string(), &self.target);
@@ -315,6 +329,9 @@ impl Run<'_, '_> {
         } else {
             lines.extend(render::steps(&report, self.snippets(&report), Mode::Plan));
             lines.push(render::summary(&report, Mode::Plan));
+            if let Some(deep) = &deep {
+                lines.extend(render::deep(deep, self.args.strict));
+            }
             lines.extend(self.next_step(&report));
         }
         console.out_lines(&lines, self.redactor());
@@ -619,6 +636,7 @@ impl Run<'_, '_> {
             is_result,
             outcome,
             duration_ms: self.started.elapsed().as_millis() as u64,
+            deep: self.deep.as_ref().map(|d| (d, self.args.strict)),
         };
         let text = serde_json::to_string_pretty(&document.to_value(self.redactor())).unwrap_or_default();
         console.out_text(&format!("{text}\n"));

@@ -118,6 +118,45 @@ pub(crate) fn header(command: &str, target: &TargetInfo) -> Line {
     line
 }
 
+/// What `verify --deep` found: where the snippets were replayed, each difference with
+/// the snippet that defines its object, then what is not from the snippets.
+pub(crate) fn deep(report: &crate::deep::DeepReport, strict: bool) -> Vec<Line> {
+    let mut lines = vec![Line::new().styled(
+        DIM,
+        format!(
+            "  deep: replayed {} snippet(s) into {} (A: the snippets' schema, B: this database)",
+            report.replayed, report.scratch
+        ),
+    )];
+    for name in &report.cleaned_up {
+        lines.push(Line::new().styled(DIM, format!("  deep: dropped {name}, left by a run that did not finish")));
+    }
+    for d in &report.differences {
+        let mut line = Line::new().plain("  ").styled(RED.bold(), "≠ ").plain(d.difference.to_string());
+        if let Some(path) = &d.snippet {
+            line = line.styled(DIM, format!("  (defined by {path})"));
+        }
+        lines.push(line);
+    }
+    for d in &report.not_from_snippets {
+        let style = if strict { RED.bold() } else { YELLOW };
+        lines.push(Line::new().plain("  ").styled(style, "+ ").plain(format!(
+            "not from the snippets: {}{}",
+            d.difference.object,
+            d.difference.b.as_deref().map(|b| format!(" ({b})")).unwrap_or_default()
+        )));
+    }
+    let summary = format!(
+        "  deep: {} difference(s) from the snippets' schema, {} object(s) not from the snippets{}",
+        report.differences.len(),
+        report.not_from_snippets.len(),
+        if strict || report.not_from_snippets.is_empty() { "" } else { " (not counted without --strict)" }
+    );
+    let style = if report.differs(strict) { RED.bold() } else { GREEN.bold() };
+    lines.push(Line::new().styled(style, summary));
+    lines
+}
+
 /// The header, and on PostgreSQL a second line with the schemas in scope and the
 /// installed extensions with the schemas they own.
 pub(crate) fn header_lines(command: &str, target: &TargetInfo) -> Vec<Line> {

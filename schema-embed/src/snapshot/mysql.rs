@@ -60,8 +60,12 @@ pub(crate) async fn read(conn: &mut MySqlConnection, ledger: &str) -> Result<Sna
             continue;
         }
         match kind.as_str() {
+            // MySQL prints a view's tables qualified with the database (`app`.`users`):
+            // without it, the same view in two databases has the same definition.
             "VIEW" => snapshot.views.push(View {
-                definition_sha256: definition_digest(view.as_deref().unwrap_or("")),
+                definition_sha256: definition_digest(
+                    &view.as_deref().unwrap_or("").replace(&format!("`{}`.", database.replace('`', "``")), ""),
+                ),
                 name,
                 materialized: false,
             }),
