@@ -602,3 +602,19 @@ mod a_failure_keeps_its_progress {
 
     on_every_database!(the_error_carries_what_completed_before_it);
 }
+
+/// A pool on `sqlite::memory:` (what tests often use) syncs: sqlx 0.9 panics when asked
+/// for such a pool's URL, which bootschema once did to tell private in-memory databases
+/// from shared ones; and the sync's own connection sees the pool's database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_in_memory_sqlite_pool_syncs() {
+    let set = SnippetDir::new(&[("0001_t.sql", "CREATE TABLE t (id INTEGER PRIMARY KEY);\n")]).snippets();
+    let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+    let report = syncer(&set).run(&pool).await.unwrap();
+    assert_eq!(report.count(bootschema::Action::Apply), 1, "{report:#?}");
+    let tables: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE name = 't'").fetch_one(&pool).await.unwrap();
+    assert_eq!(tables, 1);
+    let again = syncer(&set).run(&pool).await.unwrap();
+    assert_eq!(again.count(bootschema::Action::Apply), 0, "{again:#?}");
+}
