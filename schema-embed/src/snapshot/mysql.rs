@@ -54,6 +54,7 @@ pub(crate) async fn read(conn: &mut MySqlConnection, ledger: &str) -> Result<Sna
         let view = definitions.get(&name).cloned().flatten();
         (name, kind, view)
     });
+    let qualifier = format!("`{}`.", database.replace('`', "``"));
     let mut tables: HashMap<String, Table> = HashMap::new();
     for (name, kind, view) in relations {
         if name == ledger {
@@ -61,7 +62,9 @@ pub(crate) async fn read(conn: &mut MySqlConnection, ledger: &str) -> Result<Sna
         }
         match kind.as_str() {
             "VIEW" => snapshot.views.push(View {
-                definition_sha256: definition_digest(view.as_deref().unwrap_or("")),
+                // MySQL prints a view's tables qualified with the database's name
+                // (`` `app`.`users` ``): the same view in two databases reads the same.
+                definition_sha256: definition_digest(&view.as_deref().unwrap_or("").replace(&qualifier, "")),
                 name,
                 materialized: false,
             }),
