@@ -83,6 +83,8 @@ pub(crate) struct Args {
     pub dev_url: Option<String>,
     /// `--strict` (`verify --deep`): objects not from the snippets are differences too.
     pub strict: bool,
+    /// `--suggest`: `diff` also prints a snippet that adds to B what only A has.
+    pub suggest: bool,
 }
 
 /// A command line that cannot be run; the message says what is wrong.
@@ -102,10 +104,12 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocati
     let mut out = None;
     let mut operands = Vec::new();
     let (mut deep, mut dev_url, mut strict) = (false, None, false);
+    let mut suggest = false;
     let error = |e: lexopt::Error| UsageError(e.to_string());
     while let Some(arg) = parser.next().map_err(error)? {
         match arg {
             Arg::Long("json") => json = true,
+            Arg::Long("suggest") => suggest = true,
             Arg::Long("yes") | Arg::Short('y') => yes = true,
             Arg::Long("help") | Arg::Short('h') => help = true,
             Arg::Long("out") | Arg::Short('o') => out = Some(std::path::PathBuf::from(parser.value().map_err(error)?)),
@@ -168,7 +172,10 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocati
     if (dev_url.is_some() || strict) && !deep {
         return Err(UsageError("--dev-url and --strict go with `verify --deep`".into()));
     }
-    Ok(Invocation::Run(Args { command, json, yes, version, out, operands, deep, dev_url, strict }))
+    if suggest && command != Command::Diff {
+        return Err(UsageError(format!("--suggest only applies to `diff`, not to `{command}`")));
+    }
+    Ok(Invocation::Run(Args { command, json, yes, version, out, operands, deep, dev_url, strict, suggest }))
 }
 
 /// The variables that steer the commands, one aligned line each.
@@ -206,7 +213,7 @@ Commands:
            sequences, types, extensions (--out FILE to write it to a file)
   diff <A> <B>
            how two schemas differ (database URLs or snapshot files); exit status 2
-           when they differ
+           when they differ (--suggest: and a snippet that adds to B what A has)
 
 Options:
   --json      print one JSON document on stdout (its shape: docs/release.md)
@@ -253,7 +260,7 @@ as \"not from the snippets\", and exit 2 only with --strict."
         ),
         Some(Command::Baseline) => baseline_usage(program, prefix),
         Some(Command::Diff) => format!(
-            "Usage: {program} schema diff <A> <B> [--json]
+            "Usage: {program} schema diff <A> <B> [--json] [--suggest]
 
 Compares two schemas, each a database URL (postgres://…, mysql://…, sqlite:…) or a
 file written by `{program} schema snapshot --json --out FILE`: tables and columns
@@ -263,7 +270,15 @@ different kinds, types compare through the type map (docs/release.md, \"schema d
 so that one app's schema on SQLite, PostgreSQL and MySQL diffs as the same. Passwords
 in the URLs never appear in the output. Does not read the app's own database.
 
-Exit status: 0 the same schema, 2 different, 1 could not compare."
+--suggest also prints a snippet in B's SQL, ready to save into sql/<dialect>/, that adds
+to B what only A has: missing tables (with their keys, checks and foreign keys),
+columns, indexes, unique keys, and checks and foreign keys where B's database can add
+them to an existing table. Everything else (a type, nullability or default that
+differs, what only B has, a view) is listed in it as comments, never as SQL. With
+--json it is the document's `suggestion` field.
+
+Exit status: 0 the same schema, 2 different, 1 could not compare (--suggest changes
+none of them)."
         ),
         Some(Command::Snapshot) => format!(
             "Usage: {program} schema snapshot [--json] [--out FILE]
@@ -332,6 +347,7 @@ mod tests {
                 deep: false,
                 dev_url: None,
                 strict: false,
+                suggest: false,
             }))
         );
         assert_eq!(
@@ -346,6 +362,7 @@ mod tests {
                 deep: false,
                 dev_url: None,
                 strict: false,
+                suggest: false,
             }))
         );
     }
@@ -364,6 +381,7 @@ mod tests {
                 deep: false,
                 dev_url: None,
                 strict: false,
+                suggest: false,
             }))
         );
         assert!(parse_words(&["baseline"]).unwrap_err().0.contains("needs the version"));
@@ -386,6 +404,20 @@ mod tests {
         assert_eq!((args.deep, args.dev_url.as_deref(), args.strict), (true, Some("postgres://localhost/dev"), true));
         assert!(parse_words(&["plan", "--deep"]).unwrap_err().0.contains("only applies to `verify`"));
         assert!(parse_words(&["verify", "--strict"]).unwrap_err().0.contains("go with `verify --deep`"));
+    }
+
+    #[test]
+    fn suggest_is_a_flag_of_diff_only() {
+        let Ok(Invocation::Run(diff)) = parse_words(&["diff", "a.json", "b.json", "--suggest", "--json"]) else {
+            panic!()
+        };
+        assert!(diff.suggest && diff.json, "{diff:?}");
+        let Ok(Invocation::Run(plain)) = parse_words(&["diff", "a.json", "b.json"]) else { panic!() };
+        assert!(!plain.suggest);
+        let err = parse_words(&["plan", "--suggest"]).unwrap_err().0;
+        assert_eq!(err, "--suggest only applies to `diff`, not to `plan`");
+        assert!(usage("myapp", "MYAPP", Some(Command::Diff)).contains("[--suggest]"));
+        assert!(usage("myapp", "MYAPP", None).contains("--suggest"));
     }
 
     #[test]

@@ -534,8 +534,26 @@ impl Run<'_, '_> {
         }
         let differences = crate::snapshot::diff(&sides[0], &sides[1]);
         let code = if differences.is_empty() { EXIT_OK } else { EXIT_NOT_IN_SYNC };
+        // The sources go into the snippet's header with their passwords masked.
+        let suggestion = self.args.suggest.then(|| {
+            let origin = crate::snapshot::Origin {
+                a: Some(redactor.redact(&operands[0])),
+                b: Some(redactor.redact(&operands[1])),
+                file_name: Some(crate::snapshot::suggested_file_name(
+                    self.release.syncer.snippets,
+                    sides[0].dialect,
+                    sides[1].dialect,
+                )),
+            };
+            let mut suggestion = crate::snapshot::suggest_for(&sides[0], &sides[1], &origin);
+            suggestion.sql = redactor.redact(&suggestion.sql);
+            for n in &mut suggestion.not_suggested {
+                n.reason = redactor.redact(&n.reason);
+            }
+            suggestion
+        });
         if self.args.json {
-            let document = serde_json::json!({
+            let mut document = serde_json::json!({
                 "command": "diff",
                 "a": { "source": redactor.redact(&operands[0]), "dialect": sides[0].dialect },
                 "b": { "source": redactor.redact(&operands[1]), "dialect": sides[1].dialect },
@@ -543,6 +561,9 @@ impl Run<'_, '_> {
                 "differences": differences,
                 "exit_code": code,
             });
+            if let Some(suggestion) = &suggestion {
+                document["suggestion"] = serde_json::to_value(suggestion).unwrap_or_default();
+            }
             console.out_text(&format!("{}\n", serde_json::to_string_pretty(&document).unwrap_or_default()));
             return code;
         }
@@ -562,6 +583,14 @@ impl Run<'_, '_> {
                 text.push_str(&format!("  {d}\n"));
             }
             text.push_str(&format!("{} difference(s)\n", differences.len()));
+        }
+        if let Some(suggestion) = &suggestion {
+            text.push_str(&format!(
+                "\nsuggested snippet ({} statement(s), {} difference(s) left as comments):\n\n{}",
+                suggestion.statements,
+                suggestion.not_suggested.len(),
+                suggestion.sql
+            ));
         }
         console.out_text(&redactor.redact(&text));
         code

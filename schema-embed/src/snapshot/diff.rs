@@ -163,72 +163,107 @@ fn diff_table(a: &Table, b: &Table, same_dialect: bool, sqlite: bool, out: &mut 
     if pk(a) != pk(b) {
         out.push(Difference { object: format!("{t} primary key"), what: "columns".into(), a: pk(a), b: pk(b) });
     }
-
-    // Unique: constraints and unique indexes alike (the primary key's own index aside),
-    // by their columns.
-    let uniques = |t: &Table| {
-        let pk = t.primary_key.as_ref().map(|k| k.columns.clone());
-        t.unique
-            .iter()
-            .map(|k| k.columns.clone())
-            .chain(t.indexes.iter().filter(|i| i.unique && i.predicate.is_none()).map(|i| i.columns.clone()))
-            .filter(|c| Some(c) != pk.as_ref())
-            .map(|c| c.join(", "))
-            .collect::<BTreeSet<_>>()
-    };
-    set_diff(&format!("{t} unique"), &uniques(a), &uniques(b), out);
-
-    // Other indexes: by columns (or expressions) and predicate. Expressions and
-    // predicates are the database's own print: compared on one dialect only.
-    let indexes = |t: &Table| {
-        t.indexes
-            .iter()
-            .filter(|i| !i.unique || i.predicate.is_some())
-            .map(|i| {
-                let mut s = i.columns.join(", ");
-                if i.unique {
-                    s = format!("unique {s}");
-                }
-                if let (Some(p), true) = (&i.predicate, same_dialect) {
-                    s.push_str(&format!(" where {p}"));
-                }
-                if !i.valid {
-                    s.push_str(" INVALID");
-                }
-                s
-            })
-            .collect::<BTreeSet<_>>()
-    };
+    set_diff(&format!("{t} unique"), &unique_keys(a), &unique_keys(b), out);
+    let indexes = |t: &Table| index_keys(t, same_dialect);
     set_diff(&format!("{t} index"), &indexes(a), &indexes(b), out);
-
-    let fks = |t: &Table| {
-        t.foreign_keys
-            .iter()
-            .map(|f| {
-                format!(
-                    "({}) references {} ({}) on delete {} on update {}",
-                    f.columns.join(", "),
-                    f.references,
-                    f.referenced_columns.join(", "),
-                    f.on_delete,
-                    f.on_update
-                )
-            })
-            .collect::<BTreeSet<_>>()
-    };
+    let fks = |t: &Table| t.foreign_keys.iter().map(foreign_key_key).collect::<BTreeSet<_>>();
     set_diff(&format!("{t} foreign key"), &fks(a), &fks(b), out);
 
     if same_dialect {
         let checks = |t: &Table| t.checks.iter().map(|c| c.expression.clone()).collect::<BTreeSet<_>>();
         set_diff(&format!("{t} check"), &checks(a), &checks(b), out);
-    } else if a.checks.len() != b.checks.len() {
+    } else if check_count(a) != check_count(b) {
         out.push(Difference {
             object: format!("{t} checks"),
             what: "count".into(),
-            a: Some(a.checks.len().to_string()),
-            b: Some(b.checks.len().to_string()),
+            a: Some(check_count(a).to_string()),
+            b: Some(check_count(b).to_string()),
         });
     }
+}
+
+/// Unique constraints and unique indexes alike (the primary key's own index aside), by
+/// their columns: `email` for `users unique (email)`.
+pub(crate) fn unique_keys(t: &Table) -> BTreeSet<String> {
+    let pk = t.primary_key.as_ref().map(|k| k.columns.clone());
+    t.unique
+        .iter()
+        .map(|k| k.columns.clone())
+        .chain(t.indexes.iter().filter(|i| i.unique && i.predicate.is_none()).map(|i| i.columns.clone()))
+        .filter(|c| Some(c) != pk.as_ref())
+        .map(|c| c.join(", "))
+        .collect()
+}
+
+/// The indexes that are not unique keys, by what they cover: columns (or expressions)
+/// and predicate. Expressions and predicates are the database's own print: the
+/// predicate is compared on one dialect only.
+pub(crate) fn index_keys(t: &Table, same_dialect: bool) -> BTreeSet<String> {
+    t.indexes.iter().filter(|i| !i.unique || i.predicate.is_some()).map(|i| index_key(i, same_dialect)).collect()
+}
+
+/// One index's key in [`index_keys`].
+pub(crate) fn index_key(i: &super::Index, same_dialect: bool) -> String {
+    let mut s = i.columns.join(", ");
+    if i.unique {
+        s = format!("unique {s}");
+    }
+    if let (Some(p), true) = (&i.predicate, same_dialect) {
+        s.push_str(&format!(" where {p}"));
+    }
+    if !i.valid {
+        s.push_str(" INVALID");
+    }
+    s
+}
+
+/// A foreign key by what it says, not its name.
+pub(crate) fn foreign_key_key(f: &super::ForeignKey) -> String {
+    format!(
+        "({}) references {} ({}) on delete {} on update {}",
+        f.columns.join(", "),
+        f.references,
+        f.referenced_columns.join(", "),
+        f.on_delete,
+        f.on_update
+    )
+}
+
+/// How many checks a table has. SQLite's snapshot keeps a table's `CHECK` clauses as one
+/// entry (it does not parse them): each clause counts.
+pub(crate) fn check_count(t: &Table) -> usize {
+    t.checks.iter().map(|c| if c.name.is_empty() { check_clauses(&c.expression).len().max(1) } else { 1 }).sum()
+}
+
+/// The expressions of the `CHECK (…)` clauses of SQLite's one entry (`CHECK (a > 0)
+/// CHECK (b < 1)`), without the keyword and with their parentheses: `(a > 0)`.
+pub(crate) fn check_clauses(entry: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = entry.trim();
+    while let Some(after) = rest.strip_prefix("CHECK").or_else(|| rest.strip_prefix("check")) {
+        let after = after.trim_start();
+        let mut depth = 0usize;
+        let mut in_string = false;
+        let mut end = None;
+        for (i, c) in after.char_indices() {
+            match c {
+                '\'' => in_string = !in_string,
+                '(' if !in_string => depth += 1,
+                ')' if !in_string => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        end = Some(i + 1);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let Some(end) = end else { break };
+        out.push(after[..end].to_string());
+        rest = after[end..].trim_start();
+    }
+    out
 }
 
 fn set_diff(object: &str, a: &BTreeSet<String>, b: &BTreeSet<String>, out: &mut Vec<Difference>) {
@@ -323,10 +358,20 @@ pub(crate) fn portable_default(default: &str) -> String {
         }
     }
     let lower = d.to_ascii_lowercase();
-    match lower.as_str() {
-        "now()" | "current_timestamp()" | "current_timestamp" | "localtimestamp" | "transaction_timestamp()" => {
-            "current_timestamp".into()
+    // A precision (`current_timestamp(6)`, MySQL's fractional seconds) is the column's.
+    let lower = match lower.split_once('(') {
+        Some((name, args)) if args.trim_end_matches(')').chars().all(|c| c.is_ascii_digit()) && !args.is_empty() => {
+            format!("{name}()")
         }
+        _ => lower,
+    };
+    match lower.as_str() {
+        "now()"
+        | "current_timestamp()"
+        | "current_timestamp"
+        | "localtimestamp"
+        | "localtimestamp()"
+        | "transaction_timestamp()" => "current_timestamp".into(),
         "true" => "1".into(),
         "false" => "0".into(),
         _ if lower.starts_with('\'') => d,
@@ -349,9 +394,19 @@ mod tests {
     }
 
     #[test]
+    fn sqlite_check_clauses_count_one_each() {
+        assert_eq!(check_clauses("CHECK (a > 0) CHECK ((b) IN ('(', 'x'))"), ["(a > 0)", "((b) IN ('(', 'x'))"]);
+        let mut t = Table::new("t".into());
+        t.checks.push(super::super::Check { name: String::new(), expression: "CHECK (a > 0) CHECK (b < 1)".into() });
+        assert_eq!(check_count(&t), 2);
+    }
+
+    #[test]
     fn defaults_compare_through_their_spellings() {
         assert_eq!(portable_default("now()"), portable_default("CURRENT_TIMESTAMP"));
         assert_eq!(portable_default("current_timestamp()"), "current_timestamp");
+        assert_eq!(portable_default("current_timestamp(6)"), "current_timestamp");
+        assert_eq!(portable_default("lower('x')"), "lower('x')");
         assert_eq!(portable_default("'x'::character varying"), "'x'");
         assert_eq!(portable_default("(0)"), "0");
         assert_ne!(portable_default("'A'"), portable_default("'a'"));

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::snippet::DialectKind;
 
 pub use diff::{diff, type_family, Difference};
+pub use suggest::{suggest, suggest_for, suggested_file_name, NotSuggested, Origin, Suggestion};
 
 pub mod diff;
 #[cfg(feature = "mysql")]
@@ -23,6 +24,7 @@ pub(crate) mod mysql;
 pub(crate) mod postgres;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
+pub mod suggest;
 
 /// The version of the snapshot document's format: a reader refuses another one.
 pub const SNAPSHOT_FORMAT: u32 = 1;

@@ -54,18 +54,17 @@ pub(crate) async fn read(conn: &mut MySqlConnection, ledger: &str) -> Result<Sna
         let view = definitions.get(&name).cloned().flatten();
         (name, kind, view)
     });
+    let qualifier = format!("`{}`.", database.replace('`', "``"));
     let mut tables: HashMap<String, Table> = HashMap::new();
     for (name, kind, view) in relations {
         if name == ledger {
             continue;
         }
         match kind.as_str() {
-            // MySQL prints a view's tables qualified with the database (`app`.`users`):
-            // without it, the same view in two databases has the same definition.
             "VIEW" => snapshot.views.push(View {
-                definition_sha256: definition_digest(
-                    &view.as_deref().unwrap_or("").replace(&format!("`{}`.", database.replace('`', "``")), ""),
-                ),
+                // MySQL prints a view's tables qualified with the database's name
+                // (`` `app`.`users` ``): the same view in two databases reads the same.
+                definition_sha256: definition_digest(&view.as_deref().unwrap_or("").replace(&qualifier, "")),
                 name,
                 materialized: false,
             }),

@@ -1,0 +1,301 @@
+//! `schema diff --suggest` on real servers: the suggested snippet, saved into B's snippet
+//! folder and synced by bootschema, leaves exactly the differences it lists as comments;
+//! what is not purely additive is never SQL; the issue's case (a column added only in
+//! `sql/postgres/`) gets its SQLite snippet under the version SQLite lacks; and the
+//! command hides passwords and adds a `suggestion` to its JSON.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use bootschema::snapshot::{diff, suggest_for, suggested_file_name, Origin, Suggestion};
+use bootschema::{Snapshot, SnippetSet};
+use common::{syncer, Kind, SnippetDir, TestDb};
+
+/// A folder holding the reference app's snippets (`sql/` of this repository).
+fn reference_dir() -> SnippetDir {
+    let dir = SnippetDir::new(&[]);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sql");
+    let mut stack = vec![root.clone()];
+    while let Some(folder) = stack.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let relative = path.strip_prefix(&root).unwrap().to_str().unwrap().to_string();
+                dir.write(&relative, &std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    dir
+}
+
+fn folder(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Postgres => "postgres",
+        Kind::MySql => "mysql",
+        Kind::Sqlite => "sqlite",
+    }
+}
+
+async fn sync_and_read(set: &SnippetSet, db: &TestDb) -> Snapshot {
+    syncer(set).run(db.target()).await.unwrap_or_else(|e| panic!("syncing {:?}: {e}", db.kind));
+    syncer(set).snapshot(db.target()).await.unwrap()
+}
+
+fn pairs(differences: &[bootschema::snapshot::Difference]) -> BTreeSet<(String, String)> {
+    differences.iter().map(|d| (d.object.clone(), d.what.clone())).collect()
+}
+
+fn listed(suggestion: &Suggestion) -> BTreeSet<(String, String)> {
+    suggestion.not_suggested.iter().map(|n| (n.object.clone(), n.what.clone())).collect()
+}
+
+/// The lines of a snippet that are SQL, not comments.
+fn sql_lines(suggestion: &Suggestion) -> Vec<&str> {
+    suggestion.sql.lines().filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with("--")).collect()
+}
+
+/// The issue's case: a column that only `sql/postgres/` adds is reported between the
+/// PostgreSQL and SQLite databases, and the suggestion is the SQLite snippet of the
+/// same version, which brings SQLite level.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_column_added_only_for_postgres_gets_its_sqlite_snippet() {
+    let (Some(pg), Some(lite)) = (TestDb::new(Kind::Postgres).await, TestDb::new(Kind::Sqlite).await) else {
+        return;
+    };
+    let dir = reference_dir();
+    dir.write(
+        "postgres/0008_add_user_nickname.sql",
+        "ALTER TABLE users ADD COLUMN nickname VARCHAR(50) NOT NULL DEFAULT 'anonymous';\n",
+    );
+    let set = dir.snippets();
+    let a = sync_and_read(&set, &pg).await;
+    let b = sync_and_read(&set, &lite).await;
+    let differences = diff(&a, &b);
+    assert_eq!(
+        pairs(&differences),
+        BTreeSet::from([("users.nickname".to_string(), "missing in B".to_string())]),
+        "{differences:#?}"
+    );
+
+    let file_name = suggested_file_name(&set, a.dialect, b.dialect);
+    assert_eq!(file_name, "sql/sqlite/0008_add_user_nickname.sql", "the version SQLite lacks");
+    let origin = Origin { a: Some("pg".into()), b: Some("lite".into()), file_name: Some(file_name.clone()) };
+    let suggestion = suggest_for(&a, &b, &origin);
+    assert_eq!(
+        sql_lines(&suggestion),
+        ["ALTER TABLE users ADD COLUMN nickname TEXT NOT NULL DEFAULT 'anonymous';"],
+        "{}",
+        suggestion.sql
+    );
+    assert!(suggestion.not_suggested.is_empty(), "{:#?}", suggestion.not_suggested);
+    assert!(suggestion.sql.contains(&format!("Save it as {file_name}")), "{}", suggestion.sql);
+
+    dir.write(file_name.strip_prefix("sql/").unwrap(), &suggestion.sql);
+    let fixed = sync_and_read(&dir.snippets(), &lite).await;
+    let after = diff(&a, &fixed);
+    assert!(after.is_empty(), "{after:#?}\n{}", suggestion.sql);
+    let nickname =
+        fixed.tables.iter().find(|t| t.name == "users").unwrap().columns.iter().find(|c| c.name == "nickname");
+    assert_eq!(nickname.map(|c| (c.nullable, c.default.as_deref())), Some((false, Some("'anonymous'"))));
+}
+
+/// What A gets on top of the reference app: a table with a primary key, a foreign key
+/// to an existing table, a unique constraint and a check; columns (one NOT NULL without
+/// a default, where the database can add one; on PostgreSQL one whose default is an
+/// expression); an index (partial where the database has them).
+fn extra_for(kind: Kind) -> String {
+    let (id, user_id, partial) = match kind {
+        Kind::Postgres => {
+            ("id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", "BIGINT", " WHERE nickname IS NOT NULL")
+        }
+        Kind::MySql => ("id BIGINT AUTO_INCREMENT PRIMARY KEY", "BIGINT", ""),
+        Kind::Sqlite => ("id INTEGER PRIMARY KEY", "INTEGER", " WHERE nickname IS NOT NULL"),
+    };
+    // `users` is empty: a NOT NULL column without a default can be added to it.
+    let more = match kind {
+        Kind::Postgres => {
+            "ALTER TABLE users ADD COLUMN born DATE NOT NULL;\nALTER TABLE users ADD COLUMN token TEXT DEFAULT md5('x');\n"
+        }
+        Kind::MySql => "ALTER TABLE users ADD COLUMN born DATE NOT NULL;\n",
+        Kind::Sqlite => "",
+    };
+    format!(
+        "CREATE TABLE orders (\n    {id},\n    user_id {user_id} NOT NULL,\n    code VARCHAR(40) NOT NULL,\n    \
+         qty INTEGER NOT NULL DEFAULT 1,\n    note TEXT,\n    CONSTRAINT orders_code_key UNIQUE (code),\n    \
+         CONSTRAINT orders_qty_check CHECK (qty > 0),\n    \
+         CONSTRAINT orders_user_fkey FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE\n);\n\
+         CREATE INDEX orders_user_idx ON orders (user_id);\n\
+         ALTER TABLE users ADD COLUMN nickname VARCHAR(50);\n\
+         ALTER TABLE users ADD COLUMN score INTEGER NOT NULL DEFAULT 0;\n\
+         CREATE INDEX users_nickname_idx ON users (nickname){partial};\n{more}"
+    )
+}
+
+/// A type changed by hand on A: `settings.value` becomes an integer (SQLite rebuilds the
+/// table, as it must).
+fn change_a_type_by_hand(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Postgres => "ALTER TABLE settings ALTER COLUMN value TYPE INTEGER USING 0",
+        Kind::MySql => {
+            "UPDATE settings SET value = '0' WHERE name <> ''; ALTER TABLE settings MODIFY value INT NOT NULL"
+        }
+        Kind::Sqlite => {
+            "CREATE TABLE settings_new (name VARCHAR(100) NOT NULL PRIMARY KEY, value INTEGER NOT NULL); \
+             INSERT INTO settings_new SELECT name, 0 FROM settings; DROP TABLE settings; \
+             ALTER TABLE settings_new RENAME TO settings"
+        }
+    }
+}
+
+/// The strong check, for one ordered pair of databases: B's suggestion, saved as a new
+/// snippet of B's set and synced by bootschema, leaves exactly the differences it lists.
+async fn round_trip(a_kind: Kind, b_kind: Kind) {
+    let (Some(a_db), Some(b_db)) = (TestDb::new(a_kind).await, TestDb::new(b_kind).await) else { return };
+    let a_dir = reference_dir();
+    a_dir.write(&format!("{}/0008_extra.sql", folder(a_kind)), &extra_for(a_kind));
+    sync_and_read(&a_dir.snippets(), &a_db).await;
+    a_db.pool.exec(change_a_type_by_hand(a_kind)).await.unwrap();
+    let a = syncer(&a_dir.snippets()).snapshot(a_db.target()).await.unwrap();
+
+    let b_dir = reference_dir();
+    let b_set = b_dir.snippets();
+    sync_and_read(&b_set, &b_db).await;
+    b_db.pool.exec("ALTER TABLE users ADD COLUMN only_b INTEGER").await.unwrap();
+    let b = syncer(&b_set).snapshot(b_db.target()).await.unwrap();
+
+    let before = pairs(&diff(&a, &b));
+    for expected in [("orders", "missing in B"), ("users.nickname", "missing in B"), ("users.score", "missing in B")] {
+        assert!(before.contains(&(expected.0.into(), expected.1.into())), "{expected:?} in {before:#?}");
+    }
+
+    let file_name = suggested_file_name(&b_set, a.dialect, b.dialect);
+    assert_eq!(file_name, format!("sql/{}/0008_schema_diff_suggestion.sql", folder(b_kind)));
+    let origin = Origin { a: Some("A".into()), b: Some("B".into()), file_name: Some(file_name.clone()) };
+    let suggestion = suggest_for(&a, &b, &origin);
+
+    // Exactly these are left: the unsafe ones, and what B's database cannot have.
+    let mut expected: BTreeSet<(String, String)> = BTreeSet::from([
+        ("settings.value".to_string(), "type".to_string()),
+        ("users.only_b".to_string(), "missing in A".to_string()),
+    ]);
+    if b_kind == Kind::MySql && a_kind != Kind::MySql {
+        expected.insert(("users index (nickname)".into(), "missing in B".into()));
+    }
+    // Added as NULL: B's `users` could hold rows.
+    if a_kind != Kind::Sqlite {
+        expected.insert(("users.born".into(), "nullability".into()));
+    }
+    // `md5('x'::text)` is PostgreSQL's own expression.
+    if a_kind == Kind::Postgres && b_kind != Kind::Postgres {
+        expected.insert(("users.token".into(), "default".into()));
+    }
+    assert_eq!(listed(&suggestion), expected, "{}", suggestion.sql);
+    for line in sql_lines(&suggestion) {
+        assert!(!line.contains("only_b") && !line.contains("settings"), "SQL touching an unsafe difference: {line}");
+    }
+    // The columns, the table, its index, and the partial index where B has them.
+    let columns = match a_kind {
+        Kind::Postgres => 4,
+        Kind::MySql => 3,
+        Kind::Sqlite => 2,
+    };
+    let statements = columns + if b_kind == Kind::MySql && a_kind != Kind::MySql { 2 } else { 3 };
+    assert_eq!(suggestion.statements, statements, "{}", suggestion.sql);
+    for comment in ["-- - settings.value (type): a type change", "-- - users.only_b (missing in A): only B has it"] {
+        assert!(suggestion.sql.contains(comment), "{comment} in\n{}", suggestion.sql);
+    }
+
+    b_dir.write(file_name.strip_prefix("sql/").unwrap(), &suggestion.sql);
+    let fixed = sync_and_read(&b_dir.snippets(), &b_db).await;
+    let after = diff(&a, &fixed);
+    assert_eq!(pairs(&after), expected, "after the suggestion ran:\n{after:#?}\n{}", suggestion.sql);
+
+    // Synced again, the snippet is recorded: nothing runs twice.
+    let again = syncer(&b_dir.snippets()).run(b_db.target()).await.unwrap();
+    assert_eq!(again.count(bootschema::Action::Apply), 0);
+}
+
+macro_rules! round_trips {
+    ($($name:ident: $a:expr => $b:expr),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                round_trip($a, $b).await
+            }
+        )*
+    };
+}
+
+round_trips! {
+    round_trip_postgres_to_sqlite: Kind::Postgres => Kind::Sqlite,
+    round_trip_postgres_to_mysql: Kind::Postgres => Kind::MySql,
+    round_trip_postgres_to_postgres: Kind::Postgres => Kind::Postgres,
+    round_trip_mysql_to_postgres: Kind::MySql => Kind::Postgres,
+    round_trip_mysql_to_sqlite: Kind::MySql => Kind::Sqlite,
+    round_trip_mysql_to_mysql: Kind::MySql => Kind::MySql,
+    round_trip_sqlite_to_postgres: Kind::Sqlite => Kind::Postgres,
+    round_trip_sqlite_to_mysql: Kind::Sqlite => Kind::MySql,
+    round_trip_sqlite_to_sqlite: Kind::Sqlite => Kind::Sqlite,
+}
+
+/// `myapp schema diff A B --suggest`: the snippet after the differences, a `suggestion`
+/// field in the JSON, the same exit codes, and no password anywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_diff_suggest_prints_the_snippet_and_hides_passwords() {
+    let (Some(a), Some(b)) = (TestDb::new(Kind::Postgres).await, TestDb::new(Kind::Sqlite).await) else { return };
+    let set = common::faults::myapp_snippets();
+    for db in [&a, &b] {
+        syncer(&set).run(db.target()).await.unwrap();
+    }
+    // Trust authentication takes any password: one that must never be printed.
+    let secret = "s3cr3t-suggest-password";
+    let url = a.url.replacen("postgres@", &format!("postgres:{secret}@"), 1);
+    assert!(url.contains(secret), "{url}");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_myapp"))
+            .arg("schema")
+            .args(args)
+            .env("DATABASE_URL", &b.url)
+            .output()
+            .unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(!text.contains(secret), "a password in the output: {text}");
+        (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, out) = run(&["diff", &url, &b.url, "--suggest"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("the same schema") && out.contains("-- The same schema: nothing to add."), "{out}");
+
+    a.pool.exec("ALTER TABLE users ADD COLUMN nickname TEXT").await.unwrap();
+    b.pool.exec("ALTER TABLE settings ADD COLUMN note TEXT").await.unwrap();
+    let (code, out) = run(&["diff", &url, &b.url, "--suggest"]);
+    assert_eq!(code, 2, "{out}");
+    let snippet = out.split_once("suggested snippet").map(|(_, s)| s).unwrap_or_else(|| panic!("{out}"));
+    assert!(snippet.contains("\nALTER TABLE users ADD COLUMN nickname TEXT;\n"), "{out}");
+    assert!(snippet.contains("-- - settings.note (missing in A)"), "{out}");
+    assert!(snippet.contains("Save it as sql/sqlite/0008_schema_diff_suggestion.sql"), "{out}");
+    assert!(snippet.contains(&format!("--   A: {}", url.replacen(secret, "***", 1))), "the masked URL: {out}");
+
+    let (code, out) = run(&["diff", &url, &b.url, "--json", "--suggest"]);
+    assert_eq!(code, 2, "{out}");
+    let document: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let suggestion = &document["suggestion"];
+    let sql = suggestion["sql"].as_str().unwrap();
+    assert!(sql.contains("ALTER TABLE users ADD COLUMN nickname TEXT;"), "{out}");
+    assert_eq!(suggestion["file_name"], "sql/sqlite/0008_schema_diff_suggestion.sql");
+    assert_eq!(suggestion["statements"], 1);
+    let left: Vec<(&str, &str)> = suggestion["not_suggested"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["object"].as_str().unwrap(), n["what"].as_str().unwrap()))
+        .collect();
+    assert_eq!(left, [("settings.note", "missing in A")], "{out}");
+    let (_, plain) = run(&["diff", &url, &b.url, "--json"]);
+    let plain: serde_json::Value = serde_json::from_str(&plain).unwrap();
+    assert!(plain.get("suggestion").is_none(), "only with --suggest");
+}
