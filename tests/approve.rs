@@ -462,6 +462,12 @@ async fn plan_out_then_apply_plan_through_the_binary(db: TestDb) {
         "the whole statement: {first_sql}"
     );
 
+    // The same plan made again (later, through another connection) has the same digest:
+    // what CI compares with the committed plan file.
+    let again = folder.path().join("again.json");
+    schema(&db.url, &["plan", "--out", again.to_str().unwrap()], &[]).exits(0);
+    assert_eq!(read_json(&again)["digest"], plan["digest"]);
+
     // A dry run says whether the plan still holds, and runs nothing.
     let dry = schema(&db.url, &["apply", "--plan", file], &[("MYAPP_SCHEMA_DRY_RUN", "1")]);
     dry.exits(0);
