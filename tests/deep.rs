@@ -156,8 +156,8 @@ async fn left_overs_of_killed_runs_are_dropped(db: TestDb) {
     let holder = db.new_pool().await;
     match db.kind {
         Kind::Postgres => {
-            db.pool.exec(&format!("CREATE DATABASE \"{dead}\"")).await.unwrap();
-            db.pool.exec(&format!("CREATE DATABASE \"{alive}\"")).await.unwrap();
+            // The lock first, as a run takes it: a concurrent run's clean-up must never
+            // see the live one unlocked.
             let common::Pool::Postgres(pool) = &holder else { unreachable!() };
             let mut conn = pool.acquire().await.unwrap();
             sqlx::query("SELECT pg_advisory_lock($1, hashtext($2))")
@@ -166,18 +166,20 @@ async fn left_overs_of_killed_runs_are_dropped(db: TestDb) {
                 .execute(&mut *conn)
                 .await
                 .unwrap();
+            db.pool.exec(&format!("CREATE DATABASE \"{dead}\"")).await.unwrap();
+            db.pool.exec(&format!("CREATE DATABASE \"{alive}\"")).await.unwrap();
             run_and_check(&db, &dead, &alive, &exists).await;
             sqlx::query("SELECT pg_advisory_unlock_all()").execute(&mut *conn).await.unwrap();
             drop(conn);
             db.pool.exec(&format!("DROP DATABASE \"{alive}\"")).await.unwrap();
         }
         Kind::MySql => {
-            db.pool.exec(&format!("CREATE DATABASE `{dead}`; CREATE DATABASE `{alive}`")).await.unwrap();
             let common::Pool::MySql(pool) = &holder else { unreachable!() };
             let mut conn = pool.acquire().await.unwrap();
             let got: Option<i64> =
                 sqlx::query_scalar("SELECT GET_LOCK(?, 0)").bind(&alive).fetch_one(&mut *conn).await.unwrap();
             assert_eq!(got, Some(1));
+            db.pool.exec(&format!("CREATE DATABASE `{dead}`; CREATE DATABASE `{alive}`")).await.unwrap();
             run_and_check(&db, &dead, &alive, &exists).await;
             sqlx::query("SELECT RELEASE_ALL_LOCKS()").execute(&mut *conn).await.unwrap();
             drop(conn);

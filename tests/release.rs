@@ -399,6 +399,19 @@ async fn passwords_never_appear_in_any_output(db: TestDb) {
         runs.push((command, myapp(&url, &["schema", command, "--json"], &debug)));
     }
     runs.push(("boot", myapp(&url, &[], &debug)));
+    // The plan file holds the connection's host, port and database name, never more of it.
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let run = myapp(&url, &["schema", "plan", "--out", plan.to_str().unwrap()], &debug);
+    assert_no_password(&run, "plan --out");
+    if let Ok(text) = std::fs::read_to_string(&plan) {
+        for secret in [PASSWORD, PASSWORD_IN_URL] {
+            assert!(!text.contains(secret), "the plan file holds the password:\n{text}");
+        }
+        assert!(text.contains(&database_name(&db)), "{text}");
+    } else {
+        assert_eq!(db.kind, Kind::Sqlite, "only SQLite's URL (with its unknown parameter) cannot be planned: {run:?}");
+    }
     for run in [myapp(&url, &["schema", "snapshot"], &debug), myapp(&url, &["schema", "snapshot", "--json"], &debug)] {
         assert_no_password(&run, "snapshot");
     }
@@ -743,8 +756,9 @@ async fn snapshot_writes_the_same_document_twice_and_reads_back(db: TestDb) {
     let tables: Vec<&str> = snapshot.tables.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(tables, ["settings", "users"]);
     assert_eq!(snapshot.views.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(), ["user_stats"]);
-    // --out is for snapshot only; a file that cannot be written is an error naming it.
-    assert!(schema(&db, &["plan", "--out", "x"]).exits(1).stderr.contains("--out only applies to `snapshot`"));
+    // --out is for snapshot and plan; a file that cannot be written is an error naming it.
+    let run = schema(&db, &["verify", "--out", "x"]);
+    assert!(run.exits(1).stderr.contains("--out only applies to `snapshot` and `plan`"), "{run:?}");
     let run = schema(&db, &["snapshot", "--out", "/nonexistent-dir/s.json"]);
     assert!(run.exits(1).stderr.contains("/nonexistent-dir/s.json"), "{run:?}");
 }

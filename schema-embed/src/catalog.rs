@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use crate::snippet::{DialectKind, Guard, GuardKind, Ident, ObjectName, Snippet, Statement};
 
 /// What the planner learns of one guard.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase", tag = "status", content = "error")]
 pub enum GuardStatus {
     /// The object is there (or the `unless` query returned a row).

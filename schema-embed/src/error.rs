@@ -286,6 +286,36 @@ pub enum ErrorKind {
         help: String,
     },
 
+    /// A plan file (`schema plan --out`, [`crate::ApprovedPlan::read`]) that cannot be
+    /// used: unreadable, not a plan file, of another format, malformed, or changed by
+    /// hand after it was written. Nothing was read from the database.
+    #[error(
+        "cannot use the plan file {path}: {problem}. Write it again with `schema plan --out {path}` and have it \
+         reviewed"
+    )]
+    PlanFile {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+
+    /// The plan computed under the lock, before the first statement, is not the
+    /// approved one ([`crate::Syncer::approved_plan`]): each change since approval is
+    /// named. Nothing was applied (no ledger row, no mark), unless `nothing_applied` is
+    /// false: then the plan read again in the middle of the sync (after a step released
+    /// the lock) was no longer the approved one, and the steps completed before are
+    /// recorded ([`crate::Error::completed`]).
+    #[error("{}", crate::approve::not_approved_message(.plan, .changes, *.nothing_applied))]
+    NotApproved {
+        /// The approved plan's file, or `the approved plan`.
+        plan: String,
+        /// What changed since approval.
+        changes: Vec<crate::approve::PlanChange>,
+        /// Whether the sync stopped before changing anything.
+        nothing_applied: bool,
+    },
+
     /// Any other database failure, with what bootschema was doing.
     #[error("{context}: {}", db_message(.source))]
     Database {

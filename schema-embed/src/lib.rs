@@ -68,6 +68,8 @@ pub use snippet::{
 #[cfg(feature = "runtime")]
 mod apply;
 #[cfg(feature = "runtime")]
+mod approve;
+#[cfg(feature = "runtime")]
 mod catalog;
 #[cfg(feature = "runtime")]
 mod config;
@@ -101,6 +103,8 @@ mod verify;
 #[cfg(feature = "release")]
 pub mod release;
 
+#[cfg(feature = "runtime")]
+pub use approve::{ApprovedPlan, PlanChange, PLAN_FORMAT};
 #[cfg(feature = "runtime")]
 pub use catalog::GuardStatus;
 #[cfg(feature = "runtime")]

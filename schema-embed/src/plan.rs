@@ -11,7 +11,7 @@ use crate::ledger::{Ledger, LedgerState};
 use crate::snippet::{DialectKind, Guard, GuardKind, GuardOrigin, OnChange, Snippet};
 
 /// What is done with one snippet. See the table in the crate docs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     /// In the ledger with the same checksum: nothing to do.

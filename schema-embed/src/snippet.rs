@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 /// The databases bootschema can sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[cfg_attr(feature = "runtime", derive(serde::Serialize))]
+#[cfg_attr(feature = "runtime", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "runtime", serde(rename_all = "lowercase"))]
 pub enum DialectKind {
     /// PostgreSQL 13 or later.

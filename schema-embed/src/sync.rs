@@ -1,15 +1,17 @@
 //! The boot sequence: look, lock, look again, apply, verify, report.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tracing::Instrument;
 
 use crate::apply::{apply, final_state, Applied, Apply};
-use crate::catalog::{unless_query, Probes, Scope};
+use crate::approve::{ApprovedPlan, Identity, Parts};
+use crate::catalog::{unless_query, CatalogSnapshot, Probes, Scope};
 use crate::config::{Settings, SyncMode};
 use crate::dialect::{Session, Target};
-use crate::error::{Error, ErrorKind};
+use crate::error::{Endpoint, Error, ErrorKind};
 use crate::ledger::{Ledger, LedgerRow, LedgerState, LedgerTable, MarkRead};
 use crate::plan::{plan, Action, Plan, Step};
 use crate::report::SyncReport;
@@ -41,6 +43,8 @@ pub struct Syncer<'a> {
     pub(crate) settings: Settings,
     pub(crate) read_environment: bool,
     read_sync_variable: bool,
+    /// The only plan [`Syncer::run`] may carry out ([`Syncer::approved_plan`]).
+    approved: Option<Arc<ApprovedPlan>>,
 }
 
 impl<'a> Syncer<'a> {
@@ -51,7 +55,28 @@ impl<'a> Syncer<'a> {
             settings: Settings::new(&snippets.env_prefix),
             read_environment: true,
             read_sync_variable: true,
+            approved: None,
         }
+    }
+
+    /// Carries out `plan` and nothing else: [`Syncer::run`] computes the plan again
+    /// under the lock, after its last look and before the first statement, and applies
+    /// it only when it is the same plan as the approved one (the same snippets and
+    /// checksums, the same action and statements for each, the same target, the same
+    /// ledger rows, guard statuses and `unless` answers). Otherwise it refuses before
+    /// running anything, releases the lock and writes nothing, not even the ledger's
+    /// mark ([`ErrorKind::NotApproved`], naming each change since approval). A plan with
+    /// nothing to do succeeds only while there is still nothing to do. With
+    /// [`Syncer::dry_run`], the comparison is made (without the lock) and nothing runs.
+    ///
+    /// The plan comes from [`Syncer::plan_for_approval`], usually through a file
+    /// (`schema plan --out`, [`ApprovedPlan::read`]). Approval is not consent to
+    /// destructive snippets: those still need [`Syncer::allow_destructive`] (or
+    /// `<PREFIX>_SCHEMA_ALLOW_DESTRUCTIVE=1`). An approved plan always reads the ledger
+    /// and the catalog, never the mark's shortcut ([`Syncer::full_check`]).
+    pub fn approved_plan(mut self, plan: ApprovedPlan) -> Self {
+        self.approved = Some(Arc::new(plan));
+        self
     }
 
     /// Overrides the environment prefix (`MYAPP` reads `MYAPP_SCHEMA_DRY_RUN`, …).
@@ -373,6 +398,41 @@ impl<'a> Syncer<'a> {
         Ok(report)
     }
 
+    /// Reads the ledger and the catalog as [`Syncer::plan`] does, and returns the plan
+    /// both as a report and as a reviewer approves it: with the target's identity and
+    /// what it was decided from, for [`ApprovedPlan::write`] and later
+    /// [`Syncer::approved_plan`]. In the approved plan, destructive snippets are decided
+    /// as if allowed (the reviewer sees what they would run); the report shows them as
+    /// the settings decide (blocked unless allowed). Changes nothing, takes no lock.
+    pub async fn plan_for_approval(&self, target: impl Into<Target>) -> Result<(SyncReport, ApprovedPlan), Error> {
+        let settings = self.settings()?;
+        let target = target.into();
+        let table = settings.ledger(target.dialect())?;
+        let set = self.set_for(target.dialect(), &settings);
+        let endpoint = target.endpoint();
+        let started = Instant::now();
+        let (looked, approved) = match &target {
+            #[cfg(feature = "postgres")]
+            Target::Postgres(pool) => {
+                let session = crate::dialect::PgSession::open(pool, &settings).await?;
+                look_for_approval(session, &set, &table, &settings, &endpoint).await?
+            }
+            #[cfg(feature = "mysql")]
+            Target::MySql(pool) => {
+                let session = crate::dialect::MySqlSession::open(pool, &settings).await?;
+                look_for_approval(session, &set, &table, &settings, &endpoint).await?
+            }
+            #[cfg(feature = "sqlite")]
+            Target::Sqlite(pool) => {
+                let session = crate::dialect::SqliteSession::open(pool, &settings).await?;
+                look_for_approval(session, &set, &table, &settings, &endpoint).await?
+            }
+        };
+        let mut report = looked.into_report(&table, true);
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        Ok((report, approved))
+    }
+
     /// Reads the schema in scope as a [`Snapshot`](crate::Snapshot): tables, columns,
     /// keys, indexes, views, sequences, types and extensions, sorted, without the
     /// ledger; takes no lock and changes nothing. A constant number of catalog queries,
@@ -457,20 +517,25 @@ impl<'a> Syncer<'a> {
         }
         let table = settings.ledger(target.dialect())?;
         let set = self.set_for(target.dialect(), &settings);
+        let approving = self.approved.as_deref().map(|plan| Approving { plan, endpoint: target.endpoint() });
+        let approving = approving.as_ref();
         let span = tracing::info_span!(target: "bootschema", "schema_sync", dialect = %target.dialect());
         async {
             match &target {
                 #[cfg(feature = "postgres")]
                 Target::Postgres(pool) => {
-                    run_on(crate::dialect::PgSession::open(pool, &settings).await?, &set, &table, &settings).await
+                    let session = crate::dialect::PgSession::open(pool, &settings).await?;
+                    run_on(session, &set, &table, &settings, approving).await
                 }
                 #[cfg(feature = "mysql")]
                 Target::MySql(pool) => {
-                    run_on(crate::dialect::MySqlSession::open(pool, &settings).await?, &set, &table, &settings).await
+                    let session = crate::dialect::MySqlSession::open(pool, &settings).await?;
+                    run_on(session, &set, &table, &settings, approving).await
                 }
                 #[cfg(feature = "sqlite")]
                 Target::Sqlite(pool) => {
-                    run_on(crate::dialect::SqliteSession::open(pool, &settings).await?, &set, &table, &settings).await
+                    let session = crate::dialect::SqliteSession::open(pool, &settings).await?;
+                    run_on(session, &set, &table, &settings, approving).await
                 }
             }
         }
@@ -528,6 +593,48 @@ struct Look {
     ledger: Ledger,
     /// The database the connection is in.
     database: String,
+    /// The catalog and the `unless` answers the plan was decided from.
+    snapshot: CatalogSnapshot,
+    probes: Probes,
+}
+
+/// An approved plan being carried out ([`Syncer::approved_plan`]), and the connection's
+/// host, port and name, which stand in where the server's identity is incomplete.
+struct Approving<'p> {
+    plan: &'p ApprovedPlan,
+    endpoint: Endpoint,
+}
+
+impl Approving<'_> {
+    /// Refuses unless `now` (computed from the last look, before anything of this sync
+    /// ran when `done` is empty) is the approved plan: the whole plan before the first
+    /// statement; after a step released the lock, the steps not yet carried out.
+    fn check(&self, now: &ApprovedPlan, done: &BTreeMap<u64, Step>) -> Result<(), Error> {
+        let changes = if done.is_empty() {
+            self.plan.changes_since(now)
+        } else {
+            self.plan.changes_midway(now, &done.keys().copied().collect::<BTreeSet<u64>>())
+        };
+        if changes.is_empty() {
+            return Ok(());
+        }
+        Err(ErrorKind::NotApproved { plan: self.plan.name(), changes, nothing_applied: done.is_empty() }.into())
+    }
+}
+
+/// [`Syncer::plan_for_approval`] on one session: the look, and the plan as approved.
+async fn look_for_approval<S: Session>(
+    mut session: S,
+    set: &Set<'_>,
+    table: &LedgerTable,
+    settings: &Settings,
+    endpoint: &Endpoint,
+) -> Result<(Look, ApprovedPlan), Error> {
+    session.own_connection().await?;
+    let looked = look(&mut session, set, table, settings).await?;
+    let identity = session.identity().await?;
+    let approved = looked.approval(S::KIND, set, table, settings, identity, endpoint);
+    Ok((looked, approved))
 }
 
 impl Look {
@@ -554,6 +661,42 @@ impl Look {
 
     fn into_report(self, table: &LedgerTable, dry_run: bool) -> SyncReport {
         SyncReport::new(self.plan, self.server_version, table.display(), dry_run)
+    }
+
+    /// The plan as a reviewer approves it: decided from this look's facts with
+    /// destructive snippets allowed, so that the approval shows what they run (whether
+    /// they may run is the settings' decision, made after the comparison).
+    fn approval(
+        &self,
+        dialect: DialectKind,
+        set: &Set<'_>,
+        table: &LedgerTable,
+        settings: &Settings,
+        identity: Identity,
+        endpoint: &Endpoint,
+    ) -> ApprovedPlan {
+        let allowing;
+        let plan = if settings.allow_destructive {
+            &self.plan
+        } else {
+            let settings = Settings { allow_destructive: true, ..settings.clone() };
+            allowing = plan(dialect, set.snippets, &self.ledger, &self.snapshot, &self.probes, &settings)
+                .for_release(&self.ledger, &set.mark);
+            &allowing
+        };
+        ApprovedPlan::new(Parts {
+            plan,
+            snippets: set.snippets,
+            ledger: &self.ledger,
+            probes: &self.probes,
+            server_version: &self.server_version,
+            database: &self.database,
+            search_path: &self.snapshot.search_path,
+            identity,
+            endpoint,
+            mark: &set.mark,
+            ledger_table: table.display(),
+        })
     }
 }
 
@@ -612,7 +755,14 @@ async fn look_with<S: Session>(
             "a newer release synced after this binary's snippets: what it changed is left as it is, and no mark is written"
         );
     }
-    Ok(Look { plan, server_version: snapshot.server_version, ledger, database: snapshot.database })
+    Ok(Look {
+        plan,
+        server_version: snapshot.server_version.clone(),
+        ledger,
+        database: snapshot.database.clone(),
+        snapshot,
+        probes,
+    })
 }
 
 async fn run_on<S: Apply>(
@@ -620,14 +770,16 @@ async fn run_on<S: Apply>(
     set: &Set<'_>,
     table: &LedgerTable,
     settings: &Settings,
+    approving: Option<&Approving<'_>>,
 ) -> Result<SyncReport, Error> {
     let started = Instant::now();
     let snippets = set.snippets;
     // The fast path: one row says whether the last complete sync left exactly this set
-    // recorded. A dry run always looks at everything: it is a preview.
+    // recorded. A dry run always looks at everything: it is a preview; so does an
+    // approved plan, which is compared with what the look finds.
     let read = if settings.dry_run { None } else { Some(session.read_mark(table).await?) };
     let mark_current = matches!(&read, Some(MarkRead::Mark(m)) if *m == set.mark);
-    if mark_current && settings.sync != SyncMode::Full {
+    if mark_current && settings.sync != SyncMode::Full && approving.is_none() {
         let report = SyncReport {
             dialect: S::KIND,
             server_version: String::new(),
@@ -657,13 +809,23 @@ async fn run_on<S: Apply>(
     // with a configured PostgreSQL scope, whose search path only a transaction can set
     // without touching the borrowed connection, and the `unless` queries and other
     // tools' ledgers must be read through it.)
+    // An approved plan is compared with a look before the lock too (a plan that no
+    // longer holds is refused without waiting for the lock), and the look under the lock
+    // is always a new one.
     let mut unlocked_look = None;
-    if read == Some(MarkRead::NoLedger) && !snippets.is_empty() {
+    if read == Some(MarkRead::NoLedger) && !snippets.is_empty() && approving.is_none() {
         if session.conn().opening() && (S::KIND != DialectKind::Postgres || settings.schemas.is_empty()) {
             unlocked_look = Some(look_with(&mut session, set, table, settings, true).await?);
         }
     } else {
         let first = look(&mut session, set, table, settings).await?;
+        if let Some(approving) = approving {
+            let identity = session.identity().await?;
+            let now = first.approval(S::KIND, set, table, settings, identity, &approving.endpoint);
+            if let Err(error) = approving.check(&now, &BTreeMap::new()) {
+                return Err(error.with_report(first.into_report(table, settings.dry_run)));
+            }
+        }
         let refusal = first.plan.refusal(settings);
         // A mark that the look contradicts (drift, an edit, a ledger changed by hand)
         // goes: every boot after this one looks again and warns until it is resolved.
@@ -689,7 +851,7 @@ async fn run_on<S: Apply>(
 
     session.own_connection().await?;
     session.lock(table, settings).await?;
-    let outcome = locked(&mut session, set, table, settings, unlocked_look).await;
+    let outcome = locked(&mut session, set, table, settings, unlocked_look, approving).await;
     let released = session.unlock().await;
     let (plan, server_version) = match (outcome, released) {
         (Ok(done), Ok(())) => done,
@@ -736,9 +898,10 @@ async fn locked<S: Apply>(
     table: &LedgerTable,
     settings: &Settings,
     unlocked_look: Option<Look>,
+    approving: Option<&Approving<'_>>,
 ) -> Result<(Plan, String), Error> {
     let mut progress = Progress::default();
-    let outcome = carry_out(session, set, table, settings, &mut progress, unlocked_look).await;
+    let outcome = carry_out(session, set, table, settings, &mut progress, unlocked_look, approving).await;
     outcome.map_err(|error| match progress.plan() {
         Some(plan) => {
             let report = SyncReport::new(plan, progress.server_version, table.display(), false);
@@ -755,9 +918,11 @@ async fn carry_out<S: Apply>(
     settings: &Settings,
     progress: &mut Progress,
     mut unlocked_look: Option<Look>,
+    approving: Option<&Approving<'_>>,
 ) -> Result<(Plan, String), Error> {
     let snippets = set.snippets;
     let mut attempts: BTreeMap<u64, u32> = BTreeMap::new();
+    let mut identity: Option<Identity> = None;
     loop {
         // A look taken before the lock on a database without a ledger stands while the
         // ledger is still missing under the lock: every sync creates the ledger, under
@@ -770,6 +935,17 @@ async fn carry_out<S: Apply>(
         };
         progress.plan = Some(looked.plan.clone());
         progress.server_version.clone_from(&looked.server_version);
+        // An approved plan: this look, under the lock and before the first statement
+        // (or the next one, after a step released the lock), must find the approved
+        // plan. The target is the same one all through the sync's connection.
+        if let Some(approving) = approving {
+            let identity = match &identity {
+                Some(known) => known.clone(),
+                None => identity.insert(session.identity().await?).clone(),
+            };
+            let now = looked.approval(S::KIND, set, table, settings, identity, &approving.endpoint);
+            approving.check(&now, &progress.executed)?;
+        }
         if looked.plan.has_work() {
             looked.refuse_maintenance_database(S::KIND, settings)?;
         }

@@ -13,6 +13,7 @@ use super::sql::{
     bind_ledger_row, create_ledger, ledger_from, ledger_select, mark_from, mark_select, mark_values, quote_with,
     LedgerColumns, LedgerDdl, LEDGER_COLUMNS,
 };
+use crate::approve::Identity;
 use crate::catalog::{catalog_key, CatalogSnapshot, Routine, Scope};
 use crate::config::Settings;
 use crate::error::{Error, ErrorKind};
@@ -535,6 +536,52 @@ impl Session for MySqlSession {
         } else {
             format!("; table {table} is locked; open transactions on connection ids {open:?}")
         }
+    }
+
+    async fn identity(&mut self) -> Result<Identity, Error> {
+        // MySQL keeps a `server_uuid` in its data directory; MariaDB has none, but a
+        // `server_uid` (a hash of the host's hardware address and the port) and its host
+        // name. `SHOW` lists what the server has, without failing on what it lacks.
+        let rows = sqlx::raw_sql(AssertSqlSafe(
+            "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('server_uuid', 'server_uid', 'hostname', 'server_id')"
+                .to_string(),
+        ))
+        .fetch_all(&mut self.conn)
+        .await
+        .map_err(Error::db("reading the server's identity"))?;
+        let text = |row: &sqlx::mysql::MySqlRow, i: usize| -> String {
+            row.try_get::<String, _>(i)
+                .or_else(|_| row.try_get::<Vec<u8>, _>(i).map(|b| String::from_utf8_lossy(&b).into_owned()))
+                .unwrap_or_default()
+        };
+        let variables: BTreeMap<String, String> =
+            rows.iter().map(|r| (text(r, 0).to_ascii_lowercase(), text(r, 1))).filter(|(_, v)| !v.is_empty()).collect();
+        let database: Option<String> = sqlx::query_scalar("SELECT DATABASE()")
+            .fetch_one(&mut self.conn)
+            .await
+            .map_err(Error::db("reading the database's name"))?;
+        let mut facts = BTreeMap::new();
+        facts.insert("database".to_string(), database.unwrap_or_default());
+        let pick = |names: &[&str], facts: &mut BTreeMap<String, String>| {
+            for name in names {
+                if let Some(value) = variables.get(*name) {
+                    facts.insert(name.to_string(), value.clone());
+                }
+            }
+        };
+        let (unique, note) = if variables.contains_key("server_uuid") {
+            pick(&["server_uuid"], &mut facts);
+            (true, None)
+        } else if variables.contains_key("server_uid") {
+            pick(&["server_uid", "hostname"], &mut facts);
+            (true, None)
+        } else {
+            pick(&["server_id", "hostname"], &mut facts);
+            let note = "the server has neither server_uuid (MySQL) nor server_uid (MariaDB): the connection's \
+                        host, port and database name must match as well";
+            (false, Some(note.to_string()))
+        };
+        Ok(Identity { facts, unique, note })
     }
 
     fn is_lock_timeout(error: &sqlx::Error) -> bool {

@@ -20,6 +20,7 @@ use super::sql::{
     batch_probe_sql, bind_ledger_row, create_ledger, ledger_from, ledger_select, mark_from, mark_select, mark_values,
     quote_with, text_literal, LedgerColumns, LedgerDdl, LEDGER_COLUMNS, LEDGER_ON_CONFLICT,
 };
+use crate::approve::Identity;
 use crate::catalog::{CatalogSnapshot, Routine, Scope};
 use crate::config::Settings;
 use crate::error::{Error, ErrorKind};
@@ -758,6 +759,47 @@ impl Session for PgSession {
         // with them or not at all, one round trip fewer.
         self.deferred_mark = Some(sql);
         Ok(())
+    }
+
+    async fn identity(&mut self) -> Result<Identity, Error> {
+        // `pg_control_system()` tells one cluster from another (its system identifier
+        // survives restarts and upgrades, and differs between clusters, where database
+        // oids repeat: the first database of every cluster is 16384 or so). A role that
+        // may not run it (some managed services revoke it) gets the rest, and the
+        // connection's host, port and name are compared too.
+        let (readable, oid, name): (bool, String, String) = sqlx::query_as(
+            "SELECT COALESCE(has_function_privilege(to_regprocedure('pg_catalog.pg_control_system()'), 'EXECUTE'), \
+             false), d.oid::text, d.datname::text FROM pg_database d WHERE d.datname = current_database()",
+        )
+        .persistent(false)
+        .fetch_one(&mut self.conn)
+        .await
+        .map_err(Error::db("reading the database's identity"))?;
+        let system: Option<String> = if readable {
+            sqlx::query_scalar("SELECT system_identifier::text FROM pg_control_system()")
+                .persistent(false)
+                .fetch_one(&mut self.conn)
+                .await
+                .map_err(Error::db("reading the server's system identifier"))?
+        } else {
+            None
+        };
+        let mut facts = std::collections::BTreeMap::new();
+        facts.insert("database".to_string(), name);
+        facts.insert("database_oid".to_string(), oid);
+        let note = match &system {
+            Some(id) => {
+                facts.insert("system_identifier".to_string(), id.clone());
+                None
+            }
+            None => Some(
+                "pg_control_system() is not readable by this role, so the server's system identifier is unknown: \
+                 the connection's host, port and database name must match as well (GRANT EXECUTE ON FUNCTION \
+                 pg_control_system() TO the role to compare the server itself)"
+                    .to_string(),
+            ),
+        };
+        Ok(Identity { unique: system.is_some(), facts, note })
     }
 
     fn is_lock_timeout(error: &sqlx::Error) -> bool {

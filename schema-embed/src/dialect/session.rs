@@ -2,6 +2,7 @@
 //! connection (catalog, lock, ledger, statements).
 
 use super::conn::Conn;
+use crate::approve::Identity;
 use crate::catalog::{CatalogSnapshot, Scope};
 use crate::config::Settings;
 use crate::error::Error;
@@ -145,6 +146,11 @@ pub(crate) trait Session: Send {
 
     /// Whether an error is a lock timeout worth retrying.
     fn is_lock_timeout(error: &sqlx::Error) -> bool;
+
+    /// What the server says of the database this session is in, for an approved plan's
+    /// target ([`Identity`]): reads only what the role may read, and never fails on a
+    /// missing privilege (under the lock, PostgreSQL's transaction must survive it).
+    async fn identity(&mut self) -> Result<Identity, Error>;
 
     /// Says what is known of who holds the lock on `table` that a statement waited for
     /// (PostgreSQL: the blocking process ids).

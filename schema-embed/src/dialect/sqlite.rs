@@ -9,6 +9,7 @@ use super::sql::{
     bind_ledger_row, create_ledger, ledger_from, ledger_select, mark_from, mark_select, mark_values, quote_with,
     LedgerColumns, LedgerDdl, LEDGER_COLUMNS, LEDGER_ON_CONFLICT,
 };
+use crate::approve::Identity;
 use crate::catalog::{catalog_key, CatalogSnapshot, Scope};
 use crate::config::Settings;
 use crate::error::{Error, ErrorKind};
@@ -345,6 +346,25 @@ impl Session for SqliteSession {
             Self::ledger_name(table)
         ))
         .await
+    }
+
+    async fn identity(&mut self) -> Result<Identity, Error> {
+        // The main database's file as SQLite opened it, made canonical (symbolic links
+        // and `..` resolved): the same file however the URL names it.
+        let file: Option<String> = sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .fetch_optional(&mut self.conn)
+            .await
+            .map_err(Error::db("reading the database's file"))?;
+        let file = file.unwrap_or_default();
+        let mut facts = std::collections::BTreeMap::new();
+        if file.is_empty() {
+            facts.insert("path".to_string(), ":memory:".to_string());
+            let note = "an in-memory database: nothing tells two apart, and it lives only as long as its process";
+            return Ok(Identity { facts, unique: false, note: Some(note.to_string()) });
+        }
+        let path = std::fs::canonicalize(&file).map(|p| p.display().to_string()).unwrap_or(file);
+        facts.insert("path".to_string(), path);
+        Ok(Identity { facts, unique: true, note: None })
     }
 
     fn is_lock_timeout(error: &sqlx::Error) -> bool {

@@ -51,3 +51,31 @@ macro_rules! target_from {
 target_from!("postgres", sqlx::PgPool, Postgres);
 target_from!("mysql", sqlx::MySqlPool, MySql);
 target_from!("sqlite", sqlx::SqlitePool, Sqlite);
+
+impl Target {
+    /// Host, port and database name from the pool's connect options (which have no
+    /// password getter: nothing here can leak one); SQLite: its file, no host.
+    pub(crate) fn endpoint(&self) -> crate::error::Endpoint {
+        // PostgreSQL's and MySQL's connect options have the same getters but share no
+        // trait: one macro reads both.
+        macro_rules! network {
+            ($pool:expr) => {{
+                let options = $pool.connect_options();
+                let database = options.get_database().map(str::to_string);
+                match options.get_socket() {
+                    Some(socket) => (Some(socket.display().to_string()), None, database),
+                    None => (Some(options.get_host().to_string()), Some(options.get_port()), database),
+                }
+            }};
+        }
+        let (host, port, database) = match self {
+            #[cfg(feature = "postgres")]
+            Target::Postgres(pool) => network!(pool),
+            #[cfg(feature = "mysql")]
+            Target::MySql(pool) => network!(pool),
+            #[cfg(feature = "sqlite")]
+            Target::Sqlite(pool) => (None, None, Some(pool.connect_options().get_filename().display().to_string())),
+        };
+        crate::error::Endpoint { host, port, database }
+    }
+}

@@ -72,8 +72,11 @@ pub(crate) struct Args {
     pub yes: bool,
     /// The version of `baseline`.
     pub version: Option<u64>,
-    /// `--out FILE`: where `snapshot` writes its document instead of stdout.
+    /// `--out FILE`: where `snapshot` writes its document instead of stdout, and where
+    /// `plan` writes the plan file for approval.
     pub out: Option<std::path::PathBuf>,
+    /// `--plan FILE`: the approved plan file that `apply` carries out, and nothing else.
+    pub plan: Option<std::path::PathBuf>,
     /// The two schemas of `diff`: database URLs or snapshot files.
     pub operands: Vec<String>,
     /// `--deep` (`verify`): also replay the snippets into a scratch database and diff
@@ -102,6 +105,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocati
     let mut help = false;
     let mut version = None;
     let mut out = None;
+    let mut plan = None;
     let mut operands = Vec::new();
     let (mut deep, mut dev_url, mut strict) = (false, None, false);
     let mut suggest = false;
@@ -116,6 +120,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocati
             Arg::Long("deep") => deep = true,
             Arg::Long("strict") => strict = true,
             Arg::Long("dev-url") => dev_url = Some(parser.value().map_err(error)?.to_string_lossy().into_owned()),
+            Arg::Long("plan") => plan = Some(std::path::PathBuf::from(parser.value().map_err(error)?)),
             Arg::Value(word) if command.is_none() => {
                 let word = word.to_string_lossy();
                 if word == "help" {
@@ -163,8 +168,8 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocati
             "`diff` compares two schemas: give two database URLs or snapshot files (`schema diff A B`)".into(),
         ));
     }
-    if out.is_some() && command != Command::Snapshot {
-        return Err(UsageError(format!("--out only applies to `snapshot`, not to `{command}`")));
+    if out.is_some() && !matches!(command, Command::Snapshot | Command::Plan) {
+        return Err(UsageError(format!("--out only applies to `snapshot` and `plan`, not to `{command}`")));
     }
     if deep && command != Command::Verify {
         return Err(UsageError(format!("--deep only applies to `verify`, not to `{command}`")));
@@ -175,7 +180,13 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocati
     if suggest && command != Command::Diff {
         return Err(UsageError(format!("--suggest only applies to `diff`, not to `{command}`")));
     }
-    Ok(Invocation::Run(Args { command, json, yes, version, out, operands, deep, dev_url, strict, suggest }))
+    if plan.is_some() && command != Command::Apply {
+        return Err(UsageError(format!(
+            "--plan only applies to `apply` (the approved plan it carries out), not to `{command}`; \
+             `plan --out FILE` writes one"
+        )));
+    }
+    Ok(Invocation::Run(Args { command, json, yes, version, out, plan, operands, deep, dev_url, strict, suggest }))
 }
 
 /// The variables that steer the commands, one aligned line each.
@@ -204,8 +215,10 @@ code as the boot-time sync. Run it as the release step of a deploy.
 Commands:
   status   a short view: how many snippets are in sync or pending, the last one recorded
   plan     every snippet and what a sync would do with it; changes nothing
+           (--out FILE also writes the plan file to approve)
   verify   the plan; exit status 2 when anything is pending, edited, drifted or blocked
-  apply    sync the schema now and print what was done
+  apply    sync the schema now and print what was done (--plan FILE: only if
+           the plan is still the approved one in FILE)
   baseline <VERSION>
            record the history the database already holds, up to VERSION, without
            running it (a database another tool or a script brought up to date)
@@ -218,6 +231,8 @@ Commands:
 Options:
   --json      print one JSON document on stdout (its shape: docs/release.md)
   -y, --yes   apply: at a terminal, consent to destructive snippets without asking
+  --out FILE  plan: write the plan file to approve; snapshot: the document
+  --plan FILE apply: carry out exactly the approved plan in FILE, or nothing
   -h, --help  print this help
 
 Exit status: 0 success, 1 an error, 2 `verify` found the database out of sync.
@@ -236,12 +251,17 @@ reapply), edited, drifted or blocked, and the last one recorded in the ledger. R
 the ledger and the catalog; changes nothing. Exit status 0 once they could be read."
         ),
         Some(Command::Plan) => format!(
-            "Usage: {program} schema plan [--json]
+            "Usage: {program} schema plan [--json] [--out FILE]
 
 Every embedded snippet and what a sync would do with it (skip, apply, adopt, reapply,
 or the edited / drift / blocked states that need a person), with its guards, the
 statements that would run and the destructive ones. Takes no lock and changes
-nothing. Exit status 0 once the plan could be read, whatever it holds."
+nothing. Exit status 0 once the plan could be read, whatever it holds.
+
+--out FILE writes the plan file to review and approve: the target's identity, every
+step with the statements it runs, and what the plan was decided from (docs/release.md,
+\"The plan file\"). `{program} schema apply --plan FILE` then carries out that plan
+and nothing else."
         ),
         Some(Command::Verify) => format!(
             "Usage: {program} schema verify [--json] [--deep [--dev-url URL] [--strict]]
@@ -292,7 +312,7 @@ left out; objects that belong to an extension are counted under it. Two snapshot
 the same schema are byte for byte the same. Changes nothing; exit status 0 once read."
         ),
         Some(Command::Apply) => format!(
-            "Usage: {program} schema apply [--json] [--yes]
+            "Usage: {program} schema apply [--json] [--yes] [--plan FILE]
 
 Syncs the schema with the same code as the boot-time sync: under the lock, each
 pending snippet once, in order, then prints the report. Applies even when
@@ -303,8 +323,15 @@ Destructive snippets: at a terminal, `apply` shows them and asks before running 
 input, and destructive snippets run only with {prefix}_SCHEMA_ALLOW_DESTRUCTIVE=1.
 A variable set to a false value wins over the answer and over --yes.
 
+--plan FILE carries out the approved plan written by `{program} schema plan --out FILE`:
+the plan is computed again under the lock, before the first statement, and applied
+only if it is the same (same snippets, actions, statements, target, ledger and guard
+facts). Otherwise nothing runs, and the error names what changed since approval.
+Approval is not consent to destructive snippets: they still need the variable.
+
 Exit status 0 when the schema is in sync (drift is reported, not fixed), 1 on an error
-or a refusal (edited or blocked snippets: nothing is applied)."
+or a refusal (edited or blocked snippets, a plan that is not the approved one: nothing
+is applied)."
         ),
     };
     format!("{detail}\n\nRun `{program} schema --help` for every command.\n")
@@ -348,6 +375,7 @@ mod tests {
                 dev_url: None,
                 strict: false,
                 suggest: false,
+                plan: None,
             }))
         );
         assert_eq!(
@@ -363,6 +391,7 @@ mod tests {
                 dev_url: None,
                 strict: false,
                 suggest: false,
+                plan: None,
             }))
         );
     }
@@ -377,6 +406,7 @@ mod tests {
                 yes: false,
                 version: Some(20250301),
                 out: None,
+                plan: None,
                 operands: Vec::new(),
                 deep: false,
                 dev_url: None,
@@ -418,6 +448,17 @@ mod tests {
         assert_eq!(err, "--suggest only applies to `diff`, not to `plan`");
         assert!(usage("myapp", "MYAPP", Some(Command::Diff)).contains("[--suggest]"));
         assert!(usage("myapp", "MYAPP", None).contains("--suggest"));
+    }
+
+    #[test]
+    fn plan_writes_and_apply_reads_a_plan_file() {
+        let Ok(Invocation::Run(plan)) = parse_words(&["plan", "--out", "plan.json"]) else { panic!() };
+        assert_eq!((plan.command, plan.out.as_deref()), (Command::Plan, Some(std::path::Path::new("plan.json"))));
+        let Ok(Invocation::Run(apply)) = parse_words(&["apply", "--plan", "plan.json", "--json"]) else { panic!() };
+        assert_eq!((apply.command, apply.plan.as_deref()), (Command::Apply, Some(std::path::Path::new("plan.json"))));
+        assert!(parse_words(&["plan", "--plan", "p.json"]).unwrap_err().0.contains("--plan only applies to `apply`"));
+        assert!(parse_words(&["apply", "--out", "p.json"]).unwrap_err().0.contains("--out only applies to"));
+        assert!(parse_words(&["apply", "--plan"]).is_err(), "--plan needs its file");
     }
 
     #[test]

@@ -29,6 +29,9 @@ pub(crate) struct Outcome {
 pub(crate) struct Document<'r> {
     pub command: Command,
     pub target: &'r TargetInfo,
+    /// The plan file `plan --out` wrote or `apply --plan` carried out: its path, digest
+    /// and how many steps change the database.
+    pub plan_file: Option<Value>,
     /// The plan (`plan`, `verify`, `status`, and a failed `apply`) or the report of
     /// `apply`; none when the database could not be read.
     pub report: Option<(&'r SyncReport, &'r [Snippet])>,
@@ -42,7 +45,8 @@ pub(crate) struct Document<'r> {
 
 /// Keys whose values are bootschema's own vocabulary or checksums: never secrets, and
 /// left whole so that a password that happens to be `postgres` cannot corrupt them.
-const VOCABULARY: [&str; 7] = ["command", "database", "action", "status", "checksum", "recorded_checksum", "source"];
+const VOCABULARY: [&str; 8] =
+    ["command", "database", "action", "status", "checksum", "recorded_checksum", "source", "digest"];
 
 impl Document<'_> {
     /// The document, every other string redacted.
@@ -80,6 +84,7 @@ impl Document<'_> {
                 "path": s.path,
                 "description": s.description,
             })),
+            "plan_file": self.plan_file,
             "steps": steps,
             "orphans": orphans,
             "foreign_missing": foreign_missing,

@@ -36,6 +36,11 @@
 //! meaning (`DRY_RUN=1` makes `apply` a dry run; `ALLOW_DESTRUCTIVE` gates destructive
 //! snippets).
 //!
+//! `plan --out FILE` also writes the plan file to approve ([`crate::ApprovedPlan`]), and
+//! `apply --plan FILE` carries out that plan only if the plan computed under the lock is
+//! still the same ([`Syncer::approved_plan`]); a file that cannot be used is an error
+//! before anything connects.
+//!
 //! Destructive snippets: at a terminal (stdin is one), `apply` lists them and asks; the
 //! answer, or `--yes`, allows them for that run. Without a terminal it never waits for
 //! input and only `<PREFIX>_SCHEMA_ALLOW_DESTRUCTIVE=1` allows them (`--yes` is ignored
@@ -65,6 +70,7 @@ use redact::Redactor;
 use render::{Line, Mode};
 use target::TargetInfo;
 
+use crate::approve::ApprovedPlan;
 use crate::dialect::Target;
 use crate::error::{Error, ErrorKind};
 use crate::plan::{Action, Step};
@@ -188,9 +194,22 @@ impl<'a> Release<'a> {
             target: TargetInfo { environment: self.environment(&prefix), ..TargetInfo::default() },
             started,
             deep: None,
+            plan_file: None,
         };
         if let Err(e) = self.syncer.settings() {
             return run.failed(console, None, "failed", e.to_string());
+        }
+        // The approved plan is read before connecting: a file that cannot be used is
+        // an error of the command line's, and the database is not touched.
+        if let Some(path) = run.args.plan.clone() {
+            match ApprovedPlan::read(&path) {
+                Ok(plan) => run.plan_file = Some(plan),
+                Err(e) if run.args.json => return run.failed(console, None, "failed", e.to_string()),
+                Err(e) => {
+                    console.err_line(&self.error_line(&self.redactor.redact(&e.to_string())), &self.redactor);
+                    return EXIT_ERROR;
+                }
+            }
         }
         // `diff` reads the two schemas it is given, not the app's database.
         if run.args.command == Command::Diff {
@@ -258,6 +277,8 @@ struct Run<'r, 'a> {
     started: Instant,
     /// What `verify --deep` found, for the JSON document.
     deep: Option<crate::deep::DeepReport>,
+    /// The plan file: written by `plan --out`, or read for `apply --plan`.
+    plan_file: Option<ApprovedPlan>,
 }
 
 impl Run<'_, '_> {
@@ -269,13 +290,28 @@ impl Run<'_, '_> {
         &self.release.redactor
     }
 
-    /// `plan`, `verify`, `status`: read the plan, print it, change nothing.
+    /// `plan`, `verify`, `status`: read the plan, print it, change nothing; `plan --out
+    /// FILE` also writes the plan file to approve.
     async fn look(&mut self, console: &mut Console<'_>, target: Target) -> i32 {
-        let report = match self.release.syncer.plan(target.clone()).await {
-            Ok(report) => report,
+        let syncer = &self.release.syncer;
+        let looked = match self.args.out.clone() {
+            Some(path) => {
+                syncer.plan_for_approval(target.clone()).await.map(|(report, plan)| (report, Some((path, plan))))
+            }
+            None => syncer.plan(target.clone()).await.map(|report| (report, None)),
+        };
+        let (report, approval) = match looked {
+            Ok(looked) => looked,
             Err(e) => return self.failed(console, None, "failed", e.to_string()),
         };
         self.target.server_version = Some(report.server_version.clone());
+        if let Some((path, plan)) = approval {
+            if let Err(e) = plan.write(&path) {
+                let message = format!("cannot write the plan file `{}`: {e}", path.display());
+                return self.failed(console, Some(&report), "failed", message);
+            }
+            self.plan_file = Some(plan);
+        }
         // `verify --deep`: the shape too, from the snippets replayed into a scratch
         // database.
         let deep = if self.args.deep {
@@ -334,6 +370,7 @@ impl Run<'_, '_> {
             }
             lines.extend(self.next_step(&report));
         }
+        lines.extend(self.plan_file_lines());
         console.out_lines(&lines, self.redactor());
         if let Some(error) = &error {
             console.err_line(&self.release.error_line(error), self.redactor());
@@ -386,6 +423,27 @@ impl Run<'_, '_> {
         Some(Line::new().styled(style, text))
     }
 
+    /// What `plan --out` wrote, and what its approval does not cover.
+    fn plan_file_lines(&self) -> Vec<Line> {
+        let (Some(plan), Some(path)) = (&self.plan_file, &self.args.out) else { return Vec::new() };
+        let path = path.display();
+        let mut lines =
+            vec![Line::new().styled(render::GREEN.bold(), format!("plan written to {path}")).plain(format!(
+                " ({} change(s), digest {}): review it; `{} schema apply --plan {path}` applies exactly this plan",
+                plan.changes(),
+                short_digest(plan.digest()),
+                self.program
+            ))];
+        let variable = self.release.syncer.settings.var("ALLOW_DESTRUCTIVE");
+        for file in plan.destructive() {
+            lines.push(Line::new().styled(
+                render::YELLOW,
+                format!("  {file} is destructive: approval is not consent; `apply --plan` also needs {variable}=1"),
+            ));
+        }
+        lines
+    }
+
     /// `apply`: plan, ask at a terminal before destructive snippets, sync, report.
     async fn apply(&mut self, console: &mut Console<'_>, target: Target) -> i32 {
         let plan = match self.release.syncer.plan(target.clone()).await {
@@ -394,6 +452,9 @@ impl Run<'_, '_> {
         };
         self.target.server_version = Some(plan.server_version.clone());
         let mut syncer = self.release.syncer.clone();
+        if let Some(approved) = &self.plan_file {
+            syncer = syncer.approved_plan(approved.clone());
+        }
         let destructive: Vec<&Step> = plan
             .steps
             .iter()
@@ -424,6 +485,15 @@ impl Run<'_, '_> {
                 let mut lines = render::header_lines("apply", &self.target);
                 lines.extend(render::steps(&report, self.snippets(&report), mode));
                 lines.push(render::summary(&report, mode));
+                if let (Some(path), Some(plan)) = (&self.args.plan, &self.plan_file) {
+                    let what = if report.dry_run {
+                        "is what a sync would do now (compared without the lock)"
+                    } else {
+                        "was carried out, and nothing else"
+                    };
+                    let digest = short_digest(plan.digest());
+                    lines.push(Line::new().plain(format!("the approved plan {} ({digest}) {what}", path.display())));
+                }
                 if report.dry_run {
                     let variable = self.release.syncer.settings.var("DRY_RUN");
                     lines.push(
@@ -434,7 +504,9 @@ impl Run<'_, '_> {
                 EXIT_OK
             }
             Err(e) => {
-                let status = if matches!(e.kind(), ErrorKind::Refused(_)) { "refused" } else { "failed" };
+                let refused = matches!(e.kind(), ErrorKind::Refused(_))
+                    || matches!(e.kind(), ErrorKind::NotApproved { nothing_applied: true, .. });
+                let status = if refused { "refused" } else { "failed" };
                 let mut message = e.to_string();
                 if status == "refused" && self.args.yes && console.input.is_none() && !destructive.is_empty() {
                     message.push_str(&format!(
@@ -658,9 +730,18 @@ impl Run<'_, '_> {
 
     fn json(&self, console: &mut Console<'_>, report: Option<&SyncReport>, is_result: bool, outcome: Outcome) -> i32 {
         let code = outcome.exit_code;
+        let plan_file = self.plan_file.as_ref().map(|plan| {
+            let path = self.args.out.as_ref().or(self.args.plan.as_ref());
+            serde_json::json!({
+                "path": path.map(|p| p.display().to_string()),
+                "digest": plan.digest(),
+                "changes": plan.changes(),
+            })
+        });
         let document = Document {
             command: self.args.command,
             target: &self.target,
+            plan_file,
             report: report.map(|r| (r, self.snippets(r))),
             is_result,
             outcome,
@@ -671,6 +752,11 @@ impl Run<'_, '_> {
         console.out_text(&format!("{text}\n"));
         code
     }
+}
+
+/// `sha256:` and the first 12 digits, for a line of text.
+fn short_digest(digest: &str) -> String {
+    format!("{}…", &digest[..digest.len().min(19)])
 }
 
 /// An error and its sources on one line, each source left out when the message before
