@@ -98,6 +98,20 @@ pub struct Settings {
     /// unqualified name. The schema where unqualified names are created cannot be
     /// excluded. Ignored on MySQL and SQLite.
     pub exclude_schemas: Vec<String>,
+    /// A folder where each sync that changes the database (or fails) writes its audit
+    /// trail, in a new folder of its own: the connection check, the plan and the
+    /// execution log, as Markdown and JSON (`<PREFIX>_SCHEMA_REPORT_DIR`; also the
+    /// default `--report-dir` of `schema plan | apply | verify`). A boot with nothing to
+    /// do writes nothing. Needs the `release` feature (on by default). See
+    /// docs/release.md, "The audit trail".
+    pub report_dir: Option<std::path::PathBuf>,
+    /// With [`Settings::report_dir`]: every boot also replays the snippets into a
+    /// scratch database before and after the sync, and writes the deep diffs and the
+    /// snapshots before and after (`<PREFIX>_SCHEMA_REPORT_DEEP=1`). Slow: a boot in
+    /// sync then replays every snippet twice.
+    pub report_deep: bool,
+    /// Where the sync reports its events ([`crate::Syncer::events`]), if anywhere.
+    pub(crate) events: Option<crate::events::Sink>,
 }
 
 /// A setting bootschema cannot use: the variable (or builder setting), the value
@@ -140,6 +154,9 @@ impl Settings {
             foreign_ledgers: Tool::ALL.map(|tool| Some(tool.default_table().to_string())),
             schemas: Vec::new(),
             exclude_schemas: Vec::new(),
+            report_dir: None,
+            report_deep: false,
+            events: None,
         }
     }
 
@@ -233,6 +250,12 @@ impl Settings {
                     self.schemas = names;
                 }
             }
+        }
+        if let Some((_, value)) = read("REPORT_DIR") {
+            self.report_dir = Some(std::path::PathBuf::from(value));
+        }
+        if let Some((variable, value)) = read("REPORT_DEEP") {
+            self.report_deep = parse_flag(&variable, &value)?;
         }
         if let Some((variable, value)) = read("DDL_ATTEMPTS") {
             self.ddl_attempts = value.trim().parse().ok().filter(|n| *n >= 1).ok_or(Invalid {
@@ -441,6 +464,18 @@ mod tests {
             let err = Settings::new("MYAPP").with_env(env(&[("MYAPP_SCHEMA_MYSQL_SESSION", bad)])).unwrap_err();
             assert!(err.to_string().contains("MYAPP_SCHEMA_MYSQL_SESSION"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn the_report_folder_and_its_deep_diffs_come_from_the_environment() {
+        let s = Settings::new("MYAPP").with_env(env(&[])).unwrap();
+        assert_eq!((s.report_dir, s.report_deep), (None, false));
+        let s = Settings::new("MYAPP")
+            .with_env(env(&[("MYAPP_SCHEMA_REPORT_DIR", "/var/log/schema"), ("MYAPP_SCHEMA_REPORT_DEEP", "1")]))
+            .unwrap();
+        assert_eq!((s.report_dir.as_deref(), s.report_deep), (Some(std::path::Path::new("/var/log/schema")), true));
+        let err = Settings::new("MYAPP").with_env(env(&[("MYAPP_SCHEMA_REPORT_DEEP", "always")])).unwrap_err();
+        assert!(err.to_string().contains("MYAPP_SCHEMA_REPORT_DEEP"), "{err}");
     }
 
     #[test]

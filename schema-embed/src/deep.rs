@@ -91,6 +91,10 @@ impl<'a> Syncer<'a> {
         replay.settings.sync = crate::config::SyncMode::On;
         replay.settings.pool_connection = false;
         replay.settings.allow_maintenance_database = true;
+        // The replay is no sync of the target's: it reports nowhere.
+        replay.settings.report_dir = None;
+        replay.settings.report_deep = false;
+        replay.settings.events = None;
         let (scratch, expected, cleaned_up) = match &target {
             #[cfg(feature = "sqlite")]
             Target::Sqlite(_) => {
@@ -148,7 +152,8 @@ fn dev_url_error(e: &sqlx::Error) -> Error {
 /// Syncs the snippets into the scratch database (`name`, for the error) and reads its
 /// snapshot.
 async fn replay_into(replay: &Syncer<'_>, scratch: Target, name: &str) -> Result<Snapshot, Error> {
-    replay.run(scratch.clone()).await.map_err(|e| {
+    // `run_with`, not `run`: the replay writes no audit trail (its settings say so too).
+    replay.run_with(replay.settings.clone(), scratch.clone()).await.map_err(|e| {
         Error::from(ErrorKind::Replay {
             message: format!(
                 "replaying the snippets into the scratch database {name} (dropped since): {e}; the target was \

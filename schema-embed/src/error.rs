@@ -206,6 +206,18 @@ pub enum ErrorKind {
         message: String,
     },
 
+    /// The audit trail asked for (`<PREFIX>_SCHEMA_REPORT_DIR`, [`crate::Syncer::report_dir`])
+    /// cannot be written: checked before the sync reads anything.
+    #[error("cannot write the audit trail under `{folder}`: {message}; give {variable} a folder the app may write in, or unset it")]
+    AuditTrail {
+        /// The folder asked for.
+        folder: String,
+        /// What failed.
+        message: String,
+        /// The variable that names the folder.
+        variable: String,
+    },
+
     /// A snippet ran, but one of its guards still reports its object missing.
     #[error(
         "{path}: the snippet ran, but its guard `{guard}` still reports missing, so the guard does not \

@@ -40,7 +40,8 @@
 //!
 //! `<PREFIX>_SCHEMA_DRY_RUN=1`, `<PREFIX>_SCHEMA_ALLOW_DESTRUCTIVE=1`,
 //! `<PREFIX>_SCHEMA_SYNC=off`, `<PREFIX>_SCHEMA_LOCK_TIMEOUT=5s`,
-//! `<PREFIX>_SCHEMA_BASELINE=<version>`, where the prefix is
+//! `<PREFIX>_SCHEMA_BASELINE=<version>`, `<PREFIX>_SCHEMA_REPORT_DIR=<folder>` (an
+//! audit trail of each sync that changes the database, see [`events`]), where the prefix is
 //! the embedding package's name in upper case (`myapp` → `MYAPP`). The environment
 //! wins over the [`Syncer`]'s builder.
 //!
@@ -81,6 +82,8 @@ pub mod deep;
 mod dialect;
 #[cfg(feature = "runtime")]
 mod error;
+#[cfg(feature = "runtime")]
+pub mod events;
 #[cfg(feature = "runtime")]
 mod foreign;
 #[cfg(feature = "runtime")]

@@ -12,6 +12,7 @@ use crate::catalog::{unless_query, CatalogSnapshot, Probes, Scope};
 use crate::config::{Settings, SyncMode};
 use crate::dialect::{Session, Target};
 use crate::error::{Endpoint, Error, ErrorKind};
+use crate::events::Event;
 use crate::ledger::{Ledger, LedgerRow, LedgerState, LedgerTable, MarkRead};
 use crate::plan::{plan, Action, Plan, Step};
 use crate::report::SyncReport;
@@ -287,6 +288,34 @@ impl<'a> Syncer<'a> {
         self
     }
 
+    /// Hands every event of the sync to `sink` as it happens: each plan it is about to
+    /// carry out, each statement of a snippet that ran or failed, each snippet done,
+    /// each wait for the schema lock, each retry (see [`crate::events`]). Without a
+    /// sink nothing of this is built.
+    pub fn events(mut self, sink: std::sync::Arc<dyn crate::events::EventSink>) -> Self {
+        self.settings.events = Some(crate::events::Sink(sink));
+        self
+    }
+
+    /// Writes the audit trail of each sync that changes the database, or fails, into a
+    /// new folder under `folder` (`<PREFIX>_SCHEMA_REPORT_DIR`): the connection check,
+    /// the plan and the execution log, in Markdown and JSON, each written as it happens.
+    /// A boot with nothing to do writes nothing. Needs the `release` feature (on by
+    /// default). See docs/release.md, "The audit trail".
+    pub fn report_dir(mut self, folder: impl Into<std::path::PathBuf>) -> Self {
+        self.settings.report_dir = Some(folder.into());
+        self
+    }
+
+    /// With [`Syncer::report_dir`]: every boot also writes the deep diffs before and
+    /// after the sync and the snapshots before and after, replaying the snippets into a
+    /// scratch database twice (`<PREFIX>_SCHEMA_REPORT_DEEP=1`): slow, for when it is
+    /// asked for.
+    pub fn report_deep(mut self, yes: bool) -> Self {
+        self.settings.report_deep = yes;
+        self
+    }
+
     /// Opens a pool on `url` (`postgres://…`, `mysql://…`, `sqlite:…`) within the
     /// connect timeout. When that fails, the error ([`ErrorKind::Connect`](crate::ErrorKind::Connect)) names the host,
     /// port and database that could not be reached and why: the server's refusal,
@@ -496,9 +525,27 @@ impl<'a> Syncer<'a> {
     /// Runs the boot sequence: plans without the lock, and when there is work takes
     /// the lock, plans again, applies, verifies, releases the lock on every path, and
     /// returns the report (also logged through `tracing`).
+    ///
+    /// With [`Syncer::report_dir`] (and no [`Syncer::events`] sink of the caller's), a
+    /// sync that changes the database or fails writes its audit trail there.
     pub async fn run(&self, target: impl Into<Target>) -> Result<SyncReport, Error> {
         let settings = self.settings()?;
         let target = target.into();
+        if settings.report_dir.is_some() && settings.events.is_none() && settings.sync != SyncMode::Off {
+            #[cfg(feature = "release")]
+            return crate::release::audit::boot(self, settings, target).await;
+            #[cfg(not(feature = "release"))]
+            tracing::warn!(
+                target: "bootschema",
+                "{} is set, but this build of bootschema has no `release` feature: no audit trail is written",
+                settings.var("REPORT_DIR")
+            );
+        }
+        self.run_with(settings, target).await
+    }
+
+    /// [`Syncer::run`] with `settings` (the environment applied).
+    pub(crate) async fn run_with(&self, settings: Settings, target: Target) -> Result<SyncReport, Error> {
         if settings.sync == SyncMode::Off {
             tracing::info!(target: "bootschema", "schema sync is off ({}=off); nothing read", settings.var("SYNC"));
             return Ok(SyncReport {
@@ -946,6 +993,10 @@ async fn carry_out<S: Apply>(
             let now = looked.approval(S::KIND, set, table, settings, identity, &approving.endpoint);
             approving.check(&now, &progress.executed)?;
         }
+        if let Some(sink) = session.events() {
+            let report = SyncReport::new(looked.plan.clone(), looked.server_version.clone(), table.display(), false);
+            sink.event(&Event::Planned { report: &report, snippets });
+        }
         if looked.plan.has_work() {
             looked.refuse_maintenance_database(S::KIND, settings)?;
         }
@@ -1026,6 +1077,16 @@ async fn carry_out<S: Apply>(
                 }
                 *attempt += 1;
                 let pause = backoff(*attempt);
+                if let Some(sink) = session.events() {
+                    sink.event(&Event::Retry {
+                        path: Some(&wait.path),
+                        line: Some(wait.line),
+                        attempt: *attempt,
+                        attempts: settings.ddl_attempts,
+                        pause,
+                        reason: &wait.message,
+                    });
+                }
                 tracing::warn!(
                     target: "bootschema", path = %wait.path, line = wait.line, attempt = *attempt,
                     pause_ms = pause.as_millis() as u64,

@@ -11,7 +11,8 @@
 //! empty database. The transaction also commits every [`STATEMENTS_PER_TRANSACTION`].
 
 use super::step::{
-    final_state, invalid_index_drops, ledger_row, unit_failure, unrun_row, Applied, Part, Ran, Work, MESSAGE_BYTES,
+    final_state, invalid_index_drops, ledger_row, report_statement, unit_failure, unrun_row, Applied, Part, Ran, Work,
+    MESSAGE_BYTES,
 };
 use super::{unit, unwrapped};
 use crate::dialect::{PgSession, Session};
@@ -208,21 +209,26 @@ async fn run_batch(session: &mut PgSession, steps: &mut [Step], snippets: &[Snip
             let snippet = &snippets[steps[k].index];
             let Some((_, source)) = failure.take() else { return Batch::Ran(0, Ok(None)) };
             let error = match part {
-                Part::Statement(i) => ErrorKind::Statement {
-                    path: snippet.path.to_string(),
-                    line: snippet.statements[i].line,
-                    statement: excerpt(snippet.statement_sql(i)),
-                    aftermath: "nothing of this snippet ran (the server could not parse it); the snippets before \
-                                it ran on their own and are recorded; fix the statement and boot again"
-                        .into(),
-                    source,
+                Part::Statement(i) => {
+                    // Nothing of the message ran: this statement alone is reported.
+                    report_statement(session, snippet, i, None, Some(&source));
+                    ErrorKind::Statement {
+                        path: snippet.path.to_string(),
+                        line: snippet.statements[i].line,
+                        statement: excerpt(snippet.statement_sql(i)),
+                        aftermath: "nothing of this snippet ran (the server could not parse it); the snippets \
+                                    before it ran on their own and are recorded; fix the statement and boot again"
+                            .into(),
+                        source,
+                    }
+                    .into()
                 }
-                .into(),
                 _ => Error::db(format!("running the batch that holds {}", snippet.path))(source),
             };
             return Batch::Unparsed { step: k, error };
         }
     }
+    let failed_at = failure.as_ref().map(|(failed, _)| *failed);
     let failure = failure.map(|(failed, error)| (parts[failed].0, parts[failed].1, error));
     if let Some(&(k, part, _)) = failure.as_ref() {
         // Inside a snippet's savepoint, that snippet alone is undone; outside one (our
@@ -264,9 +270,39 @@ async fn run_batch(session: &mut PgSession, steps: &mut [Step], snippets: &[Snip
         session.record_applied(table, &row);
         done = k + 1;
     }
+    if session.events().is_some() {
+        let failed = failed_at.zip(failure.as_ref().map(|(_, _, error)| error));
+        report_statements(session, &parts, steps, snippets, done, failed);
+    }
     let Some((k, part, error)) = failure else { return Batch::Ran(done, Ok(None)) };
     let snippet = &snippets[steps[k].index];
     Batch::Ran(done, unit_failure::<PgSession>(snippet, part, error))
+}
+
+/// Reports to the sync's event sink each statement of a message that ran, up to the
+/// part that failed (`failed`: its index and error), reported with its error. The
+/// server's clock is read once per snippet: a statement is timed only when it is the
+/// one statement its snippet ran (one of the first `done` steps, which completed).
+fn report_statements(
+    session: &mut PgSession,
+    parts: &[(usize, Part, &str)],
+    steps: &[Step],
+    snippets: &[Snippet],
+    done: usize,
+    failed: Option<(usize, &sqlx::Error)>,
+) {
+    for (p, &(k, part, _)) in parts.iter().enumerate() {
+        let error = match failed {
+            Some((at, _)) if p > at => break,
+            Some((at, error)) if p == at => Some(error),
+            _ => None,
+        };
+        let Part::Statement(i) = part else { continue };
+        let step = &steps[k];
+        let alone = k < done && step.statements_run == 1;
+        let duration = alone.then(|| std::time::Duration::from_millis(step.duration_ms));
+        report_statement(session, &snippets[step.index], i, duration, error);
+    }
 }
 
 /// The part of a message that holds the syntax error the server found parsing it,

@@ -110,6 +110,9 @@ pub(crate) async fn apply<S: Apply>(
                     in_transaction += (step.statements_run as usize).max(1);
                 }
                 log_step(step);
+                if let Some(sink) = session.events() {
+                    sink.event(&crate::events::Event::Step(step));
+                }
             }
         }
         i += done;

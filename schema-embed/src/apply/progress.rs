@@ -66,6 +66,40 @@ fn adopt_recoverable(step: &Step, snippet: &Snippet) -> bool {
     }
 }
 
+/// When the parts of a message ended: each result's arrival, from the send.
+struct Timing<'a> {
+    sent: Instant,
+    arrivals: &'a [Instant],
+    /// When the message's last answer (a result or the error) arrived.
+    ended: Instant,
+}
+
+/// Reports to the sync's event sink each statement of a message that ran, timed by
+/// the arrival of its result, and the part that failed (`failed`: its index and error)
+/// if it is a statement, timed up to the error.
+fn report_statements(
+    session: &mut MySqlSession,
+    parts: &[(usize, Part, std::borrow::Cow<'_, str>)],
+    timing: Timing<'_>,
+    steps: &[Step],
+    snippets: &[Snippet],
+    failed: Option<(usize, &sqlx::Error)>,
+) {
+    for (p, (k, part, _)) in parts.iter().enumerate() {
+        let error = match failed {
+            Some((at, _)) if p > at => break,
+            Some((at, error)) if p == at => Some(error),
+            _ => None,
+        };
+        let start = if p == 0 { timing.sent } else { timing.arrivals.get(p - 1).copied().unwrap_or(timing.sent) };
+        let end = timing.arrivals.get(p).copied().unwrap_or(timing.ended);
+        if let Part::Statement(i) = part {
+            let snippet = &snippets[steps[*k].index];
+            super::step::report_statement(session, snippet, *i, Some(end.saturating_duration_since(start)), error);
+        }
+    }
+}
+
 /// How many statements of snippets one MySQL message carries at most.
 const MESSAGE_STATEMENTS: usize = 256;
 
@@ -247,6 +281,7 @@ async fn run_progress(
         session.statements_from(super::step::source_of(parts.iter().map(|(k, part, _)| (*k, *part)), steps, snippets));
         let sent = Instant::now();
         let (arrivals, outcome) = session.pipeline_timed(&sql).await;
+        let ended = Instant::now();
         session.statements_from(None);
         // Each part that ran took from the result before it (the first, from the send)
         // to its own, charged to its step.
@@ -258,6 +293,10 @@ async fn run_progress(
         let failed = outcome.err();
         // Parts before `ran` ran.
         let ran = failed.as_ref().map_or(parts.len(), |(f, _)| *f);
+        if session.events().is_some() {
+            let timing = Timing { sent, arrivals: &arrivals, ended };
+            report_statements(session, &parts, timing, steps, snippets, failed.as_ref().map(|(f, e)| (*f, e)));
+        }
         // The row-writing statement ends the message: its upsert carried the rows queued
         // before the message.
         let written = taken.last().filter(|t| t.row_part.is_some_and(|p| p < ran));

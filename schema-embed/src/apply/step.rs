@@ -1,12 +1,13 @@
 //! What the executors share: the outcome of a run, the ledger row of a step, what a
 //! failure means, and where the statements of a message come from for the log.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::catalog::GuardStatus;
 use crate::config::Settings;
 use crate::dialect::Session;
 use crate::error::{db_message, Error, ErrorKind};
+use crate::events::{Event, StatementEvent};
 use crate::ledger::{LedgerRow, LedgerState, LedgerTable};
 use crate::plan::{Action, Step};
 use crate::snippet::{ObjectName, Snippet, TransactionMode};
@@ -268,14 +269,38 @@ pub(crate) fn source_of(
     source(&runs)
 }
 
-/// Runs statement `index` of `snippet` alone, named in the statement log.
+/// Runs statement `index` of `snippet` alone, named in the statement log and reported
+/// to the sync's event sink.
 pub(crate) async fn execute_statement<S: Session>(
     session: &mut S,
     snippet: &Snippet,
     index: usize,
 ) -> Result<(), sqlx::Error> {
     session.statements_from(source(&[(snippet, index)]));
+    let started = Instant::now();
     let executed = session.execute(snippet.statement_sql(index)).await;
     session.statements_from(None);
+    report_statement(session, snippet, index, Some(started.elapsed()), executed.as_ref().err());
     executed
+}
+
+/// Reports statement `index` of `snippet` to the sync's event sink, if there is one:
+/// it ran (`error` is `None`) or failed, in `duration` when that is known.
+pub(crate) fn report_statement<S: Session>(
+    session: &mut S,
+    snippet: &Snippet,
+    index: usize,
+    duration: Option<Duration>,
+    error: Option<&sqlx::Error>,
+) {
+    let Some(sink) = session.events() else { return };
+    let message = error.map(db_message);
+    sink.event(&Event::Statement(StatementEvent {
+        path: &snippet.path,
+        line: snippet.statements[index].line,
+        index,
+        sql: snippet.statement_sql(index),
+        duration,
+        error: message.as_deref(),
+    }));
 }

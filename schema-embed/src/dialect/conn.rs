@@ -22,7 +22,9 @@ use futures_core::Stream;
 use sqlx::pool::PoolConnection;
 use sqlx::{ConnectOptions, Database, Either, Execute, Executor, Pool};
 
+use crate::config::Settings;
 use crate::error::{Error, ErrorKind};
+use crate::events::{Event, EventSink, Sink};
 use crate::text::excerpt;
 
 /// The target of bootschema's statement events.
@@ -43,6 +45,8 @@ pub(crate) struct Conn<DB: Database> {
     pub(crate) locking: bool,
     /// The sync's own connection while it is being opened ([`Conn::start_own`]).
     pending: Option<Pending<DB>>,
+    /// Where the sync reports its events ([`crate::events`]), if anywhere.
+    events: Option<Sink>,
 }
 
 /// A connection being opened in a task of its own; dropped, the task is aborted (a
@@ -62,17 +66,25 @@ enum Inner<DB: Database> {
 
 impl<DB: Database> Conn<DB> {
     /// A connection borrowed from `pool`, until [`Conn::own`].
-    pub(crate) async fn borrow(pool: &Pool<DB>, own_allowed: bool, slow: Duration) -> Result<Conn<DB>, Error> {
+    /// Statements slower than `settings.slow_statement` are logged at `WARN`; events go
+    /// to `settings.events`.
+    pub(crate) async fn borrow(pool: &Pool<DB>, own_allowed: bool, settings: &Settings) -> Result<Conn<DB>, Error> {
         let conn = pool.acquire().await.map_err(Error::db(format!("connecting to {}", DB::NAME)))?;
         Ok(Conn {
             inner: Inner::Borrowed(conn),
             pool: pool.clone(),
             own_allowed,
-            slow,
+            slow: settings.slow_statement,
             source: None,
             locking: false,
             pending: None,
+            events: settings.events.clone(),
         })
+    }
+
+    /// The sink the sync reports its events to, if any.
+    pub(crate) fn events(&self) -> Option<&dyn EventSink> {
+        self.events.as_ref().map(|sink| &*sink.0)
     }
 
     /// Starts opening the sync's own connection in the background, so that the server's
@@ -191,6 +203,8 @@ struct Logged<'e, T> {
     source: Option<String>,
     slow: Duration,
     locking: bool,
+    /// Where a wait for the schema lock is reported (set only while `locking`).
+    events: Option<Sink>,
     done: bool,
 }
 
@@ -203,6 +217,9 @@ impl<T> Logged<'_, T> {
         let ms = elapsed.as_secs_f64() * 1000.0;
         let source = self.source.as_deref().unwrap_or("bootschema");
         let statement = excerpt(&self.sql);
+        if let Some(sink) = &self.events {
+            sink.event(&Event::LockWait { waited: elapsed });
+        }
         if self.locking {
             // Replicas that boot together wait for each other here by design.
             if elapsed >= self.slow {
@@ -258,6 +275,7 @@ where
         E: 'q + Execute<'q, DB>,
     {
         let (slow, source, locking) = (self.slow, self.source.clone(), self.locking);
+        let events = if locking { self.events.clone() } else { None };
         let connection = self.connection();
         if query.statement().is_some() {
             // A prepared statement (bootschema sends none): as it is.
@@ -271,7 +289,7 @@ where
         let sql = query.sql();
         let text = sql.as_str().to_string();
         let inner = connection.fetch_many(Rebuilt::<DB> { sql, arguments, persistent });
-        Box::pin(Logged { inner, started: Instant::now(), sql: text, source, slow, locking, done: false })
+        Box::pin(Logged { inner, started: Instant::now(), sql: text, source, slow, locking, events, done: false })
     }
 
     fn fetch_optional<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, Result<Option<DB::Row>, sqlx::Error>>

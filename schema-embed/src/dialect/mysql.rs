@@ -43,7 +43,7 @@ pub(crate) struct MySqlSession {
 
 impl MySqlSession {
     pub(crate) async fn open(pool: &sqlx::MySqlPool, settings: &Settings) -> Result<MySqlSession, Error> {
-        let conn = Conn::borrow(pool, !settings.pool_connection, settings.slow_statement).await?;
+        let conn = Conn::borrow(pool, !settings.pool_connection, settings).await?;
         Ok(MySqlSession {
             conn,
             held: None,

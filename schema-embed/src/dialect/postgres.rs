@@ -62,7 +62,7 @@ pub(crate) struct PgSession {
 
 impl PgSession {
     pub(crate) async fn open(pool: &sqlx::PgPool, settings: &Settings) -> Result<PgSession, Error> {
-        let conn = Conn::borrow(pool, !settings.pool_connection, settings.slow_statement).await?;
+        let conn = Conn::borrow(pool, !settings.pool_connection, settings).await?;
         Ok(PgSession {
             conn,
             held: false,

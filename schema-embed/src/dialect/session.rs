@@ -144,6 +144,12 @@ pub(crate) trait Session: Send {
         self.conn().source = source;
     }
 
+    /// The sink the sync reports its events to ([`crate::events`]), if any: every
+    /// place that reports tests this first, so that without one nothing is built.
+    fn events(&mut self) -> Option<&dyn crate::events::EventSink> {
+        self.conn().events()
+    }
+
     /// Whether an error is a lock timeout worth retrying.
     fn is_lock_timeout(error: &sqlx::Error) -> bool;
 

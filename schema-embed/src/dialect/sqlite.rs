@@ -34,7 +34,7 @@ impl SqliteSession {
         let options = format!("{:?}", pool.connect_options());
         let private_memory = options.contains("in_memory: true") && options.contains("shared_cache: false");
         let own = !settings.pool_connection && !private_memory;
-        let conn = Conn::borrow(pool, own, settings.slow_statement).await?;
+        let conn = Conn::borrow(pool, own, settings).await?;
         Ok(SqliteSession { conn, held: None })
     }
 }
@@ -281,6 +281,16 @@ impl Session for SqliteSession {
                 Err(e) if is_busy(&e) && attempt < settings.ddl_attempts => {
                     attempt += 1;
                     let pause = crate::retry::backoff(attempt);
+                    if let Some(sink) = self.conn.events() {
+                        sink.event(&crate::events::Event::Retry {
+                            path: None,
+                            line: None,
+                            attempt,
+                            attempts: settings.ddl_attempts,
+                            pause,
+                            reason: "the SQLite database is locked by another connection",
+                        });
+                    }
                     tracing::warn!(
                         target: "bootschema", attempt, pause_ms = pause.as_millis() as u64,
                         "the SQLite database is locked by another connection; retrying after a pause"

@@ -88,6 +88,9 @@ pub(crate) struct Args {
     pub strict: bool,
     /// `--suggest`: `diff` also prints a snippet that adds to B what only A has.
     pub suggest: bool,
+    /// `--report-dir DIR` (`plan`, `apply`, `verify`): write the audit trail into a new
+    /// folder under DIR.
+    pub report_dir: Option<std::path::PathBuf>,
 }
 
 /// A command line that cannot be run; the message says what is wrong.
@@ -109,6 +112,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocati
     let mut operands = Vec::new();
     let (mut deep, mut dev_url, mut strict) = (false, None, false);
     let mut suggest = false;
+    let mut report_dir = None;
     let error = |e: lexopt::Error| UsageError(e.to_string());
     while let Some(arg) = parser.next().map_err(error)? {
         match arg {
@@ -121,6 +125,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocati
             Arg::Long("strict") => strict = true,
             Arg::Long("dev-url") => dev_url = Some(parser.value().map_err(error)?.to_string_lossy().into_owned()),
             Arg::Long("plan") => plan = Some(std::path::PathBuf::from(parser.value().map_err(error)?)),
+            Arg::Long("report-dir") => report_dir = Some(std::path::PathBuf::from(parser.value().map_err(error)?)),
             Arg::Value(word) if command.is_none() => {
                 let word = word.to_string_lossy();
                 if word == "help" {
@@ -174,8 +179,10 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocati
     if deep && command != Command::Verify {
         return Err(UsageError(format!("--deep only applies to `verify`, not to `{command}`")));
     }
-    if (dev_url.is_some() || strict) && !deep {
-        return Err(UsageError("--dev-url and --strict go with `verify --deep`".into()));
+    if report_dir.is_some() && !matches!(command, Command::Plan | Command::Apply | Command::Verify) {
+        return Err(UsageError(format!(
+            "--report-dir only applies to `plan`, `apply` and `verify`, not to `{command}`"
+        )));
     }
     if suggest && command != Command::Diff {
         return Err(UsageError(format!("--suggest only applies to `diff`, not to `{command}`")));
@@ -186,7 +193,28 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocati
              `plan --out FILE` writes one"
         )));
     }
-    Ok(Invocation::Run(Args { command, json, yes, version, out, plan, operands, deep, dev_url, strict, suggest }))
+    if dev_url.is_some() && !deep && report_dir.is_none() {
+        return Err(UsageError(
+            "--dev-url goes with `verify --deep` or with `--report-dir` (the trail's deep diff)".into(),
+        ));
+    }
+    if strict && !deep {
+        return Err(UsageError("--strict goes with `verify --deep`".into()));
+    }
+    Ok(Invocation::Run(Args {
+        command,
+        json,
+        yes,
+        version,
+        out,
+        plan,
+        operands,
+        deep,
+        dev_url,
+        strict,
+        suggest,
+        report_dir,
+    }))
 }
 
 /// The variables that steer the commands, one aligned line each.
@@ -198,6 +226,7 @@ fn environment(prefix: &str) -> String {
         (format!("{prefix}_SCHEMA_DRY_RUN=1"), "`apply` plans and applies nothing"),
         (format!("{prefix}_SCHEMA_LOCK_TIMEOUT=5s"), "how long to wait for the schema lock and table locks"),
         (format!("{prefix}_SCHEMA_BASELINE=<version>"), "record the history up to it without running it"),
+        (format!("{prefix}_SCHEMA_REPORT_DIR=<folder>"), "the default --report-dir, and the boot's audit trail"),
         ("NO_COLOR".to_string(), "plain output on a terminal too"),
     ];
     let width = rows.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
@@ -233,6 +262,10 @@ Options:
   -y, --yes   apply: at a terminal, consent to destructive snippets without asking
   --out FILE  plan: write the plan file to approve; snapshot: the document
   --plan FILE apply: carry out exactly the approved plan in FILE, or nothing
+  --report-dir DIR
+              plan, apply, verify: write the audit trail (connection, drift, plan,
+              every statement run, result) as Markdown and JSON into a new folder
+              under DIR (docs/release.md, \"The audit trail\")
   -h, --help  print this help
 
 Exit status: 0 success, 1 an error, 2 `verify` found the database out of sync.
@@ -251,7 +284,7 @@ reapply), edited, drifted or blocked, and the last one recorded in the ledger. R
 the ledger and the catalog; changes nothing. Exit status 0 once they could be read."
         ),
         Some(Command::Plan) => format!(
-            "Usage: {program} schema plan [--json] [--out FILE]
+            "Usage: {program} schema plan [--json] [--out FILE] [--report-dir DIR [--dev-url URL]]
 
 Every embedded snippet and what a sync would do with it (skip, apply, adopt, reapply,
 or the edited / drift / blocked states that need a person), with its guards, the
@@ -261,10 +294,12 @@ nothing. Exit status 0 once the plan could be read, whatever it holds.
 --out FILE writes the plan file to review and approve: the target's identity, every
 step with the statements it runs, and what the plan was decided from (docs/release.md,
 \"The plan file\"). `{program} schema apply --plan FILE` then carries out that plan
-and nothing else."
+and nothing else.
+{}",
+            report_dir_usage(prefix)
         ),
         Some(Command::Verify) => format!(
-            "Usage: {program} schema verify [--json] [--deep [--dev-url URL] [--strict]]
+            "Usage: {program} schema verify [--json] [--deep [--dev-url URL] [--strict]] [--report-dir DIR]
 
 The plan, as `plan` prints it, for CI and pre-deploy checks. Exit status 0 when every
 snippet is up to date, 2 when anything is pending (apply, adopt, reapply), edited,
@@ -276,7 +311,9 @@ server of --dev-url, or on the target's server when the role may create database
 dropped afterwards) and its schema is compared with the target's. Each difference (a
 type, nullability, default, index predicate, foreign key action) is named with the
 snippet that defines the object, and exits 2. Objects the snippets never made are listed
-as \"not from the snippets\", and exit 2 only with --strict."
+as \"not from the snippets\", and exit 2 only with --strict.
+{}",
+            report_dir_usage(prefix)
         ),
         Some(Command::Baseline) => baseline_usage(program, prefix),
         Some(Command::Diff) => format!(
@@ -312,7 +349,7 @@ left out; objects that belong to an extension are counted under it. Two snapshot
 the same schema are byte for byte the same. Changes nothing; exit status 0 once read."
         ),
         Some(Command::Apply) => format!(
-            "Usage: {program} schema apply [--json] [--yes] [--plan FILE]
+            "Usage: {program} schema apply [--json] [--yes] [--plan FILE] [--report-dir DIR [--dev-url URL]]
 
 Syncs the schema with the same code as the boot-time sync: under the lock, each
 pending snippet once, in order, then prints the report. Applies even when
@@ -331,10 +368,26 @@ Approval is not consent to destructive snippets: they still need the variable.
 
 Exit status 0 when the schema is in sync (drift is reported, not fixed), 1 on an error
 or a refusal (edited or blocked snippets, a plan that is not the approved one: nothing
-is applied)."
+is applied).
+{}",
+            report_dir_usage(prefix)
         ),
     };
     format!("{detail}\n\nRun `{program} schema --help` for every command.\n")
+}
+
+/// The paragraph on `--report-dir` of `plan`, `apply` and `verify`.
+fn report_dir_usage(prefix: &str) -> String {
+    format!(
+        "
+--report-dir DIR writes the audit trail into a new folder under DIR (never over an
+earlier run's): the connection check, the drift before (the snippets replayed into a
+scratch database, as `verify --deep` does; --dev-url names its server), the plan, and
+for `apply` every statement run with its file, line, duration and outcome, the result,
+the drift after and the snapshots before and after; report.md for people, JSON beside
+it. Each part is written as it happens: a failed or killed apply leaves its log up to
+the failure. Defaults to the folder of {prefix}_SCHEMA_REPORT_DIR."
+    )
 }
 
 fn baseline_usage(program: &str, prefix: &str) -> String {
@@ -376,6 +429,7 @@ mod tests {
                 strict: false,
                 suggest: false,
                 plan: None,
+                report_dir: None,
             }))
         );
         assert_eq!(
@@ -392,6 +446,7 @@ mod tests {
                 strict: false,
                 suggest: false,
                 plan: None,
+                report_dir: None,
             }))
         );
     }
@@ -412,6 +467,7 @@ mod tests {
                 dev_url: None,
                 strict: false,
                 suggest: false,
+                report_dir: None,
             }))
         );
         assert!(parse_words(&["baseline"]).unwrap_err().0.contains("needs the version"));
@@ -433,7 +489,25 @@ mod tests {
         };
         assert_eq!((args.deep, args.dev_url.as_deref(), args.strict), (true, Some("postgres://localhost/dev"), true));
         assert!(parse_words(&["plan", "--deep"]).unwrap_err().0.contains("only applies to `verify`"));
-        assert!(parse_words(&["verify", "--strict"]).unwrap_err().0.contains("go with `verify --deep`"));
+        assert!(parse_words(&["verify", "--strict"]).unwrap_err().0.contains("goes with `verify --deep`"));
+    }
+
+    #[test]
+    fn a_report_dir_goes_with_plan_apply_and_verify_and_takes_a_dev_url() {
+        let Ok(Invocation::Run(args)) =
+            parse_words(&["apply", "--report-dir", "reports", "--dev-url", "postgres://localhost/dev"])
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (args.report_dir.as_deref(), args.dev_url.as_deref()),
+            (Some(std::path::Path::new("reports")), Some("postgres://localhost/dev"))
+        );
+        for command in ["plan", "verify"] {
+            assert!(parse_words(&[command, "--report-dir", "r"]).is_ok(), "{command}");
+        }
+        assert!(parse_words(&["status", "--report-dir", "r"]).unwrap_err().0.contains("--report-dir only applies"));
+        assert!(parse_words(&["apply", "--dev-url", "x"]).unwrap_err().0.contains("--dev-url goes with"));
     }
 
     #[test]

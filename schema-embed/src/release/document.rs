@@ -129,7 +129,7 @@ fn step_value(step: &crate::plan::Step, snippets: &[Snippet]) -> Value {
     value
 }
 
-fn redact_strings(value: &mut Value, key: Option<&str>, redactor: &Redactor) {
+pub(crate) fn redact_strings(value: &mut Value, key: Option<&str>, redactor: &Redactor) {
     match value {
         Value::String(text) if !key.is_some_and(|k| VOCABULARY.contains(&k)) => *text = redactor.redact(text),
         Value::Array(items) => items.iter_mut().for_each(|v| redact_strings(v, key, redactor)),

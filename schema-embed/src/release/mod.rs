@@ -51,6 +51,7 @@
 //! [`Release::redact_url`], nor anything that looks like one (see [`redact()`]).
 
 mod args;
+pub(crate) mod audit;
 mod document;
 mod redact;
 mod render;
@@ -195,6 +196,7 @@ impl<'a> Release<'a> {
             started,
             deep: None,
             plan_file: None,
+            audit: audit::Audit::default(),
         };
         if let Err(e) = self.syncer.settings() {
             return run.failed(console, None, "failed", e.to_string());
@@ -214,6 +216,10 @@ impl<'a> Release<'a> {
         // `diff` reads the two schemas it is given, not the app's database.
         if run.args.command == Command::Diff {
             return run.diff(console).await;
+        }
+        // The audit trail's folder is made before the database is touched.
+        if let Err(message) = run.audit.open(&run.args, &self.syncer, &self.redactor, &run.program) {
+            return run.failed(console, None, "failed", message);
         }
         let target: Target = match connect().await {
             Ok(target) => target.into(),
@@ -235,7 +241,8 @@ impl<'a> Release<'a> {
                     }
                     None => format!("cannot connect to the database: {}", error_chain(&*e)),
                 };
-                return run.failed(console, None, "failed", message);
+                let code = run.failed(console, None, "failed", message);
+                return run.close_trail(console, code);
             }
         };
         run.target = TargetInfo::of(&target, run.target.environment.take());
@@ -247,12 +254,13 @@ impl<'a> Release<'a> {
                 Err(e) => tracing::debug!(target: "bootschema", "reading the schemas and extensions: {e}"),
             }
         }
-        match run.args.command {
+        let code = match run.args.command {
             Command::Apply => run.apply(console, target).await,
             Command::Baseline => run.baseline(console, target).await,
             Command::Snapshot => run.snapshot(console, target).await,
             _ => run.look(console, target).await,
-        }
+        };
+        run.close_trail(console, code)
     }
 
     /// `<PREFIX>_ENV`, unless the syncer ignores the environment.
@@ -279,6 +287,8 @@ struct Run<'r, 'a> {
     deep: Option<crate::deep::DeepReport>,
     /// The plan file: written by `plan --out`, or read for `apply --plan`.
     plan_file: Option<ApprovedPlan>,
+    /// The audit trail (`--report-dir`), if asked for.
+    audit: audit::Audit,
 }
 
 impl Run<'_, '_> {
@@ -312,12 +322,13 @@ impl Run<'_, '_> {
             }
             self.plan_file = Some(plan);
         }
+        self.trail_before(&target, &report).await;
         // `verify --deep`: the shape too, from the snippets replayed into a scratch
         // database.
         let deep = if self.args.deep {
-            match self.release.syncer.verify_deep(target, self.args.dev_url.as_deref()).await {
+            match self.verify_deep(target).await {
                 Ok(deep) => Some(deep),
-                Err(e) => return self.failed(console, Some(&report), "failed", e.to_string()),
+                Err(e) => return self.failed(console, Some(&report), "failed", e),
             }
         } else {
             None
@@ -451,9 +462,13 @@ impl Run<'_, '_> {
             Err(e) => return self.failed(console, None, "failed", e.to_string()),
         };
         self.target.server_version = Some(plan.server_version.clone());
+        self.trail_before(&target, &plan).await;
         let mut syncer = self.release.syncer.clone();
         if let Some(approved) = &self.plan_file {
             syncer = syncer.approved_plan(approved.clone());
+        }
+        if let Some(sink) = self.audit.sink() {
+            syncer = syncer.events(sink);
         }
         let destructive: Vec<&Step> = plan
             .steps
@@ -471,7 +486,9 @@ impl Run<'_, '_> {
             }
             syncer = syncer.allow_destructive(true);
         }
-        match syncer.run(target).await {
+        let result = syncer.run(target.clone()).await;
+        self.trail_after(&target, result.as_ref()).await;
+        match result {
             Ok(report) => {
                 let outcome = Outcome {
                     status: if report.dry_run { "dry_run" } else { "applied" },
@@ -712,6 +729,7 @@ impl Run<'_, '_> {
     /// Prints a failure: the plan when there is one, then the (redacted) error.
     fn failed(&self, console: &mut Console<'_>, plan: Option<&SyncReport>, status: &'static str, error: String) -> i32 {
         let error = self.redactor().redact(&error);
+        self.audit.note_error(&error);
         let error_line = self.release.error_line(&error);
         if self.args.json {
             console.err_line(&error_line, self.redactor());
