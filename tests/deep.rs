@@ -253,3 +253,95 @@ async fn the_release_command_exits_by_what_it_finds() {
     assert!(differences.iter().any(|d| d["snippet"] == "sql/0004_index_user_email.sql"), "{differences:#?}");
     assert_eq!(document["deep"]["differs"], true);
 }
+
+/// The real thing: a deep verify killed (SIGKILL) while it replays leaves its scratch
+/// database behind, and the next run drops it, by name. The killed run is this test
+/// binary run again as a child (`DEEP_VERIFY_CHILD`), whose replay sleeps in a snippet;
+/// the scratch database's name (`<ms>_<pid>_<n>`) carries the child's pid, which is how the parent finds
+/// it.
+fn sleeping_snippet(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Postgres => "SELECT pg_sleep(60);\n",
+        _ => "SELECT SLEEP(60);\n",
+    }
+}
+
+/// The child: a deep verify of the parent's database (`url`) whose replay never ends.
+/// It creates no test database of its own: killed, it could not drop one.
+async fn killed_child(kind: Kind, url: &str) -> ! {
+    let dir = snippets(kind);
+    dir.write("0004_sleep.sql", sleeping_snippet(kind));
+    let set = dir.snippets();
+    let target = syncer(&set).connect(url).await.unwrap();
+    let _ = syncer(&set).verify_deep(target, None).await;
+    unreachable!("killed before the replay ends");
+}
+
+async fn a_killed_run_is_cleaned_up_by_the_next(db: TestDb, test: &str) {
+    let dir = snippets(db.kind);
+    let set = dir.snippets();
+    syncer(&set).run(db.target()).await.unwrap();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture"])
+        .env("DEEP_VERIFY_CHILD", &db.url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pattern = format!("{}%\\_{}\\_%", bootschema::deep::SCRATCH_PREFIX.replace('_', "\\_"), child.id());
+    let find = match db.kind {
+        Kind::Postgres => format!("SELECT datname::text FROM pg_database WHERE datname LIKE '{pattern}'"),
+        _ => format!(
+            "SELECT CONVERT(schema_name USING utf8mb4) FROM information_schema.schemata WHERE schema_name LIKE '{}'",
+            pattern.replace('\\', "\\\\")
+        ),
+    };
+    let mut name = None;
+    for _ in 0..600 {
+        if let Some(found) = db.pool.strings(&find).await.pop() {
+            name = Some(found);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Give the child the moment to reach the sleeping snippet, then kill it.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let name = name.expect("the child created its scratch database");
+    let exists = |name: &str| match db.kind {
+        Kind::Postgres => format!("SELECT count(*) FROM pg_database WHERE datname = '{name}'"),
+        _ => format!("SELECT count(*) FROM information_schema.schemata WHERE schema_name = '{name}'"),
+    };
+    assert_eq!(db.pool.count(&exists(&name)).await, 1, "killed mid-replay, it left {name} behind");
+    // The server notices the dead connection; the next run (here, or a concurrent
+    // test's) drops the database.
+    for _ in 0..100 {
+        let _ = syncer(&set).verify_deep(db.target(), None).await.unwrap();
+        if db.pool.count(&exists(&name)).await == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{name} of the killed run is still there");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_run_is_cleaned_up_by_the_next_on_postgres() {
+    if let Ok(url) = std::env::var("DEEP_VERIFY_CHILD") {
+        killed_child(Kind::Postgres, &url).await;
+    }
+    if let Some(db) = TestDb::new(Kind::Postgres).await {
+        a_killed_run_is_cleaned_up_by_the_next(db, "a_killed_run_is_cleaned_up_by_the_next_on_postgres").await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_run_is_cleaned_up_by_the_next_on_mysql() {
+    if let Ok(url) = std::env::var("DEEP_VERIFY_CHILD") {
+        killed_child(Kind::MySql, &url).await;
+    }
+    if let Some(db) = TestDb::new(Kind::MySql).await {
+        a_killed_run_is_cleaned_up_by_the_next(db, "a_killed_run_is_cleaned_up_by_the_next_on_mysql").await
+    }
+}

@@ -5,7 +5,7 @@
 //! foreign key's action, all of which pass the guards.
 //!
 //! The scratch database: SQLite, in memory; PostgreSQL and MySQL, a database named
-//! `bootschema_scratch_<millis>_<pid>` created on the server of `--dev-url`, or on the
+//! `bootschema_scratch_<millis>_<pid>_<n>` created on the server of `--dev-url`, or on the
 //! target's server when no such URL is given (the role must be allowed to create
 //! databases). It is dropped on every path, errors included. While it exists, the
 //! connection that created it holds a session lock named after it (PostgreSQL an
@@ -251,9 +251,12 @@ pub(crate) fn defined_by(object: &str, snippets: &[Snippet]) -> Option<String> {
 }
 
 /// The scratch database's name: unique per run, and recognisable by a later one.
+/// `<ms>_<pid>_<n>`: two runs of one process in the same millisecond differ by `n`.
 fn scratch_name() -> String {
+    static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let millis = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
-    format!("{SCRATCH_PREFIX}{millis}_{}", std::process::id())
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{SCRATCH_PREFIX}{millis}_{}_{run}", std::process::id())
 }
 
 /// The error when the scratch database cannot be created.
@@ -480,6 +483,7 @@ mod tests {
     #[test]
     fn scratch_names_fit_every_server_and_carry_the_prefix() {
         let name = scratch_name();
+        assert_ne!(name, scratch_name(), "two runs in one millisecond");
         assert!(name.starts_with(SCRATCH_PREFIX) && name.len() <= 63, "{name}");
         assert!(name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'), "{name}");
     }
