@@ -10,7 +10,8 @@
 //! Options: `--quick`, `--n 10,1000`, `--db pg,my,lite`, `--no-size` (skips the binary
 //! size / peak memory part, which builds a small app once per N), `--no-adopt` /
 //! `--adopt-only` (skip / run alone the adoption of a 1,000-file sqlx and refinery
-//! history).
+//! history), `--deep-only` (the cost of `schema verify --deep` at N = 100 and 1,000, or
+//! the `--n` given after it).
 //!
 //! Servers: `BENCH_PG_URL` (default postgres://postgres@127.0.0.1:5432) and
 //! `BENCH_MY_URL` (default mysql://root@127.0.0.1:3306). Every database used is
@@ -38,6 +39,9 @@ type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 /// without CASCADE, re-created objects, seeds, backfills).
 #[path = "../../tests/generator/mod.rs"]
 mod generator;
+
+/// `--deep-only`: what `schema verify --deep` costs.
+mod deep_bench;
 
 // ---------------------------------------------------------------------------------
 // The snippet sets
@@ -1371,6 +1375,7 @@ async fn main() -> Res<()> {
     let mut upgrade_only = false;
     let mut adopt_only = false;
     let mut skip_adopt = false;
+    let mut deep_only = false;
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
@@ -1383,6 +1388,10 @@ async fn main() -> Res<()> {
                 ns = vec![ADOPT_N];
             }
             "--no-adopt" => skip_adopt = true,
+            "--deep-only" => {
+                deep_only = true;
+                ns = vec![100, 1000];
+            }
             "--profile" => profile_mode = true,
             "--n" => {
                 i += 1;
@@ -1445,6 +1454,15 @@ async fn main() -> Res<()> {
             rows.insert(kind, adoption(&servers, kind, ADOPT_N, &files).await?);
         }
         print_adoption(ADOPT_N, &rows);
+        println!("whole run: {:.0} s", started.elapsed().as_secs_f64());
+        return Ok(());
+    }
+    if deep_only {
+        let mut rows = Vec::new();
+        for &kind in &dbs {
+            rows.extend(deep_bench::deep_cost(&servers, kind, &ns, 3).await?);
+        }
+        deep_bench::print_deep(&rows, 3);
         println!("whole run: {:.0} s", started.elapsed().as_secs_f64());
         return Ok(());
     }
