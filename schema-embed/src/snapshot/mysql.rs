@@ -64,6 +64,7 @@ pub(crate) async fn read(conn: &mut MySqlConnection, ledger: &str) -> Result<Sna
                 definition_sha256: definition_digest(view.as_deref().unwrap_or("")),
                 name,
                 materialized: false,
+                indexes: Vec::new(),
             }),
             "SEQUENCE" => snapshot.sequences.push(Sequence { name, data_type: "bigint".into(), owned_by: None }),
             _ => {

@@ -39,6 +39,7 @@ pub(crate) async fn read(conn: &mut SqliteConnection, ledger: &str) -> Result<Sn
                 definition_sha256: definition_digest(view_body(sql.as_deref().unwrap_or(""))),
                 name,
                 materialized: false,
+                indexes: Vec::new(),
             });
             continue;
         }
