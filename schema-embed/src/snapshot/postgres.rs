@@ -26,6 +26,11 @@ const NOT_EXTENSION_RELATION: &str = "NOT EXISTS (SELECT 1 FROM pg_depend d WHER
 const NOT_EXTENSION_TYPE: &str = "NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass \
      AND d.objid = t.oid AND d.deptype = 'e')";
 
+/// The types a snapshot lists, for `pg_type` rows `t`: enums, domains, ranges, and
+/// composite types of their own (not a table's row type).
+const LISTED_TYPE: &str = "(t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class tc \
+     WHERE tc.oid = t.typrelid AND tc.relkind = 'c')))";
+
 /// Reads the snapshot; `ledger` is the ledger table (schema, name), left out.
 pub(crate) async fn read(conn: &mut PgConnection, ledger: (Option<&str>, &str)) -> Result<Snapshot, Error> {
     let failed =
@@ -41,13 +46,16 @@ pub(crate) async fn read(conn: &mut PgConnection, ledger: (Option<&str>, &str)) 
     // `e`), and the schema its control file fixes (`schema = topology`), which `CREATE
     // EXTENSION` creates without recording it as a member (PostGIS's `topology` and
     // `tiger`) and which the extensions add to the database's `search_path`. Such a
-    // schema counts as the extension's only while everything in it that a snapshot
-    // lists belongs to some extension: an app table put there keeps it in scope. The
-    // control files are read (`pg_available_extension_versions`, a few tens of
-    // milliseconds with PostGIS's hundreds of upgrade scripts on disk) at most once, and
-    // only when an extension lives outside `pg_catalog`.
+    // schema counts as the extension's only while its relations, and the types a
+    // snapshot lists, all belong to some extension: an app table put there keeps it in
+    // scope. The
+    // control file of any version counts (after a package upgrade, the installed
+    // version's files may be gone until `ALTER EXTENSION … UPDATE`). The control files
+    // are read (`pg_available_extension_versions`, a few tens of milliseconds with
+    // PostGIS's hundreds of upgrade scripts on disk) at most once, and only when an
+    // extension lives outside `pg_catalog`.
     let extensions: Vec<(String, String, String, Vec<String>, i64)> = sqlx::query_as(AssertSqlSafe(format!(
-        "WITH fixed AS MATERIALIZED (SELECT v.name::text AS name, v.version::text AS version, v.schema::text AS schema \
+        "WITH fixed AS MATERIALIZED (SELECT DISTINCT v.name::text AS name, v.schema::text AS schema \
                                      FROM pg_available_extension_versions v WHERE v.schema IS NOT NULL) \
          SELECT e.extname::text, e.extversion::text, n.nspname::text, \
            ARRAY(SELECT s.nspname::text FROM pg_depend d JOIN pg_namespace s ON s.oid = d.objid \
@@ -59,9 +67,8 @@ pub(crate) async fn read(conn: &mut PgConnection, ledger: (Option<&str>, &str)) 
                    WHEN EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = e.extnamespace \
                                   AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND {NOT_EXTENSION_RELATION}) THEN false \
                    WHEN EXISTS (SELECT 1 FROM pg_type t WHERE t.typnamespace = e.extnamespace \
-                                  AND t.typtype IN ('e', 'd') AND {NOT_EXTENSION_TYPE}) THEN false \
-                   ELSE EXISTS (SELECT 1 FROM fixed f WHERE f.name = e.extname AND f.version = e.extversion \
-                                  AND f.schema = n.nspname) END), \
+                                  AND {LISTED_TYPE} AND {NOT_EXTENSION_TYPE}) THEN false \
+                   ELSE EXISTS (SELECT 1 FROM fixed f WHERE f.name = e.extname AND f.schema = n.nspname) END), \
            (SELECT count(*) FROM pg_depend d WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = e.oid \
                 AND d.deptype = 'e' AND d.classid IN ('pg_class'::regclass, 'pg_type'::regclass)) \
          FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
@@ -273,7 +280,6 @@ pub(crate) async fn read(conn: &mut PgConnection, ledger: (Option<&str>, &str)) 
         }
     }
 
-    // Enums, domains, ranges, and composite types of their own (not a table's row type).
     let types: Vec<(String, String, String, Vec<String>)> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT n.nspname::text, t.typname::text, \
            CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range' ELSE 'composite' END, \
@@ -287,9 +293,7 @@ pub(crate) async fn read(conn: &mut PgConnection, ledger: (Option<&str>, &str)) 
            ELSE ARRAY(SELECT a.attname || ' ' || format_type(a.atttypid, a.atttypmod) FROM pg_attribute a \
                       WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) END \
          FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
-         WHERE n.nspname = ANY($1) AND {NOT_EXTENSION_TYPE} \
-           AND (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class tc \
-                WHERE tc.oid = t.typrelid AND tc.relkind = 'c')))"
+         WHERE n.nspname = ANY($1) AND {LISTED_TYPE} AND {NOT_EXTENSION_TYPE}"
     )))
     .bind(&schemas)
     .fetch_all(&mut *tx)
