@@ -1247,3 +1247,22 @@ fn snapshot_objects(s: &Snapshot) -> BTreeSet<String> {
     objects.extend(s.extensions.iter().filter(|e| e.schema != "pg_catalog").map(|e| format!("extension {}", e.name)));
     objects
 }
+
+/// MariaDB names a column's own check after the column, so two tables with a check on
+/// columns of the same name have two checks of the same name: each stays with its table
+/// (joined by name only, each table had both).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn column_checks_of_the_same_name_stay_with_their_table() {
+    let Some(db) = TestDb::new(Kind::MySql).await else { return };
+    db.pool
+        .exec("CREATE TABLE a (amount INT CHECK (amount > 0)); CREATE TABLE b (amount INT CHECK (amount < 5))")
+        .await
+        .unwrap();
+    let snapshot = snapshot_fresh(&db).await;
+    for (table, clause) in [("a", "> 0"), ("b", "< 5")] {
+        let t = snapshot.tables.iter().find(|t| t.name == table).unwrap();
+        assert_eq!(t.checks.len(), 1, "{table}: {:?}", t.checks);
+        assert!(t.checks[0].expression.contains(clause), "{table}: {:?}", t.checks);
+    }
+    compare_with_dump(&db, &snapshot);
+}
