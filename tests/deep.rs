@@ -142,45 +142,49 @@ async fn a_failing_snippet_leaves_no_scratch_database(db: TestDb) {
 
 on_every_database!(finds_what_guards_cannot_see, a_failing_snippet_leaves_no_scratch_database);
 
-/// A scratch database whose lock is free (its run was killed) is dropped by the next
-/// run, and one whose lock is held (a run in progress) is not.
+/// A scratch database whose creator is gone (its run was killed) is dropped by the next
+/// run, and one whose creator lives (a run in progress) is not: PostgreSQL by the
+/// creator's backend pid in the name, MySQL by the lock named after the database.
 async fn left_overs_of_killed_runs_are_dropped(db: TestDb) {
-    let suffix = std::process::id() as u64 * 1000 + rand_suffix();
-    let dead = format!("{}0_{suffix}", bootschema::deep::SCRATCH_PREFIX);
-    let alive = format!("{}1_{suffix}", bootschema::deep::SCRATCH_PREFIX);
+    let prefix = bootschema::deep::SCRATCH_PREFIX;
     let exists = |name: &str| match db.kind {
         Kind::Postgres => format!("SELECT count(*) FROM pg_database WHERE datname = '{name}'"),
         _ => format!("SELECT count(*) FROM information_schema.schemata WHERE schema_name = '{name}'"),
     };
-    // A connection of its own holds the live one's lock, as its run's would.
+    // A connection of its own stands for a live run's, as its creator.
     let holder = db.new_pool().await;
+    let n = rand_suffix();
     match db.kind {
         Kind::Postgres => {
-            // The lock first, as a run takes it: a concurrent run's clean-up must never
-            // see the live one unlocked.
             let common::Pool::Postgres(pool) = &holder else { unreachable!() };
             let mut conn = pool.acquire().await.unwrap();
-            sqlx::query("SELECT pg_advisory_lock($1, hashtext($2))")
-                .bind(0x6273_6476_i32)
-                .bind(&alive)
-                .execute(&mut *conn)
-                .await
-                .unwrap();
-            db.pool.exec(&format!("CREATE DATABASE \"{dead}\"")).await.unwrap();
-            db.pool.exec(&format!("CREATE DATABASE \"{alive}\"")).await.unwrap();
-            run_and_check(&db, &dead, &alive, &exists).await;
-            sqlx::query("SELECT pg_advisory_unlock_all()").execute(&mut *conn).await.unwrap();
+            let (backend, millis): (i32, i64) =
+                sqlx::query_as("SELECT pg_backend_pid(), (extract(epoch FROM clock_timestamp()) * 1000)::int8")
+                    .fetch_one(&mut *conn)
+                    .await
+                    .unwrap();
+            // Alive: its creator's backend is there. Dead: a pid no backend has (1), or
+            // a live backend's pid in a name older than that backend (pid reuse).
+            let alive = format!("{prefix}{millis}_1_{n}_{backend}");
+            let dead = format!("{prefix}{millis}_1_{n}_1");
+            let reused = format!("{prefix}1000_1_{n}_{backend}");
+            for name in [&alive, &dead, &reused] {
+                db.pool.exec(&format!("CREATE DATABASE \"{name}\"")).await.unwrap();
+            }
+            run_and_check(&db, &[&dead, &reused], &alive, &exists).await;
             drop(conn);
             db.pool.exec(&format!("DROP DATABASE \"{alive}\"")).await.unwrap();
         }
         Kind::MySql => {
             let common::Pool::MySql(pool) = &holder else { unreachable!() };
             let mut conn = pool.acquire().await.unwrap();
+            let alive = format!("{prefix}1_1_{n}_1");
+            let dead = format!("{prefix}1_1_{n}_2");
             let got: Option<i64> =
                 sqlx::query_scalar("SELECT GET_LOCK(?, 0)").bind(&alive).fetch_one(&mut *conn).await.unwrap();
             assert_eq!(got, Some(1));
             db.pool.exec(&format!("CREATE DATABASE `{dead}`; CREATE DATABASE `{alive}`")).await.unwrap();
-            run_and_check(&db, &dead, &alive, &exists).await;
+            run_and_check(&db, &[&dead], &alive, &exists).await;
             sqlx::query("SELECT RELEASE_ALL_LOCKS()").execute(&mut *conn).await.unwrap();
             drop(conn);
             db.pool.exec(&format!("DROP DATABASE `{alive}`")).await.unwrap();
@@ -190,12 +194,14 @@ async fn left_overs_of_killed_runs_are_dropped(db: TestDb) {
     holder.close().await;
 }
 
-async fn run_and_check(db: &TestDb, dead: &str, alive: &str, exists: &dyn Fn(&str) -> String) {
+async fn run_and_check(db: &TestDb, dead: &[&str], alive: &str, exists: &dyn Fn(&str) -> String) {
     let dir = snippets(db.kind);
     let set = dir.snippets();
     syncer(&set).run(db.target()).await.unwrap();
     let report = syncer(&set).verify_deep(db.target(), None).await.unwrap();
-    assert_eq!(db.pool.count(&exists(dead)).await, 0, "the killed run's database is dropped: {report:#?}");
+    for name in dead {
+        assert_eq!(db.pool.count(&exists(name)).await, 0, "{name} of a dead run is dropped: {report:#?}");
+    }
     assert_eq!(db.pool.count(&exists(alive)).await, 1, "a database in use is left alone");
     assert!(!report.cleaned_up.iter().any(|n| n == alive), "{:?}", report.cleaned_up);
 }
@@ -304,16 +310,18 @@ async fn a_killed_run_is_cleaned_up_by_the_next(db: TestDb, test: &str) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    // Give the child the moment to reach the sleeping snippet, then kill it.
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    child.kill().unwrap();
-    child.wait().unwrap();
     let name = name.expect("the child created its scratch database");
     let exists = |name: &str| match db.kind {
         Kind::Postgres => format!("SELECT count(*) FROM pg_database WHERE datname = '{name}'"),
         _ => format!("SELECT count(*) FROM information_schema.schemata WHERE schema_name = '{name}'"),
     };
-    assert_eq!(db.pool.count(&exists(&name)).await, 1, "killed mid-replay, it left {name} behind");
+    // Give the child the moment to reach the sleeping snippet; it is still replaying
+    // (alive, its database there) when it is killed.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(child.try_wait().unwrap().is_none(), "the child is still replaying");
+    assert_eq!(db.pool.count(&exists(&name)).await, 1, "{name} exists while its run lives");
+    child.kill().unwrap();
+    child.wait().unwrap();
     // The server notices the dead connection; the next run (here, or a concurrent
     // test's) drops the database.
     for _ in 0..100 {

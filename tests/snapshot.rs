@@ -308,3 +308,961 @@ async fn schema_diff_exits_0_2_or_1_and_hides_passwords() {
     let (code, _) = run(&["diff", &bad, &b.url]);
     assert_eq!(code, 1);
 }
+
+// ---------------------------------------------------------------------------------
+// PostGIS on a real server, and the dump tools' reading of the test corpus (issue 19,
+// item 5)
+// ---------------------------------------------------------------------------------
+
+use std::collections::BTreeMap;
+
+/// The PostGIS extensions of the test, as `CREATE EXTENSION` takes them.
+const POSTGIS: &str = "CREATE EXTENSION postgis; CREATE EXTENSION postgis_topology; \
+                       CREATE EXTENSION postgis_tiger_geocoder CASCADE;";
+
+/// Whether the server has PostGIS' extensions to install. Under `CI=true` a server
+/// without them fails the test, naming the package; otherwise the test is skipped and
+/// says why.
+async fn postgis_available(db: &TestDb) -> bool {
+    let found = db
+        .pool
+        .count(
+            "SELECT count(*) FROM pg_available_extensions \
+             WHERE name IN ('postgis', 'postgis_topology', 'postgis_tiger_geocoder', 'fuzzystrmatch')",
+        )
+        .await;
+    if found == 4 {
+        return true;
+    }
+    let major = db.pool.count("SELECT current_setting('server_version_num')::int8 / 10000").await;
+    let package = format!("postgresql-{major}-postgis-3");
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("the PostgreSQL server has no PostGIS ({found} of 4 extensions available) and CI=true: install `{package}` (.ci/run does)");
+    }
+    eprintln!("SKIPPED: the PostgreSQL server has no PostGIS; install `{package}` to run this test");
+    false
+}
+
+/// A snapshot through a pool of its own: its sessions start with the search path that
+/// the database has now (`ALTER DATABASE … SET search_path`, as PostGIS' extensions and
+/// the corpus tests set it), which a pool opened before does not see.
+async fn snapshot_fresh(db: &TestDb) -> Snapshot {
+    let pool = db.new_pool().await;
+    let set = SnippetDir::new(&[("0001_x.sql", "SELECT 1;\n")]).snippets();
+    let snapshot = syncer(&set).snapshot(pool.target()).await.expect("a snapshot");
+    pool.close().await;
+    snapshot
+}
+
+/// Runs the reference app's binary: `myapp schema <args>` against `url`.
+fn myapp_schema(url: &str, args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_myapp"))
+        .arg("schema")
+        .args(args)
+        .env("DATABASE_URL", url)
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// A database with PostGIS, its topology and its TIGER geocoder snapshots and diffs as
+/// the app's schema plus the extensions, never with an extension's table as the app's.
+///
+/// What the catalog says (PostgreSQL 15, PostGIS 3.3), and what is asserted:
+/// * the extensions are exactly `plpgsql` (always there), `postgis`, `postgis_topology`,
+///   `postgis_tiger_geocoder`, and `fuzzystrmatch`, which `CASCADE` brings for the
+///   geocoder; `postgis` and `fuzzystrmatch` live in `public`.
+/// * `topology` and `tiger` are the schemas the control files of `postgis_topology` and
+///   `postgis_tiger_geocoder` fix; `CREATE EXTENSION` creates them without recording them
+///   as members, so the reader takes them as the extensions' own from the control files.
+/// * `tiger_data` is created by the geocoder's script and then, on purpose, dropped from
+///   the extension (`postgis_extension_drop_if_exists(…, 'DROP SCHEMA tiger_data')`, so
+///   that `pg_dump` keeps the data loaded there): the catalog makes it an ordinary schema
+///   outside the search path, hence outside the scope, and no extension owns it.
+/// * the extensions add `topology` and `tiger` to the database's `search_path`; the scope
+///   stays `public`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgis_topology_and_tiger_are_the_extensions_not_the_apps() {
+    let (Some(gis), Some(plain)) = (TestDb::new(Kind::Postgres).await, TestDb::new(Kind::Postgres).await) else {
+        return;
+    };
+    if !postgis_available(&gis).await {
+        return;
+    }
+    gis.pool.exec(POSTGIS).await.unwrap();
+    let set = common::faults::myapp_snippets();
+    syncer(&set).run(gis.target()).await.unwrap();
+    syncer(&set).run(plain.target()).await.unwrap();
+    gis.pool
+        .exec(
+            "CREATE TABLE places (id BIGINT PRIMARY KEY, name TEXT NOT NULL, location geometry(Point,4326) NOT NULL); \
+             CREATE INDEX places_location_idx ON places USING gist (location)",
+        )
+        .await
+        .unwrap();
+
+    // What the catalog says, read independently of the reader.
+    let extensions: BTreeMap<String, (String, String)> = gis
+        .pool
+        .strings(
+            "SELECT e.extname || ' ' || e.extversion || ' ' || n.nspname FROM pg_extension e \
+             JOIN pg_namespace n ON n.oid = e.extnamespace",
+        )
+        .await
+        .into_iter()
+        .map(|line| {
+            let parts: Vec<&str> = line.split(' ').collect();
+            (parts[0].to_string(), (parts[1].to_string(), parts[2].to_string()))
+        })
+        .collect();
+    assert_eq!(
+        extensions.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["fuzzystrmatch", "plpgsql", "postgis", "postgis_tiger_geocoder", "postgis_topology"],
+        "CASCADE brings fuzzystrmatch, and nothing else"
+    );
+    let members_of_schemas = gis
+        .pool
+        .count(
+            "SELECT count(*) FROM pg_depend d JOIN pg_namespace s ON s.oid = d.objid \
+             WHERE d.classid = 'pg_namespace'::regclass AND d.deptype = 'e'",
+        )
+        .await;
+    assert_eq!(members_of_schemas, 0, "no schema is an extension member (so the control files tell)");
+    assert_eq!(gis.pool.count("SELECT count(*) FROM pg_namespace WHERE nspname = 'tiger_data'").await, 1);
+    let fresh = gis.new_pool().await;
+    let path = fresh.strings("SELECT current_setting('search_path')").await.remove(0);
+    fresh.close().await;
+    assert!(path.contains("topology") && path.contains("tiger"), "the extensions set the search path: {path}");
+
+    let snapshot = snapshot_fresh(&gis).await;
+    let reference = snapshot_fresh(&plain).await;
+    assert_eq!(snapshot.schemas, ["public"], "topology and tiger are the extensions' own, not the scope");
+    let tables: Vec<&str> = snapshot.tables.iter().map(|t| t.name.as_str()).collect();
+    let mut expected: Vec<&str> = reference.tables.iter().map(|t| t.name.as_str()).collect();
+    expected.push("places");
+    expected.sort();
+    assert_eq!(tables, expected, "the app's tables, and only them (no spatial_ref_sys, nothing of topology or tiger)");
+    assert_eq!(snapshot.views, reference.views, "no geometry_columns or geography_columns");
+    assert_eq!(snapshot.sequences, reference.sequences, "no sequence of topology or tiger");
+    assert_eq!(snapshot.types, reference.types, "no PostGIS type (geometry, topoelement, norm_addy…)");
+    let places = snapshot.tables.iter().find(|t| t.name == "places").unwrap();
+    let location = places.columns.iter().find(|c| c.name == "location").unwrap();
+    assert_eq!(location.declared_type, "geometry(Point,4326)");
+    assert!(places.indexes.iter().any(|i| i.name == "places_location_idx"), "{:?}", places.indexes);
+
+    let listed: BTreeMap<&str, &bootschema::snapshot::Extension> =
+        snapshot.extensions.iter().map(|e| (e.name.as_str(), e)).collect();
+    assert_eq!(listed.keys().copied().collect::<Vec<_>>(), extensions.keys().map(String::as_str).collect::<Vec<_>>());
+    for (name, (version, schema)) in &extensions {
+        let e = listed[name.as_str()];
+        assert_eq!((&e.version, &e.schema), (version, schema), "{name}: version and schema as the catalog has them");
+        let owns: &[&str] = match name.as_str() {
+            "postgis_topology" => &["topology"],
+            "postgis_tiger_geocoder" => &["tiger"],
+            _ => &[],
+        };
+        assert_eq!(e.owns_schemas, owns, "{name} owns");
+        if name.starts_with("postgis") {
+            assert!(e.objects > 0, "{name}'s relations and types are counted under it: {e:?}");
+        }
+    }
+    assert!(!snapshot.extensions.iter().any(|e| e.owns_schemas.iter().any(|s| s == "tiger_data")));
+
+    // Against the plain database: the extra table and the extensions, nothing else.
+    let differences = bootschema::snapshot::diff(&reference, &snapshot);
+    let found: Vec<(&str, &str)> = differences.iter().map(|d| (d.object.as_str(), d.what.as_str())).collect();
+    assert_eq!(
+        found,
+        [
+            ("extension fuzzystrmatch", "missing in A"),
+            ("extension postgis", "missing in A"),
+            ("extension postgis_tiger_geocoder", "missing in A"),
+            ("extension postgis_topology", "missing in A"),
+            ("places", "missing in A"),
+        ],
+        "{differences:#?}"
+    );
+    let (code, out) = myapp_schema(&gis.url, &["diff", &plain.url, &gis.url, "--json"]);
+    assert_eq!(code, 2, "{out}");
+    let document: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let objects: Vec<&str> =
+        document["differences"].as_array().unwrap().iter().map(|d| d["object"].as_str().unwrap()).collect();
+    assert_eq!(objects, found.iter().map(|f| f.0).collect::<Vec<_>>(), "{out}");
+
+    // A second sync plans nothing; nothing of the extensions reads as drift.
+    let pool = gis.new_pool().await;
+    let again = syncer(&set).run(pool.target()).await.unwrap();
+    pool.close().await;
+    assert!(!again.changed_anything(), "{}", again.summary());
+    let (code, out) = myapp_schema(&gis.url, &["verify"]);
+    assert_eq!(code, 0, "schema verify: {out}");
+
+    // The text form lists the extensions with their schemas.
+    let (code, text) = myapp_schema(&gis.url, &["snapshot"]);
+    assert_eq!(code, 0, "{text}");
+    for (name, (version, schema)) in &extensions {
+        let line = format!("extension {name} {version} in {schema}");
+        assert!(text.lines().any(|l| l.starts_with(&line)), "{line} in:\n{text}");
+    }
+    assert!(text.contains("in topology, owns schemas topology"), "{text}");
+    assert!(text.contains("in tiger, owns schemas tiger"), "{text}");
+    assert!(!text.contains("spatial_ref_sys") && !text.contains("geometry_columns"), "{text}");
+
+    // The dump tool names the app's objects, and the snapshot has exactly those.
+    compare_with_dump(&gis, &snapshot);
+
+    // An app table put into an extension's schema keeps that schema in scope: the table
+    // is listed, the extension's own tables there still are not.
+    gis.pool.exec("CREATE TABLE topology.app_notes (id INT PRIMARY KEY)").await.unwrap();
+    let snapshot = snapshot_fresh(&gis).await;
+    assert_eq!(snapshot.schemas, ["public", "topology"]);
+    assert!(snapshot.tables.iter().any(|t| t.name == "topology.app_notes"));
+    assert!(!snapshot.tables.iter().any(|t| t.name == "topology.topology" || t.name == "topology.layer"));
+    let topology = snapshot.extensions.iter().find(|e| e.name == "postgis_topology").unwrap();
+    assert!(topology.owns_schemas.is_empty(), "{topology:?}");
+}
+
+/// The reference app on every database: what the dump tool names is what the snapshot
+/// holds.
+async fn reference_app_dump_matches_the_snapshot(db: TestDb) {
+    let set = common::faults::myapp_snippets();
+    syncer(&set).run(db.target()).await.unwrap();
+    compare_with_dump(&db, &snapshot_fresh(&db).await);
+}
+
+/// The test schema of [`schema`] on every database, compared in full (columns and
+/// constraints too, where `dump_names` compares names).
+async fn test_schema_dump_matches_the_snapshot(db: TestDb) {
+    let set = schema(db.kind).snippets();
+    syncer(&set).run(db.target()).await.unwrap();
+    compare_with_dump(&db, &snapshot_fresh(&db).await);
+}
+
+/// The test corpus (`tests/corpus/<database>`, applied as `tests/corpus.rs` applies it,
+/// destructive snippets allowed) on every database: every table, column, index,
+/// constraint, view, sequence and type that the dump tool names is in the snapshot, and
+/// the snapshot has nothing else. On PostgreSQL the corpus's schemas `billing` and
+/// `audit` are put on the database's search path, so that the snapshot's scope is all
+/// the dump holds.
+async fn corpus_dump_matches_the_snapshot(db: TestDb) {
+    let dialect = db.kind.dialect();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    let set = bootschema_build::Builder::new()
+        .folder(&dir)
+        .base_dir(dir.parent().unwrap())
+        .env_prefix("BSTEST")
+        .dialects(&[dialect])
+        .scan()
+        .unwrap_or_else(|e| panic!("the {dialect} corpus does not build:\n{e}"))
+        .set;
+    syncer(&set).allow_destructive(true).run(db.target()).await.unwrap_or_else(|e| panic!("{e}"));
+    if db.kind == Kind::Postgres {
+        let schemas = db
+            .pool
+            .strings(
+                "SELECT nspname::text FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema', \
+                 'public', 'pg_toast') ORDER BY 1",
+            )
+            .await;
+        assert_eq!(schemas, ["audit", "billing"], "the corpus's schemas");
+        db.pool
+            .exec("DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = public, audit, billing', current_database()); END $$")
+            .await
+            .unwrap();
+    }
+    let snapshot = snapshot_fresh(&db).await;
+    if db.kind == Kind::Postgres {
+        // In the search path's order: the first one's names are unqualified.
+        assert_eq!(snapshot.schemas, ["public", "audit", "billing"]);
+        // Regressions of the reader, each an object kind the dump named and the snapshot
+        // missed: an exclusion constraint, a partition, a range type, the index of a
+        // materialized view.
+        let bookings = snapshot.tables.iter().find(|t| t.name == "room_bookings").unwrap();
+        assert_eq!(bookings.exclusions.len(), 1, "{bookings:?}");
+        assert_eq!(bookings.exclusions[0].name, "room_bookings_no_overlap");
+        assert!(bookings.exclusions[0].expression.starts_with("EXCLUDE USING gist"), "{:?}", bookings.exclusions);
+        let metrics = snapshot.tables.iter().find(|t| t.name == "metrics").unwrap();
+        assert_eq!(metrics.partitions.len(), 1, "{metrics:?}");
+        assert_eq!(metrics.partitions[0].name, "metrics_2025");
+        assert!(metrics.partitions[0].bound.starts_with("FOR VALUES FROM ('2025-01-01')"), "{:?}", metrics.partitions);
+        assert!(!snapshot.tables.iter().any(|t| t.name == "metrics_2025"), "a partition is not a table of its own");
+        let range = snapshot.types.iter().find(|t| t.name == "money_range").expect("the range type");
+        assert_eq!((range.kind.as_str(), range.definition.as_slice()), ("range", &["numeric".to_string()][..]));
+        assert!(snapshot.tables.iter().any(|t| t.name == "billing.ledger_entries"), "other schemas are qualified");
+        let sales = snapshot.views.iter().find(|v| v.name == "daily_sales").unwrap();
+        assert!(sales.materialized);
+        assert_eq!(sales.indexes.len(), 1, "{sales:?}");
+        assert_eq!((sales.indexes[0].name.as_str(), sales.indexes[0].unique), ("daily_sales_day_key", true));
+    }
+    let objects = compare_with_dump(&db, &snapshot);
+    assert!(objects > 150, "the corpus's schema is sizeable: {objects} objects compared");
+}
+
+on_every_database!(
+    reference_app_dump_matches_the_snapshot,
+    test_schema_dump_matches_the_snapshot,
+    corpus_dump_matches_the_snapshot
+);
+
+/// Asserts that the objects the database's own dump tool names are those of `snapshot`
+/// ([`dump_objects`], [`snapshot_objects`]); returns how many were compared.
+#[track_caller]
+fn compare_with_dump(db: &TestDb, snapshot: &Snapshot) -> usize {
+    let default_schema = snapshot.schemas.first().map(String::as_str).unwrap_or("");
+    let dump = schema_dump(db);
+    let from_dump = dump_objects(&dump, db.kind, default_schema);
+    let from_snapshot = snapshot_objects(snapshot);
+    let only_dump: Vec<&String> = from_dump.difference(&from_snapshot).collect();
+    let only_snapshot: Vec<&String> = from_snapshot.difference(&from_dump).collect();
+    assert!(
+        only_dump.is_empty() && only_snapshot.is_empty(),
+        "{:?}: the dump names what the snapshot lacks: {only_dump:#?}\nthe snapshot has what the dump does not name: \
+         {only_snapshot:#?}\n(the dump:\n{dump})",
+        db.kind
+    );
+    assert!(from_dump.iter().any(|o| o.starts_with("column ")), "columns were read from the dump");
+    from_dump.len()
+}
+
+/// The schema as the database's own tool writes it, without data: `pg_dump
+/// --schema-only`, `mysqldump --no-data`, `sqlite3 .schema` (the ledger left out).
+fn schema_dump(db: &TestDb) -> String {
+    use std::process::Command;
+    let mut command = match db.kind {
+        Kind::Postgres => {
+            let mut c = Command::new("pg_dump");
+            c.args([
+                "--schema-only",
+                "--no-owner",
+                "--no-privileges",
+                "--exclude-table=bootschema_history",
+                "-d",
+                &db.url,
+            ]);
+            c
+        }
+        Kind::MySql => {
+            let (user, password, host, port, database) = common::mysql_parts(&db.url);
+            let mut c = Command::new("mysqldump");
+            c.args(["-h", &host, "-P", &port, "-u", &user, "--no-data", "--skip-comments", "--skip-dump-date"]);
+            c.args([format!("--ignore-table={database}.bootschema_history"), database.clone()]);
+            if !password.is_empty() {
+                c.env("MYSQL_PWD", password);
+            }
+            c
+        }
+        Kind::Sqlite => {
+            let mut c = Command::new("sqlite3");
+            c.args([common::sqlite_path(&db.url), ".schema"]);
+            c
+        }
+    };
+    let out = command.output().unwrap_or_else(|e| panic!("the dump tool of {:?} cannot start: {e}", db.kind));
+    assert!(out.status.success(), "dumping {:?}: {}", db.kind, String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("a UTF-8 dump")
+}
+
+/// The statements of a dump, each ended by its `;` (or mysqldump's `DELIMITER`).
+/// Skipped over while looking for the end: quoted strings and names (`'…'`, `"…"`,
+/// `` `…` ``, `[…]`; backslash escapes on MySQL only), PostgreSQL's dollar quotes,
+/// parentheses, and on PostgreSQL and SQLite `BEGIN … END` and `CASE … END` (SQLite's
+/// trigger bodies, PostgreSQL's `BEGIN ATOMIC` function bodies). Comments are dropped,
+/// except MySQL's versioned comments (`/*!50001 … */`), whose text is SQL and is kept.
+fn dump_statements(dump: &str, kind: Kind) -> Vec<String> {
+    let chars: Vec<char> = dump.chars().collect();
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$';
+    let (mut out, mut current) = (Vec::new(), String::new());
+    let (mut depth, mut blocks, mut versioned) = (0i32, 0i32, 0i32);
+    let mut delimiter: Vec<char> = vec![';'];
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let at_line_start = i == 0 || chars[i - 1] == '\n';
+        let rest: String = chars[i..chars.len().min(i + 10)].iter().collect();
+        if kind == Kind::MySql && at_line_start && rest.to_ascii_uppercase().starts_with("DELIMITER ") {
+            let end = chars[i..].iter().position(|&c| c == '\n').map_or(chars.len(), |p| i + p);
+            delimiter = chars[i + 10..end].iter().collect::<String>().trim().chars().collect();
+            i = end;
+            continue;
+        }
+        // psql's meta-commands (pg_dump's `\restrict`) are lines of their own.
+        if c == '\\' && at_line_start && kind == Kind::Postgres {
+            i = chars[i..].iter().position(|&c| c == '\n').map_or(chars.len(), |p| i + p);
+            continue;
+        }
+        if c == '-' && chars.get(i + 1) == Some(&'-') {
+            i = chars[i..].iter().position(|&c| c == '\n').map_or(chars.len(), |p| i + p);
+            continue;
+        }
+        if c == '/' && chars.get(i + 1) == Some(&'*') {
+            if kind == Kind::MySql && chars.get(i + 2) == Some(&'!') {
+                i += 3;
+                while i < chars.len() && chars[i].is_ascii_digit() {
+                    i += 1;
+                }
+                versioned += 1;
+                current.push(' ');
+                continue;
+            }
+            let close = (i + 2..chars.len().saturating_sub(1)).find(|&j| chars[j] == '*' && chars[j + 1] == '/');
+            i = close.map_or(chars.len(), |j| j + 2);
+            continue;
+        }
+        if c == '*' && chars.get(i + 1) == Some(&'/') && versioned > 0 {
+            versioned -= 1;
+            current.push(' ');
+            i += 2;
+            continue;
+        }
+        // Quoted strings and names: copied whole.
+        let close = match c {
+            '\'' | '"' | '`' => Some(c),
+            '[' if kind == Kind::Sqlite => Some(']'),
+            _ => None,
+        };
+        if let Some(close) = close {
+            current.push(c);
+            i += 1;
+            while i < chars.len() {
+                let d = chars[i];
+                current.push(d);
+                i += 1;
+                if d == '\\' && kind == Kind::MySql && close == '\'' && i < chars.len() {
+                    current.push(chars[i]);
+                    i += 1;
+                } else if d == close {
+                    if chars.get(i) == Some(&close) && close != ']' {
+                        current.push(close);
+                        i += 1;
+                    } else {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        // PostgreSQL's dollar quotes: $$…$$, $tag$…$tag$.
+        if c == '$' && kind == Kind::Postgres && (i == 0 || !ident(chars[i - 1])) {
+            let tag_end = (i + 1..chars.len()).find(|&j| !(chars[j].is_ascii_alphanumeric() || chars[j] == '_'));
+            if let Some(j) = tag_end.filter(|&j| chars[j] == '$') {
+                let tag: String = chars[i..=j].iter().collect();
+                let body: String = chars[j + 1..].iter().collect();
+                let len = body.find(&tag).map_or(body.len(), |p| body[..p].chars().count() + tag.chars().count());
+                current.extend(&chars[i..j + 1 + len]);
+                i = j + 1 + len;
+                continue;
+            }
+        }
+        // Words that open and close blocks.
+        if kind != Kind::MySql && c.is_ascii_alphabetic() && (i == 0 || !ident(chars[i - 1])) {
+            let end = (i..chars.len()).find(|&j| !ident(chars[j])).unwrap_or(chars.len());
+            let word: String = chars[i..end].iter().collect::<String>().to_ascii_uppercase();
+            match word.as_str() {
+                "BEGIN" | "CASE" => blocks += 1,
+                "END" => blocks -= 1,
+                _ => {}
+            }
+            current.extend(&chars[i..end]);
+            i = end;
+            continue;
+        }
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        if depth == 0 && blocks <= 0 && chars[i..].starts_with(&delimiter) {
+            let statement = current.trim().to_string();
+            if !statement.is_empty() {
+                out.push(statement);
+            }
+            current.clear();
+            blocks = 0;
+            i += delimiter.len();
+            continue;
+        }
+        current.push(c);
+        i += 1;
+    }
+    if !current.trim().is_empty() {
+        out.push(current.trim().to_string());
+    }
+    out
+}
+
+/// `text` split at the commas outside parentheses and quotes.
+fn top_level_items(text: &str) -> Vec<String> {
+    let (mut items, mut current, mut depth, mut quote) = (Vec::new(), String::new(), 0i32, None);
+    for c in text.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                '\'' | '"' | '`' => quote = Some(c),
+                '[' => quote = Some(']'),
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                ',' if depth == 0 => {
+                    items.push(current.trim().to_string());
+                    current.clear();
+                    continue;
+                }
+                _ => {}
+            },
+        }
+        current.push(c);
+    }
+    if !current.trim().is_empty() {
+        items.push(current.trim().to_string());
+    }
+    items
+}
+
+/// The words of `text`: split at white space and around parentheses and commas, quoted
+/// names kept whole.
+fn sql_words(text: &str) -> Vec<String> {
+    let (mut words, mut current, mut quote) = (Vec::new(), String::new(), None);
+    for c in text.chars() {
+        match quote {
+            Some(q) => {
+                current.push(c);
+                if c == q {
+                    quote = None;
+                }
+            }
+            None if c == '"' || c == '`' || c == '\'' || c == '[' => {
+                current.push(c);
+                quote = Some(if c == '[' { ']' } else { c });
+            }
+            None if c.is_whitespace() || c == '(' || c == ')' || c == ',' => {
+                if !current.is_empty() {
+                    words.push(std::mem::take(&mut current));
+                }
+                if !c.is_whitespace() {
+                    words.push(c.to_string());
+                }
+            }
+            None => current.push(c),
+        }
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
+/// A name as the snapshot spells it: unquoted, and without the schema when it is the
+/// default one (`public."LegacyImport"` → `LegacyImport`, `billing.tax_rates` stays).
+fn object_name(word: &str, default_schema: &str) -> String {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut quote = None;
+    let chars: Vec<char> = word.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match quote {
+            Some(q) if c == q => {
+                if chars.get(i + 1) == Some(&q) && q != ']' {
+                    current.push(q);
+                    i += 1;
+                } else {
+                    quote = None;
+                }
+            }
+            Some(_) => current.push(c),
+            None => match c {
+                '"' | '`' => quote = Some(c),
+                '[' => quote = Some(']'),
+                '.' => parts.push(std::mem::take(&mut current)),
+                _ => current.push(c),
+            },
+        }
+        i += 1;
+    }
+    parts.push(current);
+    if parts.len() == 2 && parts[0] == default_schema {
+        parts.remove(0);
+    }
+    parts.join(".")
+}
+
+/// The columns of a key's `(a, b)` list, unquoted (a prefix length or order dropped).
+fn key_columns(list: &str) -> String {
+    let inner = list.trim().trim_start_matches('(').trim_end_matches(')');
+    top_level_items(inner)
+        .iter()
+        .map(|c| object_name(c.split_whitespace().next().unwrap_or(""), "").split('(').next().unwrap_or("").to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The text in the parentheses that open at or after byte `from` of `text`, and the rest.
+fn parenthesised(text: &str, from: usize) -> Option<(&str, &str)> {
+    let open = from + text[from..].find('(')?;
+    let (mut depth, mut quote) = (0i32, None);
+    for (j, c) in text[open..].char_indices() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                '\'' | '"' | '`' => quote = Some(c),
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some((&text[open + 1..open + j], &text[open + j + 1..]));
+                    }
+                }
+                _ => {}
+            },
+        }
+    }
+    None
+}
+
+/// The objects a schema-only dump names, one line each: `table T`, `column T.c`, `index
+/// T.i`, `constraint T.name <kind>`, `view V`, `materialized view V`, `sequence S`, `type
+/// X`, `partition T P`, `extension E`; on SQLite, whose keys are unnamed, `primary key T
+/// (cols)`, `unique T (cols)`, `foreign key T (cols) references R` and `check T` (a table
+/// with checks). What is parsed:
+/// * `CREATE TABLE`: the name, then the items of its parentheses. An item that starts
+///   with `CONSTRAINT`, `PRIMARY KEY`, `UNIQUE`, `KEY`, `INDEX`, `FULLTEXT`, `SPATIAL`,
+///   `CHECK`, `FOREIGN KEY` or `EXCLUDE` is a key or constraint (MySQL's keys are also
+///   indexes: `PRIMARY KEY` the one named `PRIMARY`); any other item is a column, whose
+///   first word is its name, and on SQLite whose `PRIMARY KEY`, `UNIQUE`, `REFERENCES`
+///   and `CHECK` are keys of the table; MariaDB names a column's own `CHECK` after the
+///   column.
+/// * `CREATE [UNIQUE] INDEX name ON [ONLY] table`; `CREATE [MATERIALIZED] VIEW`,
+///   including mysqldump's `/*!50001 CREATE … VIEW */` forms; `CREATE SEQUENCE`; `CREATE
+///   TYPE` and `CREATE DOMAIN`; `CREATE EXTENSION`.
+/// * pg_dump's `ALTER TABLE … ADD CONSTRAINT name <kind>` (a primary key, unique or
+///   exclusion constraint also names its index), `… SEQUENCE NAME s` of an identity
+///   column, and `ALTER TABLE parent ATTACH PARTITION p`: a partition is listed under
+///   the table at the top of its tree, and its columns (its parent's) and the indexes
+///   attached to the parent's (`ALTER INDEX … ATTACH PARTITION`) are not objects of their
+///   own.
+///
+/// Not compared: functions, procedures, triggers, events, schemas, comments, grants,
+/// SQLite's own tables (`sqlite_%`), and the ledger.
+fn dump_objects(dump: &str, kind: Kind, default_schema: &str) -> BTreeSet<String> {
+    let mut objects = BTreeSet::new();
+    let mut partition_of: BTreeMap<String, String> = BTreeMap::new();
+    let mut attached_indexes = BTreeSet::new();
+    let name = |w: &str| object_name(w, default_schema);
+    let ledger = |t: &str| t == "bootschema_history" || t.ends_with(".bootschema_history");
+    for statement in dump_statements(dump, kind) {
+        let words = sql_words(&statement);
+        let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
+        let is = |i: usize, w: &str| upper.get(i).is_some_and(|u| u == w);
+        if !is(0, "CREATE") && !is(0, "ALTER") {
+            continue;
+        }
+        if is(0, "ALTER") && is(1, "INDEX") {
+            if let Some(p) = upper.iter().position(|u| u == "PARTITION") {
+                attached_indexes.insert(name(&words[p + 1]).rsplit('.').next().unwrap_or("").to_string());
+            }
+            continue;
+        }
+        if is(0, "ALTER") && is(1, "TABLE") {
+            let table = name(&words[if is(2, "ONLY") { 3 } else { 2 }]);
+            if ledger(&table) {
+                continue;
+            }
+            if let Some(p) = upper.iter().position(|u| u == "ATTACH") {
+                partition_of.insert(name(&words[p + 2]), table.clone());
+            }
+            if let Some(p) = upper.windows(2).position(|w| w[0] == "SEQUENCE" && w[1] == "NAME") {
+                objects.insert(format!("sequence {}", name(&words[p + 2])));
+            }
+            if let Some(p) = upper.windows(2).position(|w| w[0] == "ADD" && w[1] == "CONSTRAINT") {
+                let constraint = name(&words[p + 2]);
+                let kind = match upper[p + 3].as_str() {
+                    "PRIMARY" => "primary key",
+                    "UNIQUE" => "unique",
+                    "FOREIGN" => "foreign key",
+                    "CHECK" => "check",
+                    "EXCLUDE" => "exclude",
+                    other => panic!("a constraint of kind {other}: {statement}"),
+                };
+                objects.insert(format!("constraint {table}.{constraint} {kind}"));
+                if ["primary key", "unique", "exclude"].contains(&kind) {
+                    objects.insert(format!("index {table}.{constraint}"));
+                }
+            }
+            continue;
+        }
+        if !is(0, "CREATE") {
+            continue;
+        }
+        // What is created: the first word of its head (before any parenthesis or `AS`)
+        // that names a kind of object (`CREATE OR REPLACE`, `UNIQUE`, `MATERIALIZED`,
+        // MySQL's `ALGORITHM=… DEFINER=… SQL SECURITY …` come before it), and the name
+        // after it (`IF NOT EXISTS` skipped).
+        const KINDS: &[&str] = &[
+            "TABLE",
+            "VIEW",
+            "INDEX",
+            "SEQUENCE",
+            "TYPE",
+            "DOMAIN",
+            "EXTENSION",
+            "SCHEMA",
+            "TRIGGER",
+            "FUNCTION",
+            "PROCEDURE",
+            "EVENT",
+            "AGGREGATE",
+            "OPERATOR",
+            "CAST",
+            "COLLATION",
+            "RULE",
+            "POLICY",
+            "STATISTICS",
+            "PUBLICATION",
+            "SUBSCRIPTION",
+            "SERVER",
+            "LANGUAGE",
+            "CONVERSION",
+        ];
+        let head = upper.iter().position(|u| u == "(" || u == "AS").unwrap_or(upper.len());
+        let Some(at) = (1..head).find(|&i| KINDS.contains(&upper[i].as_str())) else {
+            panic!("a CREATE statement of a kind this test does not know: {statement}")
+        };
+        let mut n = at + 1;
+        while ["IF", "NOT", "EXISTS"].contains(&upper.get(n).map_or("", String::as_str)) {
+            n += 1;
+        }
+        let raw = words.get(n).cloned().unwrap_or_default();
+        let object = name(&raw);
+        match upper[at].as_str() {
+            "EXTENSION" => {
+                objects.insert(format!("extension {object}"));
+            }
+            "INDEX" => {
+                let on = upper.iter().position(|u| u == "ON").expect("CREATE INDEX … ON");
+                let table = name(&words[if is(on + 1, "ONLY") { on + 2 } else { on + 1 }]);
+                if !ledger(&table) {
+                    objects.insert(format!("index {table}.{object}"));
+                }
+            }
+            "VIEW" => {
+                let materialized = upper[..at].iter().any(|u| u == "MATERIALIZED");
+                objects.insert(format!("{}view {object}", if materialized { "materialized " } else { "" }));
+            }
+            "SEQUENCE" => {
+                objects.insert(format!("sequence {object}"));
+            }
+            // pg_dump's shell types (`CREATE TYPE t;`, before a range's functions) are
+            // not types of their own.
+            "TYPE" | "DOMAIN" if upper.len() > n + 1 => {
+                objects.insert(format!("type {object}"));
+            }
+            "TABLE" => {
+                if ledger(&object) || (kind == Kind::Sqlite && object.starts_with("sqlite_")) {
+                    continue;
+                }
+                objects.insert(format!("table {object}"));
+                let start = statement.find(raw.as_str()).unwrap() + raw.len();
+                let (body, _) = parenthesised(&statement, start).expect("a CREATE TABLE's columns");
+                for item in top_level_items(body) {
+                    table_item(&item, &object, kind, default_schema, &mut objects);
+                }
+            }
+            _ => {}
+        }
+    }
+    // Partitions: under the table at the top, without columns and attached indexes.
+    for (partition, parent) in &partition_of {
+        let mut top = parent.clone();
+        while let Some(up) = partition_of.get(&top) {
+            top = up.clone();
+        }
+        objects.retain(|o| {
+            o != &format!("table {partition}")
+                && !o.starts_with(&format!("column {partition}."))
+                && !(o.starts_with(&format!("index {partition}."))
+                    && attached_indexes.contains(o.rsplit('.').next().unwrap_or("")))
+        });
+        objects.insert(format!("partition {top} {partition}"));
+    }
+    objects
+}
+
+/// One item of a `CREATE TABLE`'s parentheses (see [`dump_objects`]).
+fn table_item(item: &str, table: &str, kind: Kind, default_schema: &str, objects: &mut BTreeSet<String>) {
+    let words = sql_words(item);
+    let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
+    let first = upper[0].as_str();
+    // A constraint's name, when it has one, and where its kind starts.
+    let (named, at) = if first == "CONSTRAINT" { (Some(object_name(&words[1], "")), 2) } else { (None, 0) };
+    let key = |i: usize| upper.get(i).map_or("", String::as_str);
+    match (key(at), kind) {
+        ("PRIMARY", Kind::MySql) => {
+            objects.insert(format!("constraint {table}.PRIMARY primary key"));
+            objects.insert(format!("index {table}.PRIMARY"));
+        }
+        ("UNIQUE", Kind::MySql) => {
+            let index = object_name(&words[at + 2], "");
+            objects.insert(format!("constraint {table}.{index} unique"));
+            objects.insert(format!("index {table}.{index}"));
+        }
+        ("KEY" | "INDEX", Kind::MySql) => {
+            objects.insert(format!("index {table}.{}", object_name(&words[at + 1], "")));
+        }
+        ("FULLTEXT" | "SPATIAL", Kind::MySql) => {
+            let i = if matches!(key(at + 1), "KEY" | "INDEX") { at + 2 } else { at + 1 };
+            objects.insert(format!("index {table}.{}", object_name(&words[i], "")));
+        }
+        ("PRIMARY" | "UNIQUE" | "CHECK" | "FOREIGN" | "EXCLUDE", Kind::Sqlite) => {
+            // The first parentheses of a table's key hold its columns.
+            let columns = || parenthesised(item, 0).map(|(inner, _)| key_columns(inner)).unwrap_or_default();
+            let object = match key(at) {
+                "PRIMARY" => format!("primary key {table} ({})", columns()),
+                "UNIQUE" => format!("unique {table} ({})", columns()),
+                "CHECK" => format!("check {table}"),
+                _ => {
+                    let r = upper.iter().position(|u| u == "REFERENCES").unwrap();
+                    format!(
+                        "foreign key {table} ({}) references {}",
+                        columns(),
+                        object_name(&words[r + 1], default_schema)
+                    )
+                }
+            };
+            objects.insert(object);
+        }
+        ("PRIMARY" | "UNIQUE" | "CHECK" | "FOREIGN" | "EXCLUDE", _) => {
+            let kind = match key(at) {
+                "PRIMARY" => "primary key",
+                "UNIQUE" => "unique",
+                "CHECK" => "check",
+                "FOREIGN" => "foreign key",
+                _ => "exclude",
+            };
+            let name = named.unwrap_or_else(|| panic!("an unnamed {kind} in a {kind:?} dump: {item}"));
+            objects.insert(format!("constraint {table}.{name} {kind}"));
+        }
+        _ => {
+            let column = object_name(&words[0], "");
+            objects.insert(format!("column {table}.{column}"));
+            // Constraints written on the column: words outside its default and
+            // expressions (those are in parentheses or quotes, which `sql_words` keeps
+            // apart or whole).
+            let mut depth = 0;
+            let mut top: Vec<(usize, &str)> = Vec::new();
+            for (i, u) in upper.iter().enumerate() {
+                match u.as_str() {
+                    "(" => depth += 1,
+                    ")" => depth -= 1,
+                    w if depth == 0 => top.push((i, w)),
+                    _ => {}
+                }
+            }
+            let has = |w: &str| top.iter().any(|(_, u)| *u == w);
+            match kind {
+                Kind::Sqlite => {
+                    if top.windows(2).any(|p| p[0].1 == "PRIMARY" && p[1].1 == "KEY") {
+                        objects.insert(format!("primary key {table} ({column})"));
+                    }
+                    if has("UNIQUE") {
+                        objects.insert(format!("unique {table} ({column})"));
+                    }
+                    if has("CHECK") {
+                        objects.insert(format!("check {table}"));
+                    }
+                    if let Some((r, _)) = top.iter().find(|(_, u)| *u == "REFERENCES") {
+                        objects.insert(format!(
+                            "foreign key {table} ({column}) references {}",
+                            object_name(&words[r + 1], default_schema)
+                        ));
+                    }
+                }
+                Kind::MySql if has("CHECK") => {
+                    objects.insert(format!("constraint {table}.{column} check"));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The same objects from a snapshot (see [`dump_objects`]).
+fn snapshot_objects(s: &Snapshot) -> BTreeSet<String> {
+    let mut objects = BTreeSet::new();
+    let sqlite = s.dialect == bootschema::snapshot::DialectName::Sqlite;
+    for t in &s.tables {
+        let n = &t.name;
+        objects.insert(format!("table {n}"));
+        objects.extend(t.columns.iter().map(|c| format!("column {n}.{}", c.name)));
+        for i in &t.indexes {
+            if sqlite && i.name.starts_with("sqlite_autoindex_") {
+                // The index of an unnamed unique constraint: the constraint.
+                objects.insert(format!("unique {n} ({})", i.columns.join(", ")));
+            } else {
+                objects.insert(format!("index {n}.{}", i.name));
+            }
+        }
+        let mut constraint = |name: &str, kind: &str, columns: &[String]| {
+            if name.is_empty() {
+                objects.insert(format!("{kind} {n} ({})", columns.join(", ")));
+            } else {
+                objects.insert(format!("constraint {n}.{name} {kind}"));
+            }
+        };
+        if let Some(pk) = &t.primary_key {
+            constraint(&pk.name, "primary key", &pk.columns);
+        }
+        for k in &t.unique {
+            constraint(&k.name, "unique", &k.columns);
+        }
+        for c in &t.checks {
+            if c.name.is_empty() {
+                objects.insert(format!("check {n}"));
+            } else {
+                objects.insert(format!("constraint {n}.{} check", c.name));
+            }
+        }
+        for x in &t.exclusions {
+            objects.insert(format!("constraint {n}.{} exclude", x.name));
+        }
+        for f in &t.foreign_keys {
+            if f.name.is_empty() {
+                objects.insert(format!("foreign key {n} ({}) references {}", f.columns.join(", "), f.references));
+            } else {
+                objects.insert(format!("constraint {n}.{} foreign key", f.name));
+            }
+        }
+        objects.extend(t.partitions.iter().map(|p| format!("partition {n} {}", p.name)));
+    }
+    for v in &s.views {
+        objects.insert(format!("{}view {}", if v.materialized { "materialized " } else { "" }, v.name));
+        objects.extend(v.indexes.iter().map(|i| format!("index {}.{}", v.name, i.name)));
+    }
+    objects.extend(s.sequences.iter().map(|q| format!("sequence {}", q.name)));
+    objects.extend(s.types.iter().map(|t| format!("type {}", t.name)));
+    // pg_dump writes the extensions a database has (`plpgsql`, in `pg_catalog`, is there
+    // in every database and left out); the other tools know of none.
+    objects.extend(s.extensions.iter().filter(|e| e.schema != "pg_catalog").map(|e| format!("extension {}", e.name)));
+    objects
+}
+
+/// MariaDB names a column's own check after the column, so two tables with a check on
+/// columns of the same name have two checks of the same name: each stays with its table
+/// (joined by name only, each table had both).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn column_checks_of_the_same_name_stay_with_their_table() {
+    let Some(db) = TestDb::new(Kind::MySql).await else { return };
+    db.pool
+        .exec("CREATE TABLE a (amount INT CHECK (amount > 0)); CREATE TABLE b (amount INT CHECK (amount < 5))")
+        .await
+        .unwrap();
+    let snapshot = snapshot_fresh(&db).await;
+    for (table, clause) in [("a", "> 0"), ("b", "< 5")] {
+        let t = snapshot.tables.iter().find(|t| t.name == table).unwrap();
+        assert_eq!(t.checks.len(), 1, "{table}: {:?}", t.checks);
+        assert!(t.checks[0].expression.contains(clause), "{table}: {:?}", t.checks);
+    }
+    compare_with_dump(&db, &snapshot);
+}

@@ -11,7 +11,9 @@
 //! size / peak memory part, which builds a small app once per N), `--no-adopt` /
 //! `--adopt-only` (skip / run alone the adoption of a 1,000-file sqlx and refinery
 //! history), `--deep-only` (the cost of `schema verify --deep` at N = 100 and 1,000, or
-//! the `--n` given after it).
+//! the `--n` given after it), `--snapshot-only` (alone: `Syncer::snapshot` of a schema of
+//! N tables on each database, with `--snapshot-tables 500,5000` the N, which are the
+//! default).
 //!
 //! Servers: `BENCH_PG_URL` (default postgres://postgres@127.0.0.1:5432) and
 //! `BENCH_MY_URL` (default mysql://root@127.0.0.1:3306). Every database used is
@@ -1346,6 +1348,236 @@ async fn profile(servers: &Servers, kind: Db, n: usize, files: &Files) -> Res<()
 }
 
 // ---------------------------------------------------------------------------------
+// Snapshot of a large schema: `Syncer::snapshot` on N tables (issue 19, item 1)
+// ---------------------------------------------------------------------------------
+
+/// Whether [`CountQueries`] counts: off while the snapshot is timed, so that sqlx does
+/// not format its statements for a log nobody reads (it asks the subscriber first).
+static COUNTING: AtomicBool = AtomicBool::new(false);
+/// The statements sqlx sent while [`COUNTING`] was on: their first words.
+static COUNTED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// A layer that records each `sqlx::query` event while [`COUNTING`] is on, and tells sqlx
+/// that nobody listens otherwise.
+struct CountQueries;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountQueries {
+    fn register_callsite(&self, _: &'static tracing::Metadata<'static>) -> tracing::subscriber::Interest {
+        tracing::subscriber::Interest::sometimes()
+    }
+
+    fn enabled(&self, metadata: &tracing::Metadata<'_>, _: tracing_subscriber::layer::Context<'_, S>) -> bool {
+        COUNTING.load(Ordering::SeqCst) && metadata.target() == "sqlx::query"
+    }
+
+    fn on_event(&self, event: &tracing::Event<'_>, _ctx: tracing_subscriber::layer::Context<'_, S>) {
+        // sqlx logs a short statement whole in `summary` and an empty `db.statement`, a
+        // long one's first words in `summary` and the whole in `db.statement`.
+        #[derive(Default)]
+        struct V(String, String);
+        impl tracing::field::Visit for V {
+            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+                match field.name() {
+                    "summary" => self.0 = value.to_string(),
+                    "db.statement" => self.1 = value.to_string(),
+                    _ => {}
+                }
+            }
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                self.record_str(field, &format!("{value:?}"));
+            }
+        }
+        let mut v = V::default();
+        event.record(&mut v);
+        let whole = if v.1.trim().trim_matches('"').is_empty() { v.0 } else { v.1 };
+        let text: String = whole.trim().trim_matches('"').split_whitespace().collect::<Vec<_>>().join(" ");
+        COUNTED.lock().unwrap().push(text.chars().take(60).collect());
+    }
+}
+
+/// The schema of the snapshot measurement, `n` tables `t0…` in batches of 100 tables:
+/// five columns (integer, varchar, timestamp; a default, a NOT NULL), a primary key, a
+/// named check, a foreign key to the table before (every table but the first), a unique
+/// index and a plain one. MariaDB takes the indexes inline and indexes the foreign key
+/// itself.
+fn snapshot_schema(kind: Db, n: usize) -> Vec<String> {
+    let mut batches = Vec::new();
+    let mut batch = String::new();
+    for k in 0..n {
+        let fk = match k {
+            0 => String::new(),
+            _ => format!(",\n    CONSTRAINT t{k}_parent_fk FOREIGN KEY (parent_id) REFERENCES t{} (id) ON DELETE CASCADE", k - 1),
+        };
+        let inline = if kind == Db::My { format!(",\n    UNIQUE KEY t{k}_name_idx (name),\n    KEY t{k}_created_idx (created_at)") } else { String::new() };
+        batch.push_str(&format!(
+            "CREATE TABLE t{k} (\n    id INTEGER NOT NULL PRIMARY KEY,\n    parent_id INTEGER,\n    name VARCHAR(100) NOT NULL,\n    amount INTEGER NOT NULL DEFAULT 0,\n    created_at TIMESTAMP NULL,\n    CONSTRAINT t{k}_amount_check CHECK (amount >= 0){fk}{inline}\n);\n"
+        ));
+        if kind != Db::My {
+            batch.push_str(&format!("CREATE UNIQUE INDEX t{k}_name_idx ON t{k} (name);\nCREATE INDEX t{k}_created_idx ON t{k} (created_at);\n"));
+        }
+        if (k + 1) % 100 == 0 || k + 1 == n {
+            batches.push(std::mem::take(&mut batch));
+        }
+    }
+    batches
+}
+
+/// Runs a batch of statements (`raw_sql`: several statements in one message); SQLite's
+/// in one transaction.
+async fn pool_exec_batch(pool: &SqlxPool, sql: String) -> Res<()> {
+    match pool {
+        SqlxPool::Pg(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(p).await.map(|_| ())?,
+        SqlxPool::My(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(p).await.map(|_| ())?,
+        SqlxPool::Lite(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(format!("BEGIN;\n{sql}COMMIT;\n"))).execute(p).await.map(|_| ())?,
+    }
+    Ok(())
+}
+
+/// A pool of one connection: every snapshot of a measurement runs on the same, warm
+/// connection (with two, a snapshot may open the second, and count its set-up).
+async fn one_connection(kind: Db, url: &str) -> Res<SqlxPool> {
+    Ok(match kind {
+        Db::Pg => SqlxPool::Pg(PgPoolOptions::new().max_connections(1).connect(url).await?),
+        Db::My => SqlxPool::My(MySqlPoolOptions::new().max_connections(1).connect(url).await?),
+        Db::Lite => {
+            let options = SqliteConnectOptions::from_str(url)?.create_if_missing(true);
+            SqlxPool::Lite(SqlitePoolOptions::new().max_connections(1).connect_with(options).await?)
+        }
+    })
+}
+
+/// One row of the snapshot table.
+struct SnapshotRow {
+    kind: Db,
+    n: usize,
+    build: Duration,
+    runs: Vec<Duration>,
+    statements: Vec<String>,
+    round_trips: Option<u64>,
+    json_bytes: usize,
+    objects: (usize, usize, usize, usize),
+}
+
+/// Builds the `n`-table schema on `kind`, then takes its snapshot: one untimed (checked:
+/// `n` tables, each with its keys and indexes), one counted (the statements sqlx sends,
+/// through [`CountQueries`]), `runs` timed on the warm pool (connection acquisition
+/// included, as in the no-op boot), and on PostgreSQL and MariaDB one more through the
+/// counting proxy on a pool of its own, warmed by one snapshot.
+async fn snapshot_large(servers: &Servers, kind: Db, n: usize, runs: usize, set: &SnippetSet) -> Res<SnapshotRow> {
+    let name = format!("bench_snap_{n}");
+    servers.create(kind, &name).await?;
+    let pool = one_connection(kind, &servers.url(kind, &name, None)).await?;
+    let started = Instant::now();
+    for batch in snapshot_schema(kind, n) {
+        pool_exec_batch(&pool, batch).await?;
+    }
+    let build = started.elapsed();
+    let tables = servers.tables(kind, &name).await?;
+    if tables != n as i64 {
+        return Err(format!("{}: {tables} tables built, not {n}", kind.name()).into());
+    }
+    servers.settle(kind).await?;
+    let syncer = bootschema::Syncer::new(set).ignore_environment();
+    let first = syncer.snapshot(pool.target()).await?;
+    let keys = |t: &bootschema::snapshot::Table| t.primary_key.is_some() && t.checks.len() == 1 && t.indexes.len() >= 2;
+    if first.tables.len() != n || !first.tables.iter().all(keys) {
+        return Err(format!("{}: the snapshot has {} tables, or one without its keys", kind.name(), first.tables.len()).into());
+    }
+    let columns = first.tables.iter().map(|t| t.columns.len()).sum();
+    let indexes = first.tables.iter().map(|t| t.indexes.len()).sum();
+    let foreign = first.tables.iter().map(|t| t.foreign_keys.len()).sum();
+    let json_bytes = first.to_json().len();
+
+    COUNTED.lock().unwrap().clear();
+    COUNTING.store(true, Ordering::SeqCst);
+    let counted = syncer.snapshot(pool.target()).await;
+    COUNTING.store(false, Ordering::SeqCst);
+    let statements = std::mem::take(&mut *COUNTED.lock().unwrap());
+    if counted? != first {
+        return Err(format!("{}: two snapshots of the same schema differ", kind.name()).into());
+    }
+
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let started = Instant::now();
+        syncer.snapshot(pool.target()).await?;
+        times.push(started.elapsed());
+    }
+    pool.close().await;
+
+    let round_trips = if kind == Db::Lite {
+        None
+    } else {
+        let proxy = Proxy::start(Servers::host_port(if kind == Db::Pg { &servers.pg_base } else { &servers.my_base })).await?;
+        let counted = one_connection(kind, &servers.url(kind, &name, Some(proxy.port))).await?;
+        syncer.snapshot(counted.target()).await?;
+        proxy.reset();
+        syncer.snapshot(counted.target()).await?;
+        let trips = proxy.read();
+        counted.close().await;
+        Some(trips)
+    };
+    servers.drop(kind, &name).await?;
+    Ok(SnapshotRow { kind, n, build, runs: times, statements, round_trips, json_bytes, objects: (n, columns, indexes, foreign) })
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg").map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_else(|_| "?".into())
+}
+
+/// `--snapshot-only`: the snapshot of an N-table schema on each database, for each N.
+async fn snapshot_only(servers: &Servers, dbs: &[Db], ns: &[usize]) -> Res<()> {
+    use tracing_subscriber::layer::SubscriberExt;
+    let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry().with(CountQueries));
+    let files = generate(1)?;
+    let load_before = load_average();
+    let mut rows = Vec::new();
+    for &kind in dbs {
+        for &n in ns {
+            let runs = if n >= 5000 { 5 } else { 11 };
+            eprintln!("{}: snapshot of {n} tables…", kind.name());
+            rows.push(snapshot_large(servers, kind, n, runs, &files.set).await?);
+        }
+    }
+    println!("## Snapshot of a large schema (`Syncer::snapshot` on N tables; warm pool, connection acquisition included)\n");
+    println!("Load average (1, 5, 15 min) before: {load_before}; after: {}.\n", load_average());
+    println!("| database | N tables | columns / indexes / foreign keys | snapshot (median) | runs | min – max | statements sent | of which catalog queries | round trips | JSON document | schema built in |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for r in &rows {
+        let catalog = r.statements.iter().filter(|s| {
+            let upper = s.to_ascii_uppercase();
+            upper.starts_with("SELECT") || upper.starts_with("WITH")
+        });
+        let min = r.runs.iter().min().copied().unwrap_or_default();
+        let max = r.runs.iter().max().copied().unwrap_or_default();
+        println!(
+            "| {} | {} | {} / {} / {} | {} | {} | {} – {} | {} | {} | {} | {:.0} KiB | {:.1} s |",
+            r.kind.name(),
+            r.n,
+            r.objects.1,
+            r.objects.2,
+            r.objects.3,
+            ms(median(r.runs.clone())),
+            r.runs.len(),
+            ms(min),
+            ms(max),
+            r.statements.len(),
+            catalog.count(),
+            r.round_trips.map(|t| t.to_string()).unwrap_or_else(|| "–".into()),
+            r.json_bytes as f64 / 1024.0,
+            r.build.as_secs_f64(),
+        );
+    }
+    println!();
+    for &kind in dbs {
+        if let Some(r) = rows.iter().find(|r| r.kind == kind) {
+            println!("{} statements: {}\n", kind.name(), r.statements.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "));
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------------
 
@@ -1376,6 +1608,8 @@ async fn main() -> Res<()> {
     let mut adopt_only = false;
     let mut skip_adopt = false;
     let mut deep_only = false;
+    let mut snapshot_mode = false;
+    let mut snapshot_ns = vec![500, 5000];
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
@@ -1393,6 +1627,11 @@ async fn main() -> Res<()> {
                 ns = vec![100, 1000];
             }
             "--profile" => profile_mode = true,
+            "--snapshot-only" => snapshot_mode = true,
+            "--snapshot-tables" => {
+                i += 1;
+                snapshot_ns = args[i].split(',').map(|v| v.parse()).collect::<Result<_, _>>()?;
+            }
             "--n" => {
                 i += 1;
                 ns = args[i].split(',').map(|v| v.parse()).collect::<Result<_, _>>()?;
@@ -1446,6 +1685,11 @@ async fn main() -> Res<()> {
     println!("- N: {ns:?}; repetitions (fresh, no-op): {:?}", ns.iter().map(|&n| repetitions(n)).collect::<Vec<_>>());
     println!();
 
+    if snapshot_mode {
+        snapshot_only(&servers, &dbs, &snapshot_ns).await?;
+        println!("whole run: {:.0} s", started.elapsed().as_secs_f64());
+        return Ok(());
+    }
     if adopt_only {
         let files = generate(ADOPT_N)?;
         let mut rows = BTreeMap::new();

@@ -5,13 +5,14 @@
 //! foreign key's action, all of which pass the guards.
 //!
 //! The scratch database: SQLite, in memory; PostgreSQL and MySQL, a database named
-//! `bootschema_scratch_<millis>_<pid>_<n>` created on the server of `--dev-url`, or on the
+//! `bootschema_scratch_<millis>_<pid>_<n>_<connection>` created on the server of `--dev-url`, or on the
 //! target's server when no such URL is given (the role must be allowed to create
-//! databases). It is dropped on every path, errors included. While it exists, the
-//! connection that created it holds a session lock named after it (PostgreSQL an
-//! advisory lock, MySQL `GET_LOCK`), which the server releases when that connection
-//! dies: a later run drops every scratch database whose lock is free, which is how a
-//! killed run's database goes.
+//! databases). It is dropped on every path, errors included. A later run tells a
+//! killed run's database from a live one by its creator's connection: PostgreSQL, the
+//! backend pid in its name (alive while `pg_stat_activity` has that pid, started
+//! before the database); MySQL, a `GET_LOCK` named after it, held by that connection
+//! and freed by the server when it dies. Every run drops the ones whose creator is
+//! gone.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -251,12 +252,29 @@ pub(crate) fn defined_by(object: &str, snippets: &[Snippet]) -> Option<String> {
 }
 
 /// The scratch database's name: unique per run, and recognisable by a later one.
-/// `<ms>_<pid>_<n>`: two runs of one process in the same millisecond differ by `n`.
-fn scratch_name() -> String {
+/// `<ms>_<pid>_<n>_<connection>`: two runs of one process in the same millisecond
+/// differ by `n`; `connection` is the server's id of the connection that creates it
+/// (PostgreSQL's backend pid, MySQL's connection id), how a later run tells whether its
+/// creator still lives. `millis`: the server's clock where the name is checked against
+/// it (PostgreSQL), else this machine's.
+fn scratch_name(millis: Option<i64>, connection: i64) -> String {
     static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let millis = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    let millis = millis.unwrap_or_else(|| {
+        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    });
     let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("{SCRATCH_PREFIX}{millis}_{}_{run}", std::process::id())
+    format!("{SCRATCH_PREFIX}{millis}_{}_{run}_{connection}", std::process::id())
+}
+
+/// The creation time (ms since the epoch) and the creator's connection id in a scratch
+/// database's name.
+pub(crate) fn scratch_parts(name: &str) -> Option<(i64, i64)> {
+    let rest = name.strip_prefix(SCRATCH_PREFIX)?;
+    let parts: Vec<&str> = rest.split('_').collect();
+    match parts.as_slice() {
+        [millis, _, _, connection] => Some((millis.parse().ok()?, connection.parse().ok()?)),
+        _ => None,
+    }
 }
 
 /// The error when the scratch database cannot be created.
@@ -276,15 +294,11 @@ mod postgres {
     use sqlx::postgres::PgConnectOptions;
     use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
-    use super::{cannot_create, replay_into, scratch_name, SCRATCH_PREFIX};
+    use super::{cannot_create, replay_into, scratch_name, scratch_parts, SCRATCH_PREFIX};
     use crate::dialect::Target;
     use crate::error::Error;
     use crate::snapshot::Snapshot;
     use crate::Syncer;
-
-    /// The first key of the advisory locks that mark a scratch database in use (the
-    /// second is `hashtext` of its name): "bsdv".
-    const LOCK_CLASS: i32 = 0x6273_6476;
 
     pub(super) async fn replay(
         replay: &Syncer<'_>,
@@ -298,9 +312,15 @@ mod postgres {
         let mut admin =
             PgConnection::connect_with(&options).await.map_err(|e| cannot_create("PostgreSQL", &server, &e))?;
         let cleaned_up = clean_up(&mut admin).await;
-        let name = scratch_name();
-        let lock = sqlx::query("SELECT pg_advisory_lock($1, hashtext($2))").bind(LOCK_CLASS).bind(&name);
-        lock.execute(&mut admin).await.map_err(|e| cannot_create("PostgreSQL", &server, &e))?;
+        // The name carries this connection's backend pid: while it lives, the database
+        // is in use. (Advisory locks would not do: PostgreSQL keeps them per database,
+        // and runs against two targets connect to two databases.)
+        let (backend, millis): (i32, i64) =
+            sqlx::query_as("SELECT pg_backend_pid(), (extract(epoch FROM clock_timestamp()) * 1000)::int8")
+                .fetch_one(&mut admin)
+                .await
+                .map_err(|e| cannot_create("PostgreSQL", &server, &e))?;
+        let name = scratch_name(Some(millis), i64::from(backend));
         sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
             .execute(&mut admin)
             .await
@@ -341,10 +361,14 @@ mod postgres {
             sql.push_str(&format!("CREATE SCHEMA IF NOT EXISTS {};\n", quote(schema)));
         }
         for extension in &actual.extensions {
+            // `plpgsql` lives in `pg_catalog`, a schema no one creates.
+            if !extension.schema.starts_with("pg_") {
+                sql.push_str(&format!("CREATE SCHEMA IF NOT EXISTS {};\n", quote(&extension.schema)));
+            }
             sql.push_str(&format!(
-                "CREATE SCHEMA IF NOT EXISTS {schema};\nCREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {schema} CASCADE;\n",
+                "CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {} CASCADE;\n",
                 quote(&extension.name),
-                schema = quote(&extension.schema)
+                quote(&extension.schema)
             ));
         }
         if sql.is_empty() {
@@ -356,31 +380,32 @@ mod postgres {
         ))
     }
 
-    /// Drops the scratch databases whose lock is free: their run is gone.
+    /// Drops the scratch databases whose creator is gone: no backend with the pid in the
+    /// name that started before the database was made (a later backend with the same
+    /// pid is another session).
     async fn clean_up(admin: &mut PgConnection) -> Vec<String> {
-        let names: Vec<String> =
-            sqlx::query_scalar("SELECT datname::text FROM pg_database WHERE starts_with(datname, $1)")
-                .bind(SCRATCH_PREFIX)
-                .fetch_all(&mut *admin)
-                .await
-                .unwrap_or_default();
+        let names: Vec<String> = sqlx::query_scalar("SELECT datname::text FROM pg_database WHERE starts_with(datname, $1)")
+            .bind(SCRATCH_PREFIX)
+            .fetch_all(&mut *admin)
+            .await
+            .unwrap_or_default();
         let mut dropped = Vec::new();
         for name in names {
-            let free: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, hashtext($2))")
-                .bind(LOCK_CLASS)
-                .bind(&name)
-                .fetch_one(&mut *admin)
-                .await
-                .unwrap_or(false);
-            if !free {
+            let Some((millis, backend)) = scratch_parts(&name) else { continue };
+            // `backend_start` is hidden for other roles' sessions: then a live pid counts.
+            let alive: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1 \
+                 AND (backend_start IS NULL OR backend_start <= to_timestamp($2::float8 / 1000)))",
+            )
+            .bind(backend as i32)
+            .bind(millis as f64)
+            .fetch_one(&mut *admin)
+            .await
+            .unwrap_or(true);
+            if alive {
                 continue;
             }
             let drop = sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
-                .execute(&mut *admin)
-                .await;
-            let _ = sqlx::query("SELECT pg_advisory_unlock($1, hashtext($2))")
-                .bind(LOCK_CLASS)
-                .bind(&name)
                 .execute(&mut *admin)
                 .await;
             match drop {
@@ -417,7 +442,11 @@ mod mysql {
         let mut admin =
             MySqlConnection::connect_with(&options).await.map_err(|e| cannot_create("MySQL", &server, &e))?;
         let cleaned_up = clean_up(&mut admin).await;
-        let name = scratch_name();
+        let connection: i64 = sqlx::query_scalar("SELECT CAST(CONNECTION_ID() AS SIGNED)")
+            .fetch_one(&mut admin)
+            .await
+            .map_err(|e| cannot_create("MySQL", &server, &e))?;
+        let name = scratch_name(None, connection);
         let locked: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK(?, 0)")
             .bind(&name)
             .fetch_one(&mut admin)
@@ -482,8 +511,10 @@ mod tests {
 
     #[test]
     fn scratch_names_fit_every_server_and_carry_the_prefix() {
-        let name = scratch_name();
-        assert_ne!(name, scratch_name(), "two runs in one millisecond");
+        let name = scratch_name(Some(1), 123_456);
+        assert_ne!(name, scratch_name(Some(1), 123_456), "two runs in one millisecond");
+        assert_eq!(scratch_parts(&name).map(|(_, c)| c), Some(123_456));
+        assert_eq!(scratch_parts("bootschema_scratch_x"), None);
         assert!(name.starts_with(SCRATCH_PREFIX) && name.len() <= 63, "{name}");
         assert!(name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'), "{name}");
     }

@@ -508,8 +508,10 @@ impl<'a> Syncer<'a> {
                 let settings = self.settings()?;
                 let mut conn =
                     pool.acquire().await.map_err(|e| Error::db("connecting to PostgreSQL".to_string())(e))?;
-                let extensions = crate::snapshot::postgres::extensions(&mut conn).await?;
+                let mut extensions = crate::snapshot::postgres::extensions(&mut conn).await?;
                 let owned: Vec<String> = extensions.iter().flat_map(|e| e.owns_schemas.clone()).collect();
+                // Every database has `plpgsql` (from `template1`): the header leaves it out.
+                extensions.retain(|e| e.name != "plpgsql");
                 let scope = crate::snapshot::postgres::SchemaScope {
                     include: &settings.schemas,
                     exclude: &settings.exclude_schemas,

@@ -75,7 +75,20 @@ pub fn diff(a: &Snapshot, b: &Snapshot) -> Vec<Difference> {
                 a: Some(short(&view.definition_sha256)),
                 b: Some(short(&other.definition_sha256)),
             }),
-            Some(_) => {}
+            Some(other) => {
+                // A materialized view's indexes, by what they cover (PostgreSQL only).
+                let covers = |v: &super::View| {
+                    v.indexes
+                        .iter()
+                        .map(|i| {
+                            let unique = if i.unique { "unique " } else { "" };
+                            let predicate = i.predicate.as_ref().map(|p| format!(" where {p}")).unwrap_or_default();
+                            format!("{unique}{}{predicate}", i.columns.join(", "))
+                        })
+                        .collect::<BTreeSet<_>>()
+                };
+                set_diff(&format!("{object} index"), &covers(view), &covers(other), &mut out);
+            }
         }
     }
     for name in vb.keys().filter(|n| !va.contains_key(*n)) {
@@ -168,6 +181,14 @@ fn diff_table(a: &Table, b: &Table, same_dialect: bool, sqlite: bool, out: &mut 
     set_diff(&format!("{t} index"), &indexes(a), &indexes(b), out);
     let fks = |t: &Table| t.foreign_keys.iter().map(foreign_key_key).collect::<BTreeSet<_>>();
     set_diff(&format!("{t} foreign key"), &fks(a), &fks(b), out);
+
+    // PostgreSQL's exclusion constraints and partitions: by definition and by name and
+    // bound (a side of another dialect has none, and lacks them all).
+    let exclusions = |t: &Table| t.exclusions.iter().map(|x| x.expression.clone()).collect::<BTreeSet<_>>();
+    set_diff(&format!("{t} exclusion"), &exclusions(a), &exclusions(b), out);
+    let partitions =
+        |t: &Table| t.partitions.iter().map(|p| format!("{} {}", p.name, p.bound)).collect::<BTreeSet<_>>();
+    set_diff(&format!("{t} partition"), &partitions(a), &partitions(b), out);
 
     if same_dialect {
         let checks = |t: &Table| t.checks.iter().map(|c| c.expression.clone()).collect::<BTreeSet<_>>();
@@ -399,6 +420,43 @@ mod tests {
         let mut t = Table::new("t".into());
         t.checks.push(super::super::Check { name: String::new(), expression: "CHECK (a > 0) CHECK (b < 1)".into() });
         assert_eq!(check_count(&t), 2);
+    }
+
+    #[test]
+    fn partitions_exclusions_and_view_indexes_are_compared() {
+        use crate::snapshot::{Check, Index, Partition, View};
+        use crate::snippet::DialectKind;
+        let mut a = Snapshot::new(DialectKind::Postgres);
+        let mut table = Table::new("metrics".into());
+        table.partitions.push(Partition { name: "metrics_2025".into(), bound: "DEFAULT".into() });
+        table.exclusions.push(Check { name: "x".into(), expression: "EXCLUDE USING gist (at WITH &&)".into() });
+        a.tables.push(table);
+        a.views.push(View {
+            name: "daily".into(),
+            materialized: true,
+            definition_sha256: "00".into(),
+            indexes: vec![Index {
+                name: "daily_day_key".into(),
+                columns: vec!["day".into()],
+                unique: true,
+                predicate: None,
+                valid: true,
+            }],
+        });
+        let mut b = a.clone();
+        assert!(diff(&a, &b).is_empty());
+        b.tables[0].partitions.clear();
+        b.tables[0].exclusions.clear();
+        b.views[0].indexes.clear();
+        let objects: Vec<String> = diff(&a, &b).into_iter().map(|d| format!("{}: {}", d.object, d.what)).collect();
+        assert_eq!(
+            objects,
+            [
+                "metrics exclusion (EXCLUDE USING gist (at WITH &&)): missing in B",
+                "metrics partition (metrics_2025 DEFAULT): missing in B",
+                "view daily index (unique day): missing in B",
+            ]
+        );
     }
 
     #[test]

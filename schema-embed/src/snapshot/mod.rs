@@ -37,8 +37,9 @@ pub struct Snapshot {
     pub format: u32,
     /// The database it was read from.
     pub dialect: DialectName,
-    /// The schemas read (PostgreSQL: the search path's; MySQL: the database; SQLite:
-    /// `main`).
+    /// The schemas read (PostgreSQL: the search path's, in its order; MySQL: the
+    /// database; SQLite: `main`). Objects of the first are named without their schema,
+    /// those of the others as `schema.name`.
     pub schemas: Vec<String>,
     /// The tables, by name.
     pub tables: Vec<Table>,
@@ -92,6 +93,25 @@ pub struct Table {
     pub checks: Vec<Check>,
     /// Indexes, those of keys included.
     pub indexes: Vec<Index>,
+    /// Exclusion constraints (PostgreSQL): the name and the definition as the database
+    /// prints it (`EXCLUDE USING gist (during WITH &&)`); their index is in `indexes`.
+    #[serde(default)]
+    pub exclusions: Vec<Check>,
+    /// The partitions of a partitioned table (PostgreSQL), with their bounds. A
+    /// partition has its parent's columns, so it is listed here rather than as a table;
+    /// a partition of a partition is listed under the table at the top.
+    #[serde(default)]
+    pub partitions: Vec<Partition>,
+}
+
+/// A partition of a partitioned table.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Partition {
+    /// The partition's name (qualified as tables are).
+    pub name: String,
+    /// Its bound as the database prints it (`FOR VALUES FROM ('2025-01-01') TO
+    /// ('2026-01-01')`, `DEFAULT`).
+    pub bound: String,
 }
 
 /// A column.
@@ -173,6 +193,9 @@ pub struct View {
     pub materialized: bool,
     /// SHA-256 of the definition as the database prints it, whitespace collapsed.
     pub definition_sha256: String,
+    /// A materialized view's indexes (PostgreSQL), as a table's.
+    #[serde(default)]
+    pub indexes: Vec<Index>,
 }
 
 /// A sequence.
@@ -186,14 +209,15 @@ pub struct Sequence {
     pub owned_by: Option<String>,
 }
 
-/// An enum or domain type.
+/// A type the app created (PostgreSQL): an enum, a domain, a range or a composite type.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct TypeDef {
     /// The type's name.
     pub name: String,
-    /// `enum` or `domain`.
+    /// `enum`, `domain`, `range` or `composite`.
     pub kind: String,
-    /// An enum's labels in their order, or a domain's base type and constraints.
+    /// An enum's labels in their order; a domain's base type and constraints; a range's
+    /// subtype; a composite type's attributes (`name type`) in their order.
     pub definition: Vec<String>,
 }
 
@@ -206,7 +230,9 @@ pub struct Extension {
     pub version: String,
     /// The schema it was installed into.
     pub schema: String,
-    /// The schemas the extension itself created (PostGIS's `topology`, `tiger`).
+    /// The schemas the extension owns, left out of the scope: those that are members of
+    /// it, and the one its control file fixes while nothing in it is the app's
+    /// (PostGIS's `topology`, `tiger`).
     pub owns_schemas: Vec<String>,
     /// How many tables, views, sequences and types of the extension the snapshot left
     /// out of the app's objects.
@@ -224,6 +250,8 @@ impl Table {
             foreign_keys: Vec::new(),
             checks: Vec::new(),
             indexes: Vec::new(),
+            exclusions: Vec::new(),
+            partitions: Vec::new(),
         }
     }
 }
@@ -243,17 +271,22 @@ impl Snapshot {
         }
     }
 
-    /// Sorts every list (columns keep their order): two readings of the same schema are
-    /// then equal.
+    /// Sorts every list (columns keep their order, and schemas theirs, which says whose
+    /// names are unqualified): two readings of the same schema are then equal.
     pub(crate) fn sort(&mut self) {
-        self.schemas.sort();
-        self.schemas.dedup();
+        let mut seen = std::collections::BTreeSet::new();
+        self.schemas.retain(|s| seen.insert(s.clone()));
         self.tables.sort_by(|a, b| a.name.cmp(&b.name));
         for table in &mut self.tables {
             table.unique.sort();
             table.foreign_keys.sort();
             table.checks.sort();
             table.indexes.sort();
+            table.exclusions.sort();
+            table.partitions.sort();
+        }
+        for view in &mut self.views {
+            view.indexes.sort();
         }
         self.views.sort();
         self.sequences.sort();
@@ -353,11 +386,30 @@ impl Snapshot {
                 }
                 out.push('\n');
             }
+            for x in &table.exclusions {
+                let _ = writeln!(out, "  exclusion {} {}", x.name, x.expression);
+            }
+            for p in &table.partitions {
+                let _ = writeln!(out, "  partition {} {}", p.name, p.bound);
+            }
         }
         for v in &self.views {
             let kind = if v.materialized { "materialized view" } else { "view" };
             let _ =
                 writeln!(out, "{kind} {} sha256:{}", v.name, &v.definition_sha256[..16.min(v.definition_sha256.len())]);
+            for ix in &v.indexes {
+                let _ = write!(
+                    out,
+                    "  {}index {} ({})",
+                    if ix.unique { "unique " } else { "" },
+                    ix.name,
+                    ix.columns.join(", ")
+                );
+                if let Some(p) = &ix.predicate {
+                    let _ = write!(out, " where {p}");
+                }
+                out.push('\n');
+            }
         }
         for s in &self.sequences {
             let _ = write!(out, "sequence {} {}", s.name, s.data_type);

@@ -1,5 +1,5 @@
-//! The MySQL / MariaDB snapshot: seven queries (six of `information_schema`), whatever the
-//! schema's size, over the connection's database.
+//! The MySQL / MariaDB snapshot: nine queries (eight of `information_schema`, none joining
+//! two of them), whatever the schema's size, over the connection's database.
 
 // Rows are read as tuples that mirror each query's SELECT list, column by column.
 #![allow(clippy::type_complexity)]
@@ -24,11 +24,13 @@ fn text(col: &str) -> String {
 pub(crate) async fn read(conn: &mut MySqlConnection, ledger: &str) -> Result<Snapshot, Error> {
     let failed = |what: &'static str| move |e: sqlx::Error| Error::db(format!("reading the MySQL catalog ({what})"))(e);
     let mut snapshot = Snapshot::new(DialectKind::MySql);
-    let database: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT {}", text("DATABASE()"))))
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(failed("database"))?;
+    let (database, version): (Option<String>, String) =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {}, {}", text("DATABASE()"), text("VERSION()"))))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(failed("database"))?;
     let database = database.unwrap_or_default();
+    let mariadb = version.contains("MariaDB");
     snapshot.schemas = vec![database.clone()];
 
     // Views on their own: joined to TABLES, MariaDB opens every view of the server.
@@ -67,6 +69,7 @@ pub(crate) async fn read(conn: &mut MySqlConnection, ledger: &str) -> Result<Sna
                 definition_sha256: definition_digest(&view.as_deref().unwrap_or("").replace(&qualifier, "")),
                 name,
                 materialized: false,
+                indexes: Vec::new(),
             }),
             "SEQUENCE" => snapshot.sequences.push(Sequence { name, data_type: "bigint".into(), owned_by: None }),
             _ => {
@@ -114,68 +117,103 @@ pub(crate) async fn read(conn: &mut MySqlConnection, ledger: &str) -> Result<Sna
         });
     }
 
-    // Keys: the constraints with their columns in order (a check has none).
-    let keys: Vec<(
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    )> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {}, {}, {}, {}, {}, {}, {}, {} FROM information_schema.TABLE_CONSTRAINTS tc \
-             LEFT JOIN information_schema.KEY_COLUMN_USAGE k ON k.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA \
-               AND k.TABLE_NAME = tc.TABLE_NAME AND k.CONSTRAINT_NAME = tc.CONSTRAINT_NAME \
-             LEFT JOIN information_schema.REFERENTIAL_CONSTRAINTS r ON r.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA \
-               AND r.TABLE_NAME = tc.TABLE_NAME AND r.CONSTRAINT_NAME = tc.CONSTRAINT_NAME \
-             WHERE tc.TABLE_SCHEMA = DATABASE() AND tc.CONSTRAINT_TYPE <> 'CHECK' \
-             ORDER BY tc.TABLE_NAME, tc.CONSTRAINT_NAME, k.ORDINAL_POSITION",
-        text("tc.TABLE_NAME"),
-        text("tc.CONSTRAINT_NAME"),
-        text("tc.CONSTRAINT_TYPE"),
-        text("k.COLUMN_NAME"),
-        text("k.REFERENCED_TABLE_NAME"),
-        text("k.REFERENCED_COLUMN_NAME"),
-        text("r.DELETE_RULE"),
-        text("r.UPDATE_RULE"),
+    // Keys and checks. Each `information_schema` table is read on its own and joined
+    // here: MariaDB builds these tables in memory without an index, so a join of two of
+    // them compares every row with every row (75 s for the keys of 5,000 tables).
+    let constraints: Vec<(String, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {}, {}, {} FROM information_schema.TABLE_CONSTRAINTS WHERE TABLE_SCHEMA = DATABASE()",
+        text("TABLE_NAME"),
+        text("CONSTRAINT_NAME"),
+        text("CONSTRAINT_TYPE"),
     )))
     .fetch_all(&mut *conn)
     .await
-    .map_err(failed("keys"))?;
-    for ((table, name, kind), rows) in group(keys.into_iter().map(|r| ((r.0.clone(), r.1.clone(), r.2.clone()), r))) {
-        let Some(table) = tables.get_mut(&table) else { continue };
-        let columns: Vec<String> = rows.iter().filter_map(|r| r.3.clone()).collect();
-        match kind.as_str() {
-            "PRIMARY KEY" => table.primary_key = Some(Key { name, columns }),
-            "UNIQUE" => table.unique.push(Key { name, columns }),
-            _ => table.foreign_keys.push(ForeignKey {
-                name,
-                columns,
-                references: rows.first().and_then(|r| r.4.clone()).unwrap_or_default(),
-                referenced_columns: rows.iter().filter_map(|r| r.5.clone()).collect(),
-                on_delete: rows.first().and_then(|r| r.6.clone()).unwrap_or_default().to_ascii_lowercase(),
-                on_update: rows.first().and_then(|r| r.7.clone()).unwrap_or_default().to_ascii_lowercase(),
-            }),
-        }
-    }
-
-    let checks: Vec<(String, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {}, {}, {} FROM information_schema.TABLE_CONSTRAINTS tc \
-         JOIN information_schema.CHECK_CONSTRAINTS c ON c.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA \
-           AND c.CONSTRAINT_NAME = tc.CONSTRAINT_NAME \
-         WHERE tc.TABLE_SCHEMA = DATABASE() AND tc.CONSTRAINT_TYPE = 'CHECK'",
-        text("tc.TABLE_NAME"),
-        text("tc.CONSTRAINT_NAME"),
-        text("c.CHECK_CLAUSE"),
+    .map_err(failed("constraints"))?;
+    // Key columns in order; a foreign key's have the referenced table and column.
+    let key_columns: Vec<(String, String, Option<String>, Option<String>, Option<String>)> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {}, {}, {}, {}, {} FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = DATABASE() \
+             ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION",
+            text("TABLE_NAME"),
+            text("CONSTRAINT_NAME"),
+            text("COLUMN_NAME"),
+            text("REFERENCED_TABLE_NAME"),
+            text("REFERENCED_COLUMN_NAME"),
+        )))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(failed("key columns"))?;
+    let key_columns = group(key_columns.into_iter().map(|r| ((r.0.clone(), r.1.clone()), r)));
+    let rules: HashMap<(String, String), (String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {}, {}, {}, {} FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()",
+        text("TABLE_NAME"),
+        text("CONSTRAINT_NAME"),
+        text("DELETE_RULE"),
+        text("UPDATE_RULE"),
     )))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(failed("foreign key actions"))?
+    .into_iter()
+    .map(|(table, name, on_delete, on_update): (String, String, String, String)| {
+        ((table, name), (on_delete, on_update))
+    })
+    .collect();
+    // MariaDB names a column's own check after the column, so two tables can have
+    // checks of the same name: its CHECK_CONSTRAINTS has the table. MySQL's has not, and
+    // its check names are unique in a schema.
+    let checks: Vec<(Option<String>, String, String)> = if mariadb {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {}, {}, {} FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()",
+            text("TABLE_NAME"),
+            text("CONSTRAINT_NAME"),
+            text("CHECK_CLAUSE"),
+        )))
+    } else {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT CAST(NULL AS CHAR), {}, {} FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()",
+            text("CONSTRAINT_NAME"),
+            text("CHECK_CLAUSE"),
+        )))
+    }
     .fetch_all(&mut *conn)
     .await
     .map_err(failed("checks"))?;
-    for (table, name, expression) in checks {
-        if let Some(table) = tables.get_mut(&table) {
-            table.checks.push(Check { name, expression });
+    let checks: HashMap<(Option<String>, String), String> =
+        checks.into_iter().map(|(table, name, clause)| ((table, name), clause)).collect();
+
+    for (table_name, name, kind) in constraints {
+        let Some(table) = tables.get_mut(&table_name) else { continue };
+        let key = (table_name, name);
+        let rows = key_columns.get(&key).map(Vec::as_slice).unwrap_or_default();
+        // A unique key and a foreign key may share a name: a foreign key's columns are
+        // those with a referenced table.
+        let (foreign, own): (Vec<_>, Vec<_>) = rows.iter().partition(|r| r.3.is_some());
+        let columns = |rows: &[&(String, String, Option<String>, Option<String>, Option<String>)]| {
+            rows.iter().filter_map(|r| r.2.clone()).collect::<Vec<_>>()
+        };
+        let name = key.1.clone();
+        match kind.as_str() {
+            "PRIMARY KEY" => table.primary_key = Some(Key { name, columns: columns(&own) }),
+            "UNIQUE" => table.unique.push(Key { name, columns: columns(&own) }),
+            "FOREIGN KEY" => {
+                let (on_delete, on_update) = rules.get(&key).cloned().unwrap_or_default();
+                table.foreign_keys.push(ForeignKey {
+                    name,
+                    columns: columns(&foreign),
+                    references: foreign.first().and_then(|r| r.3.clone()).unwrap_or_default(),
+                    referenced_columns: foreign.iter().filter_map(|r| r.4.clone()).collect(),
+                    on_delete: on_delete.to_ascii_lowercase(),
+                    on_update: on_update.to_ascii_lowercase(),
+                });
+            }
+            "CHECK" => {
+                let clause = checks.get(&(mariadb.then(|| key.0.clone()), name.clone()));
+                if let Some(expression) = clause {
+                    table.checks.push(Check { name, expression: expression.clone() });
+                }
+            }
+            _ => {}
         }
     }
 

@@ -1,7 +1,8 @@
 //! The PostgreSQL snapshot: seven catalog queries in one read-only transaction, whatever
 //! the schema's size. The scope is the search path's schemas, less the schemas an
-//! extension created; relations and types that belong to an extension are counted under
-//! it, not listed as the app's.
+//! extension owns (see the extensions' query); relations and types that belong to an
+//! extension are counted under it, not listed as the app's. Partitions are listed under
+//! the partitioned table.
 
 // Rows are read as tuples that mirror each query's SELECT list, column by column.
 #![allow(clippy::type_complexity)]
@@ -11,8 +12,8 @@ use std::collections::HashMap;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
 use super::{
-    definition_digest, group, normalise_type, Check, Column, Extension, ForeignKey, Index, Key, Sequence, Snapshot,
-    Table, TypeDef, View,
+    definition_digest, group, normalise_type, Check, Column, Extension, ForeignKey, Index, Key, Partition, Sequence,
+    Snapshot, Table, TypeDef, View,
 };
 use crate::error::Error;
 use crate::snippet::DialectKind;
@@ -28,6 +29,15 @@ pub(crate) struct SchemaScope<'a> {
     pub include: &'a [String],
     pub exclude: &'a [String],
 }
+
+/// Not a member of an extension, for `pg_type` rows `t`.
+const NOT_EXTENSION_TYPE: &str = "NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass \
+     AND d.objid = t.oid AND d.deptype = 'e')";
+
+/// The types a snapshot lists, for `pg_type` rows `t`: enums, domains, ranges, and
+/// composite types of their own (not a table's row type).
+const LISTED_TYPE: &str = "(t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class tc \
+     WHERE tc.oid = t.typrelid AND tc.relkind = 'c')))";
 
 /// Reads the snapshot; `ledger` is the ledger table (schema, name), left out.
 pub(crate) async fn read(
@@ -58,10 +68,20 @@ pub(crate) async fn read(
     };
     snapshot.schemas = schemas.clone();
 
-    // Relations: tables, views, materialized views, sequences (with type and owner).
-    let relations: Vec<(i64, String, String, String, Option<String>, Option<String>, Option<String>)> =
-        sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT c.oid::int8, n.nspname::text, c.relname::text, c.relkind::text, \
+    // Relations: tables, views, materialized views, sequences (with type and owner),
+    // partitions (with their parent and bound).
+    let relations: Vec<(
+        i64,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+        Option<String>,
+    )> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT c.oid::int8, n.nspname::text, c.relname::text, c.relkind::text, \
                CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END, \
                CASE WHEN c.relkind = 'S' THEN (SELECT format_type(s.seqtypid, NULL) FROM pg_sequence s \
                                                WHERE s.seqrelid = c.oid) END, \
@@ -70,30 +90,46 @@ pub(crate) async fn read(
                     JOIN pg_namespace tn ON tn.oid = tc.relnamespace \
                     JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid \
                     WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid \
-                      AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') LIMIT 1) END \
+                      AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') LIMIT 1) END, \
+               CASE WHEN c.relispartition THEN (SELECT i.inhparent::int8 FROM pg_inherits i \
+                                                WHERE i.inhrelid = c.oid) END, \
+               CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'S') AND NOT c.relispartition \
+             WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'S') \
                AND {NOT_EXTENSION_RELATION}"
-        )))
-        .bind(&schemas)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(failed("relations"))?;
+    )))
+    .bind(&schemas)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(failed("relations"))?;
     let mut tables: HashMap<i64, Table> = HashMap::new();
-    for (oid, schema, name, kind, view, seq_type, owner) in relations {
+    let mut views: HashMap<i64, View> = HashMap::new();
+    // Partitions by their oid: name, bound, parent.
+    let mut partitions: HashMap<i64, (String, String, i64)> = HashMap::new();
+    for (oid, schema, name, kind, view, seq_type, owner, parent, bound) in relations {
         if name == ledger.1 && schema == ledger.0.unwrap_or(&default_schema) {
             continue;
         }
         let qualified = qualify(&schema, &name);
+        if let Some(parent) = parent {
+            partitions.insert(oid, (qualified, bound.unwrap_or_default(), parent));
+            continue;
+        }
         match kind.as_str() {
             "r" | "p" => {
                 tables.insert(oid, Table::new(qualified));
             }
-            "v" | "m" => snapshot.views.push(View {
-                name: qualified,
-                materialized: kind == "m",
-                definition_sha256: definition_digest(view.as_deref().unwrap_or("")),
-            }),
+            "v" | "m" => {
+                views.insert(
+                    oid,
+                    View {
+                        name: qualified,
+                        materialized: kind == "m",
+                        definition_sha256: definition_digest(view.as_deref().unwrap_or("")),
+                        indexes: Vec::new(),
+                    },
+                );
+            }
             _ => snapshot.sequences.push(Sequence {
                 name: qualified,
                 data_type: seq_type.unwrap_or_default(),
@@ -102,6 +138,16 @@ pub(crate) async fn read(
                     qualify(schema, rest)
                 }),
             }),
+        }
+    }
+    // Each partition under the table at the top of its tree (one in scope).
+    for (name, bound, parent) in partitions.values() {
+        let mut top = *parent;
+        while let Some((_, _, up)) = partitions.get(&top) {
+            top = *up;
+        }
+        if let Some(table) = tables.get_mut(&top) {
+            table.partitions.push(Partition { name: name.clone(), bound: bound.clone() });
         }
     }
 
@@ -151,7 +197,7 @@ pub(crate) async fn read(
                  JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num ORDER BY k.ord), \
            con.confdeltype::text, con.confupdtype::text, pg_get_constraintdef(con.oid) \
          FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE n.nspname = ANY($1) AND con.contype IN ('p', 'u', 'f', 'c')",
+         WHERE n.nspname = ANY($1) AND con.contype IN ('p', 'u', 'f', 'c', 'x')",
     )
     .bind(&schemas)
     .fetch_all(&mut *tx)
@@ -175,6 +221,7 @@ pub(crate) async fn read(
                 on_delete: action(&on_delete),
                 on_update: action(&on_update),
             }),
+            "x" => table.exclusions.push(Check { name, expression: definition }),
             _ => table.checks.push(Check { name, expression: definition }),
         }
     }
@@ -190,23 +237,29 @@ pub(crate) async fn read(
     .await
     .map_err(failed("indexes"))?;
     for (oid, name, unique, valid, predicate, columns) in indexes {
-        let Some(table) = tables.get_mut(&oid) else { continue };
-        table.indexes.push(Index { name, columns, unique, predicate, valid });
+        let index = Index { name, columns, unique, predicate, valid };
+        if let Some(table) = tables.get_mut(&oid) {
+            table.indexes.push(index);
+        } else if let Some(view) = views.get_mut(&oid) {
+            view.indexes.push(index);
+        }
     }
 
-    let types: Vec<(String, String, String, Vec<String>)> = sqlx::query_as(
-        "SELECT n.nspname::text, t.typname::text, CASE t.typtype WHEN 'e' THEN 'enum' ELSE 'domain' END, \
+    let types: Vec<(String, String, String, Vec<String>)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT n.nspname::text, t.typname::text, \
+           CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range' ELSE 'composite' END, \
            CASE t.typtype WHEN 'e' THEN ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid \
                                                ORDER BY e.enumsortorder) \
-           ELSE ARRAY[format_type(t.typbasetype, t.typtypmod)] \
+           WHEN 'd' THEN ARRAY[format_type(t.typbasetype, t.typtypmod)] \
                 || ARRAY(SELECT pg_get_constraintdef(k.oid) FROM pg_constraint k WHERE k.contypid = t.oid \
                          AND k.contype = 'c' ORDER BY k.conname) \
-                || CASE WHEN t.typnotnull THEN ARRAY['NOT NULL'] ELSE ARRAY[]::text[] END END \
+                || CASE WHEN t.typnotnull THEN ARRAY['NOT NULL'] ELSE ARRAY[]::text[] END \
+           WHEN 'r' THEN ARRAY(SELECT format_type(r.rngsubtype, NULL) FROM pg_range r WHERE r.rngtypid = t.oid) \
+           ELSE ARRAY(SELECT a.attname || ' ' || format_type(a.atttypid, a.atttypmod) FROM pg_attribute a \
+                      WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) END \
          FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
-         WHERE n.nspname = ANY($1) AND t.typtype IN ('e', 'd') \
-           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid \
-                           AND d.deptype = 'e')",
-    )
+         WHERE n.nspname = ANY($1) AND {LISTED_TYPE} AND {NOT_EXTENSION_TYPE}"
+    )))
     .bind(&schemas)
     .fetch_all(&mut *tx)
     .await
@@ -218,37 +271,49 @@ pub(crate) async fn read(
 
     tx.commit().await.map_err(failed("ending the transaction"))?;
     snapshot.tables = tables.into_values().collect();
+    snapshot.views = views.into_values().collect();
     snapshot.sort();
     Ok(snapshot)
 }
 
-/// The installed extensions, each with the schemas it created and how many of its
-/// tables, views, sequences and types it owns (one query). `plpgsql` is left out: every
-/// database has it from `template1`, so it tells nothing about a schema.
-///
-/// An extension's schemas are those recorded as its members and the schema it is
-/// installed in, unless that is `public` or `pg_catalog` or holds a relation of the app
-/// (one that is no extension's member). PostgreSQL records no dependency for a schema
-/// that `CREATE EXTENSION` creates from the control file's `schema` (postgis_topology's
-/// `topology`, postgis_tiger_geocoder's `tiger`); reading the control files
-/// (`pg_available_extension_versions`) would say so too, but costs tens of
-/// milliseconds. A schema that gets an app table is the app's again, so this never
-/// hides an app's object. PostGIS detaches `tiger_data` from its extension on purpose
-/// (it holds the data the geocoder's loader brings): it is not on the search path, so
-/// out of scope unless a team puts it there (then `EXCLUDE_SCHEMAS`).
+/// The installed extensions, each with the schemas it owns and how many of its tables,
+/// views, sequences and types it owns (one query). A schema that gets an app table is
+/// the app's again, so this never hides an app's object. PostGIS detaches `tiger_data`
+/// from its extension on purpose (it holds the data the geocoder's loader brings): it is
+/// not on the search path, so out of scope unless a team puts it there (then
+/// `EXCLUDE_SCHEMAS`).
 pub(crate) async fn extensions(conn: &mut PgConnection) -> Result<Vec<Extension>, Error> {
+    // The schemas an extension owns: those that are members of it (`pg_depend` deptype
+    // `e`), and the schema its control file fixes (`schema = topology`), which `CREATE
+    // EXTENSION` creates without recording it as a member (PostGIS's `topology` and
+    // `tiger`) and which the extensions add to the database's `search_path`. Such a
+    // schema counts as the extension's only while its relations, and the types a
+    // snapshot lists, all belong to some extension: an app table put there keeps it in
+    // scope. The control file of any version counts (after a package upgrade, the
+    // installed version's files may be gone until `ALTER EXTENSION … UPDATE`). The
+    // control files are read (`pg_available_extension_versions`, a few tens of
+    // milliseconds with PostGIS's hundreds of upgrade scripts on disk) at most once, and
+    // only when an extension lives outside `pg_catalog` in a schema with nothing of the
+    // app's.
     let rows: Vec<(String, String, String, Vec<String>, i64)> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT e.extname::text, e.extversion::text, n.nspname::text, \
+        "WITH fixed AS MATERIALIZED (SELECT DISTINCT v.name::text AS name, v.schema::text AS schema \
+                                     FROM pg_available_extension_versions v WHERE v.schema IS NOT NULL) \
+         SELECT e.extname::text, e.extversion::text, n.nspname::text, \
            ARRAY(SELECT s.nspname::text FROM pg_depend d JOIN pg_namespace s ON s.oid = d.objid \
                  WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = e.oid \
                    AND d.classid = 'pg_namespace'::regclass AND d.deptype = 'e' \
-                 UNION SELECT n.nspname::text WHERE n.nspname NOT IN ('public', 'pg_catalog') \
-                   AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid \
-                                   AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND {NOT_EXTENSION_RELATION}) \
+                 UNION \
+                 SELECT n.nspname::text WHERE CASE \
+                   WHEN e.extnamespace = 'pg_catalog'::regnamespace THEN false \
+                   WHEN EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = e.extnamespace \
+                                  AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND {NOT_EXTENSION_RELATION}) THEN false \
+                   WHEN EXISTS (SELECT 1 FROM pg_type t WHERE t.typnamespace = e.extnamespace \
+                                  AND {LISTED_TYPE} AND {NOT_EXTENSION_TYPE}) THEN false \
+                   ELSE EXISTS (SELECT 1 FROM fixed f WHERE f.name = e.extname AND f.schema = n.nspname) END \
                  ORDER BY 1), \
            (SELECT count(*) FROM pg_depend d WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = e.oid \
                 AND d.deptype = 'e' AND d.classid IN ('pg_class'::regclass, 'pg_type'::regclass)) \
-         FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname <> 'plpgsql' ORDER BY 1"
+         FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace ORDER BY 1"
     )))
     .persistent(false)
     .fetch_all(&mut *conn)
