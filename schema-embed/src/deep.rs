@@ -1,6 +1,6 @@
 //! Deep verify: what a guard cannot see. The embedded snippets are replayed into a
 //! scratch database, its snapshot is the schema the snippets define, and the target's
-//! snapshot is compared with it ([`crate::snapshot::diff`]): a column whose type was
+//! snapshot is compared with it ([`crate::snapshot::diff()`]): a column whose type was
 //! changed by hand, a default dropped, an index re-created without its predicate, a
 //! foreign key's action, all of which pass the guards.
 //!
