@@ -498,7 +498,32 @@ async fn verify_writes_the_drift_report(db: TestDb) {
     }
 }
 
+/// `apply --plan` with `--report-dir`: the trail holds the approved plan it carried out
+/// (the same digest as the file approved), so it says what was approved, not only what
+/// ran; `plan --out` with `--report-dir` holds the plan file it wrote.
+async fn the_trail_holds_the_approved_plan(db: TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plan.json");
+    let file = file.to_str().unwrap();
+    let planned = dir.path().join("planned");
+    let (code, out) = schema(&db.url, &["plan", "--out", file, "--report-dir", planned.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    let approved: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let digest = approved["digest"].as_str().unwrap().to_string();
+    let copy = json(&only_trail(&planned, "plan"), "approved-plan.json");
+    assert_eq!(copy["digest"].as_str(), Some(digest.as_str()));
+
+    let applied = dir.path().join("applied");
+    let (code, out) = schema(&db.url, &["apply", "--plan", file, "--report-dir", applied.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    let trail = only_trail(&applied, "apply");
+    assert_eq!(json(&trail, "approved-plan.json")["digest"].as_str(), Some(digest.as_str()));
+    let markdown = read(&trail, "report.md");
+    assert!(markdown.contains("carries out only the approved plan") && markdown.contains(&digest), "{markdown}");
+}
+
 on_every_database!(
+    the_trail_holds_the_approved_plan,
     a_successful_apply_leaves_every_part_of_the_trail,
     a_failed_apply_leaves_the_log_up_to_the_failing_statement,
     a_boot_in_sync_writes_no_trail,

@@ -259,9 +259,8 @@ pub(crate) fn defined_by(object: &str, snippets: &[Snippet]) -> Option<String> {
 /// it (PostgreSQL), else this machine's.
 fn scratch_name(millis: Option<i64>, connection: i64) -> String {
     static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let millis = millis.unwrap_or_else(|| {
-        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-    });
+    let millis = millis
+        .unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0));
     let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!("{SCRATCH_PREFIX}{millis}_{}_{run}_{connection}", std::process::id())
 }
@@ -384,11 +383,12 @@ mod postgres {
     /// name that started before the database was made (a later backend with the same
     /// pid is another session).
     async fn clean_up(admin: &mut PgConnection) -> Vec<String> {
-        let names: Vec<String> = sqlx::query_scalar("SELECT datname::text FROM pg_database WHERE starts_with(datname, $1)")
-            .bind(SCRATCH_PREFIX)
-            .fetch_all(&mut *admin)
-            .await
-            .unwrap_or_default();
+        let names: Vec<String> =
+            sqlx::query_scalar("SELECT datname::text FROM pg_database WHERE starts_with(datname, $1)")
+                .bind(SCRATCH_PREFIX)
+                .fetch_all(&mut *admin)
+                .await
+                .unwrap_or_default();
         let mut dropped = Vec::new();
         for name in names {
             let Some((millis, backend)) = scratch_parts(&name) else { continue };

@@ -314,6 +314,17 @@ impl Trail {
         self.state().planned = true;
     }
 
+    /// The plan file of `plan --out` (written) or `apply --plan` (carried out), copied
+    /// as `approved-plan.json`: the trail then says what was approved, not only what ran.
+    pub(crate) fn plan_file(&self, file: &Path, text: &str, digest: &str, applying: bool) {
+        let what = if applying { "This apply carries out only the approved plan" } else { "The plan file written" };
+        self.section(
+            "Plan file",
+            &format!("{what} `{}`, digest `{digest}`; copied as `approved-plan.json`.", file.display()),
+        );
+        self.json("approved-plan.json", serde_json::from_str(text).unwrap_or(Value::String(text.to_string())));
+    }
+
     /// What the sync did, or its error and what was done before it.
     pub(crate) fn result(&self, outcome: Result<&SyncReport, &Error>, snippets: &[Snippet]) {
         if self.state().rows == 0 {
@@ -733,6 +744,10 @@ impl Run<'_, '_> {
             trail.snapshot(When::Before, &snapshot_of(syncer, target).await);
         }
         trail.plan(plan, self.snippets(plan));
+        let file = if self.args.command == Command::Apply { &self.args.plan } else { &self.args.out };
+        if let (Some(approved), Some(file)) = (&self.plan_file, file) {
+            trail.plan_file(file, &approved.to_json(), approved.digest(), self.args.command == Command::Apply);
+        }
     }
 
     /// Writes what the trail holds after an apply: its result, the drift report and
