@@ -294,40 +294,23 @@ impl Session for MySqlSession {
     }
 
     async fn read_foreign(&mut self, wanted: &[(Tool, LedgerTable)]) -> Result<Vec<ForeignRow>, Error> {
-        if wanted.is_empty() {
-            return Ok(Vec::new());
-        }
         let text = |t: &str| super::sql::text_literal(DialectKind::MySql, t);
-        let exists: Vec<String> = wanted
-            .iter()
-            .map(|(_, t)| {
-                let schema = t.schema.as_deref().map_or("DATABASE()".to_owned(), text);
-                format!(
-                    "(SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = {schema} AND table_name = {})",
-                    text(&t.table)
-                )
-            })
-            .collect();
-        let found = sqlx::query(AssertSqlSafe(format!("SELECT {}", exists.join(", "))))
-            .fetch_one(&mut self.conn)
-            .await
-            .map_err(Error::db("looking for the ledgers of sqlx, diesel, refinery and Flyway"))?;
-        let mut rows = Vec::new();
-        for (i, (tool, table)) in wanted.iter().enumerate() {
-            if found.try_get::<i64, _>(i).unwrap_or(0) == 0 {
-                continue;
-            }
-            let sql = crate::foreign::select(
-                *tool,
-                &Self::ledger_name(table),
-                |e| format!("CONVERT({e} USING utf8mb4)"),
-                |e| format!("LOWER(HEX({e}))"),
-            );
-            let read = super::sql::text_rows::<MySql>(&mut self.conn, sql).await;
-            let read = read.map_err(super::sql::foreign_read_failed(*tool, table))?;
-            rows.extend(read.into_iter().filter_map(crate::foreign::row));
-        }
-        Ok(rows)
+        let exists = |t: &LedgerTable| {
+            let schema = t.schema.as_deref().map_or("DATABASE()".to_owned(), text);
+            format!(
+                "(SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = {schema} AND table_name = {})",
+                text(&t.table)
+            )
+        };
+        super::sql::read_foreign_ledgers::<MySql>(
+            &mut self.conn,
+            wanted,
+            exists,
+            Self::ledger_name,
+            |e| format!("CONVERT({e} USING utf8mb4)"),
+            |e| format!("LOWER(HEX({e}))"),
+        )
+        .await
     }
 
     async fn snapshot(&mut self, scope: &Scope) -> Result<CatalogSnapshot, Error> {

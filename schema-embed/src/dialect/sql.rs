@@ -356,6 +356,47 @@ where
         .collect()
 }
 
+/// Reads other tools' ledgers where a failed query needs no savepoint (MySQL, SQLite;
+/// PostgreSQL reads inside the lock's transaction): one query says which of `wanted`
+/// exist (`exists`: a scalar subquery counting one table), then one read of each that
+/// does ([`crate::foreign::select`], with the dialect's `text` and `hex` spellings).
+pub(crate) async fn read_foreign_ledgers<DB>(
+    conn: &mut super::conn::Conn<DB>,
+    wanted: &[(crate::snippet::Tool, LedgerTable)],
+    exists: impl Fn(&LedgerTable) -> String,
+    ledger_name: impl Fn(&LedgerTable) -> String,
+    text: impl Fn(&str) -> String + Copy,
+    hex: impl Fn(&str) -> String + Copy,
+) -> Result<Vec<crate::foreign::ForeignRow>, Error>
+where
+    DB: sqlx::Database + sqlx::database::HasStatementCache,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    Option<String>: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    i64: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    use sqlx::Row;
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let counts: Vec<String> = wanted.iter().map(|(_, t)| exists(t)).collect();
+    let found = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {}", counts.join(", "))))
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(Error::db("looking for the ledgers of sqlx, diesel, refinery and Flyway"))?;
+    let mut rows = Vec::new();
+    for (i, (tool, table)) in wanted.iter().enumerate() {
+        if found.try_get::<i64, _>(i).unwrap_or(0) == 0 {
+            continue;
+        }
+        let sql = crate::foreign::select(*tool, &ledger_name(table), text, hex);
+        let read = text_rows::<DB>(conn, sql).await.map_err(foreign_read_failed(*tool, table))?;
+        rows.extend(read.into_iter().filter_map(crate::foreign::row));
+    }
+    Ok(rows)
+}
+
 /// What reading another tool's ledger failed with: the table's name and what
 /// bootschema expected of it.
 pub(crate) fn foreign_read_failed(

@@ -176,39 +176,22 @@ impl Session for SqliteSession {
     }
 
     async fn read_foreign(&mut self, wanted: &[(Tool, LedgerTable)]) -> Result<Vec<ForeignRow>, Error> {
-        if wanted.is_empty() {
-            return Ok(Vec::new());
-        }
-        let exists: Vec<String> = wanted
-            .iter()
-            .map(|(_, t)| {
-                let schema = Self::quote(t.schema.as_deref().unwrap_or("main"));
-                format!(
-                    "(SELECT COUNT(*) FROM {schema}.sqlite_master WHERE type = 'table' AND name = '{}')",
-                    t.table.replace('\'', "''")
-                )
-            })
-            .collect();
-        let found = sqlx::query(AssertSqlSafe(format!("SELECT {}", exists.join(", "))))
-            .fetch_one(&mut self.conn)
-            .await
-            .map_err(Error::db("looking for the ledgers of sqlx, diesel, refinery and Flyway"))?;
-        let mut rows = Vec::new();
-        for (i, (tool, table)) in wanted.iter().enumerate() {
-            if found.try_get::<i64, _>(i).unwrap_or(0) == 0 {
-                continue;
-            }
-            let sql = crate::foreign::select(
-                *tool,
-                &Self::ledger_name(table),
-                |e| format!("CAST({e} AS TEXT)"),
-                |e| format!("lower(hex({e}))"),
-            );
-            let read = super::sql::text_rows::<Sqlite>(&mut self.conn, sql).await;
-            let read = read.map_err(super::sql::foreign_read_failed(*tool, table))?;
-            rows.extend(read.into_iter().filter_map(crate::foreign::row));
-        }
-        Ok(rows)
+        let exists = |t: &LedgerTable| {
+            let schema = Self::quote(t.schema.as_deref().unwrap_or("main"));
+            format!(
+                "(SELECT COUNT(*) FROM {schema}.sqlite_master WHERE type = 'table' AND name = '{}')",
+                t.table.replace('\'', "''")
+            )
+        };
+        super::sql::read_foreign_ledgers::<Sqlite>(
+            &mut self.conn,
+            wanted,
+            exists,
+            Self::ledger_name,
+            |e| format!("CAST({e} AS TEXT)"),
+            |e| format!("lower(hex({e}))"),
+        )
+        .await
     }
 
     async fn snapshot(&mut self, scope: &Scope) -> Result<CatalogSnapshot, Error> {

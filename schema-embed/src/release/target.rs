@@ -31,26 +31,7 @@ impl TargetInfo {
     /// Describes the pool's target from its connect options (which carry no password
     /// getter: nothing here can leak one).
     pub(crate) fn of(target: &Target, environment: Option<String>) -> TargetInfo {
-        // PostgreSQL's and MySQL's connect options have the same getters but share no
-        // trait: one macro reads both.
-        macro_rules! network {
-            ($pool:expr) => {{
-                let options = $pool.connect_options();
-                let database = options.get_database().map(str::to_string);
-                match options.get_socket() {
-                    Some(socket) => (Some(socket.display().to_string()), None, database),
-                    None => (Some(options.get_host().to_string()), Some(options.get_port()), database),
-                }
-            }};
-        }
-        let (host, port, database_name) = match target {
-            #[cfg(feature = "postgres")]
-            Target::Postgres(pool) => network!(pool),
-            #[cfg(feature = "mysql")]
-            Target::MySql(pool) => network!(pool),
-            #[cfg(feature = "sqlite")]
-            Target::Sqlite(pool) => (None, None, Some(pool.connect_options().get_filename().display().to_string())),
-        };
+        let crate::error::Endpoint { host, port, database: database_name } = target.endpoint();
         TargetInfo {
             database: Some(target.dialect()),
             server_version: None,
