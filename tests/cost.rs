@@ -24,6 +24,9 @@ thread_local! {
     static STATEMENTS: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
 }
 
+/// The start of a recorded message that carries the SQL of snippets.
+const SNIPPETS: &str = "[snippets] ";
+
 /// Records each `bootschema::sql` event into the current thread's list, if counting.
 struct RecordStatements;
 
@@ -32,19 +35,31 @@ impl<S: tracing::Subscriber> Layer<S> for RecordStatements {
         if event.metadata().target() != "bootschema::sql" {
             return;
         }
-        struct Summary(String);
+        #[derive(Default)]
+        struct Summary(String, String);
         impl tracing::field::Visit for Summary {
             fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-                if field.name() == "message" {
-                    self.0 = format!("{value:?}");
+                match field.name() {
+                    "message" => self.0 = format!("{value:?}"),
+                    "source" => self.1 = format!("{value:?}"),
+                    _ => {}
+                }
+            }
+            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+                match field.name() {
+                    "message" => self.0 = value.to_string(),
+                    "source" => self.1 = value.to_string(),
+                    _ => {}
                 }
             }
         }
-        let mut summary = Summary(String::new());
+        let mut summary = Summary::default();
         event.record(&mut summary);
+        // A message that carries snippets names the first one's file as its source.
+        let marker = if summary.1.starts_with("bootschema") { "" } else { SNIPPETS };
         STATEMENTS.with(|s| {
             if let Some(list) = s.borrow_mut().as_mut() {
-                list.push(summary.0);
+                list.push(format!("{marker}{}", summary.0));
             }
         });
     }
@@ -313,7 +328,7 @@ async fn postgres_fresh_sync_sends_the_snippets_of_a_batch_in_one_message() {
     let Some(small) = fresh_sync_statements(10).await else { return };
     let Some(large) = fresh_sync_statements(100).await else { return };
     assert_eq!(small.len(), large.len(), "{small:?}\n{large:?}");
-    let batches = |list: &[String]| list.iter().filter(|s| s.contains("SAVEPOINT bootschema_snippet")).count();
+    let batches = |list: &[String]| list.iter().filter(|s| s.starts_with(SNIPPETS)).count();
     // The tables and indexes in one message; the seed, whose `unless` guard reads a
     // table created by the sync, is asked again and runs in a message of its own.
     assert_eq!(batches(&large), 2, "{large:?}");
@@ -338,7 +353,7 @@ async fn postgres_large_snippets_are_split_over_several_messages() {
     let (report, statements) = recording(syncer(&set).run(&pool)).await;
     let report = report.unwrap();
     assert_eq!(report.count(Action::Apply), 4);
-    let batches = statements.iter().filter(|s| s.contains("SAVEPOINT bootschema_snippet")).count();
+    let batches = statements.iter().filter(|s| s.starts_with(SNIPPETS)).count();
     assert_eq!(batches, 3, "{statements:?}");
     assert_eq!(db.pool.count("SELECT COUNT(*) FROM t").await, 60_000, "every row arrived once");
 }

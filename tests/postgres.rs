@@ -154,7 +154,8 @@ async fn replicas_that_take_the_lock_between_batches_apply_each_snippet_once() {
 #[tokio::test]
 async fn a_failed_snippet_in_a_batch_keeps_the_ones_before_it_and_nothing_of_itself() {
     let Some(db) = postgres().await else { return };
-    // One message carries all four; each snippet has a savepoint of its own.
+    // One message carries all four. The failure rolls the message back; the snippets
+    // before the failed one run again on their own, and the failed one alone fails.
     let dir = SnippetDir::new(&[
         ("0001_a.sql", "CREATE TABLE a (id INT);\n"),
         ("0002_b.sql", "CREATE TABLE b (id INT);\n"),
@@ -354,4 +355,41 @@ async fn a_failed_statement_shows_the_servers_message_without_its_source_line() 
     assert_eq!(code, 1, "{errors}");
     assert!(errors.contains("unacceptable schema name") && errors.contains("code 42939"), "{errors}");
     assert!(!names_a_server_source_line(&errors), "{errors}");
+}
+
+/// A role that may connect but not create tables: the first sync fails on the ledger's
+/// creation (which travels with the lock), says so with the server's reason, and leaves
+/// nothing behind: no table, no lock. Granted the privilege, the same sync goes through.
+#[tokio::test]
+async fn a_role_that_cannot_create_the_ledger_is_told_so_and_leaves_nothing() {
+    let Some(db) = postgres().await else { return };
+    let role = format!("bs_nocreate_{}", std::process::id());
+    let admin = sqlx::PgPool::connect(&common::server_url(Kind::Postgres).unwrap()).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    // PostgreSQL 15 and later: nobody but the owner creates in `public`; older servers
+    // let everyone, so the test takes the privilege away itself.
+    db.pool.exec(&format!("REVOKE CREATE ON SCHEMA public FROM PUBLIC, {role}")).await.unwrap();
+    let (scheme, rest) = db.url.split_once("://").unwrap();
+    let role_url = format!("{scheme}://{role}@{}", rest.split_once('@').unwrap().1);
+    let pool = sqlx::PgPool::connect(&role_url).await.unwrap();
+    let dir = SnippetDir::new(&[("0001_t.sql", "CREATE TABLE t (id INT PRIMARY KEY);\n")]);
+    let set = dir.snippets();
+
+    let err = syncer(&set).run(&pool).await.unwrap_err().to_string();
+    assert!(err.contains("creating the ledger table") && err.contains("permission denied"), "{err}");
+    assert!(!db.has_table("bootschema_history").await && !db.has_table("t").await, "nothing is left");
+    let locks = "SELECT COUNT(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database \
+                 WHERE l.locktype = 'advisory' AND d.datname = current_database()";
+    assert_eq!(db.pool.count(locks).await, 0, "no lock is held");
+
+    db.pool.exec(&format!("GRANT CREATE ON SCHEMA public TO {role}")).await.unwrap();
+    let report = syncer(&set).run(&pool).await.unwrap();
+    assert_eq!(report.count(Action::Apply), 1);
+    assert!(db.has_table("t").await);
+    pool.close().await;
+    db.pool.exec(&format!("DROP OWNED BY {role}")).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP ROLE {role}"))).execute(&admin).await.unwrap();
 }

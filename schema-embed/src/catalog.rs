@@ -105,8 +105,13 @@ pub struct Scope {
     pub policies: BTreeSet<String>,
     /// Whether the snapshot checks objects this sync has just created (the verify
     /// step): most of them exist, so a dialect may read their details in the same query
-    /// instead of first finding the tables.
+    /// instead of first finding the tables, and may leave out the details no guard asks
+    /// about ([`Scope::columns`], [`Scope::constraints`]).
     pub after_apply: bool,
+    /// Whether a guard asks about columns (a column guard, a column rename).
+    pub columns: bool,
+    /// Whether a guard asks about constraints by name.
+    pub constraints: bool,
 }
 
 /// How a dialect compares identifiers: PostgreSQL folds bare names to lower case and
@@ -149,9 +154,14 @@ impl Scope {
         for guard in snippets.into_iter().flat_map(Snippet::all_guards) {
             match &guard.kind {
                 GuardKind::TableMissing(t) => add_table(&mut scope, t),
-                GuardKind::ColumnMissing { table, .. }
-                | GuardKind::ConstraintMissing { table, .. }
-                | GuardKind::ColumnRenamed { table, .. } => add_table(&mut scope, table),
+                GuardKind::ColumnMissing { table, .. } | GuardKind::ColumnRenamed { table, .. } => {
+                    scope.columns = true;
+                    add_table(&mut scope, table)
+                }
+                GuardKind::ConstraintMissing { table, .. } => {
+                    scope.constraints = true;
+                    add_table(&mut scope, table)
+                }
                 GuardKind::TableRenamed { from, to } => {
                     add_table(&mut scope, from);
                     add_table(&mut scope, to);

@@ -899,6 +899,17 @@ async fn run_on<S: Apply>(
     }
 
     session.own_connection().await?;
+    // A look before the lock found no ledger and a plan that will create one: the lock
+    // creates it in the same round trip (if the lock finds the ledger still missing,
+    // that look stands and its plan runs; otherwise the ledger is there already). Never
+    // for a plan that would be refused, which must leave no ledger behind.
+    if let Some(look) = &unlocked_look {
+        let refused = look.plan.refusal(settings).is_some()
+            || (look.plan.has_work() && look.refuse_maintenance_database(S::KIND, settings).is_err());
+        if look.plan.has_work() && !refused {
+            session.create_ledger_with_lock();
+        }
+    }
     session.lock(table, settings).await?;
     let outcome = locked(&mut session, set, table, settings, unlocked_look, approving).await;
     let released = session.unlock().await;

@@ -47,6 +47,9 @@ pub(crate) struct Conn<DB: Database> {
     pending: Option<Pending<DB>>,
     /// Where the sync reports its events ([`crate::events`]), if anywhere.
     events: Option<Sink>,
+    /// Whether the last message sent ended by opening the savepoint of the next batch of
+    /// snippets (PostgreSQL; see [`Conn::savepoint_ahead`]); any statement clears it.
+    savepoint_ahead: bool,
 }
 
 /// A connection being opened in a task of its own; dropped, the task is aborted (a
@@ -79,7 +82,21 @@ impl<DB: Database> Conn<DB> {
             locking: false,
             pending: None,
             events: settings.events.clone(),
+            savepoint_ahead: false,
         })
+    }
+
+    /// Notes that the message just sent ended by opening the savepoint a batch of
+    /// snippets opens first (`SAVEPOINT bootschema_batch`), so that the batch need not
+    /// send it: [`Conn::take_savepoint_ahead`] says so until any other statement runs.
+    pub(crate) fn savepoint_ahead(&mut self) {
+        self.savepoint_ahead = true;
+    }
+
+    /// Whether the savepoint of [`Conn::savepoint_ahead`] is open with nothing sent
+    /// since (taking it).
+    pub(crate) fn take_savepoint_ahead(&mut self) -> bool {
+        std::mem::take(&mut self.savepoint_ahead)
     }
 
     /// The sink the sync reports its events to, if any.
@@ -167,10 +184,16 @@ async fn connect<DB: Database>(
     options: <DB::Connection as sqlx::Connection>::Options,
     timeout: Duration,
 ) -> Result<DB::Connection, Error> {
-    match tokio::time::timeout(timeout, options.connect()).await {
-        Ok(conn) => conn.map_err(Error::db(context::<DB>())),
-        Err(_) => Err(ErrorKind::Database { context: context::<DB>(), source: sqlx::Error::PoolTimedOut }.into()),
-    }
+    let started = Instant::now();
+    let conn = match tokio::time::timeout(timeout, options.connect()).await {
+        Ok(conn) => conn.map_err(Error::db(context::<DB>()))?,
+        Err(_) => {
+            return Err(ErrorKind::Database { context: context::<DB>(), source: sqlx::Error::PoolTimedOut }.into())
+        }
+    };
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    tracing::debug!(target: "bootschema", database = DB::NAME, ms, "bootschema's own connection is open");
+    Ok(conn)
 }
 
 /// A statement taken apart and put together again, so that its text can be logged.
@@ -274,6 +297,7 @@ where
         'c: 'e,
         E: 'q + Execute<'q, DB>,
     {
+        self.savepoint_ahead = false;
         let (slow, source, locking) = (self.slow, self.source.clone(), self.locking);
         let events = if locking { self.events.clone() } else { None };
         let connection = self.connection();
@@ -318,6 +342,7 @@ where
     where
         'c: 'e,
     {
+        self.savepoint_ahead = false;
         self.connection().prepare_with(sql, parameters)
     }
 }

@@ -78,6 +78,13 @@ pub(crate) trait Session: Send {
     /// Creates the ledger table if it does not exist (called under the lock).
     async fn create_ledger(&mut self, table: &LedgerTable) -> Result<(), Error>;
 
+    /// Asks the next [`Session::lock`] to create the ledger too, if it is missing, in
+    /// the same round trip (PostgreSQL; elsewhere nothing): the look before the lock
+    /// found no ledger and a plan that creates it. [`Session::create_ledger`] then
+    /// sends nothing. A read of the ledger under that lock still finds it missing, as
+    /// it was when the lock was taken.
+    fn create_ledger_with_lock(&mut self) {}
+
     /// The statement that opens the unit holding one snippet and its ledger row.
     const UNIT_BEGIN: &'static str;
     /// The statement that commits it.

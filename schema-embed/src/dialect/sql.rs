@@ -243,20 +243,29 @@ pub(crate) fn ledger_table_sql(name: &str, ddl: &LedgerDdl) -> String {
     )
 }
 
+/// The statements that create the ledger (and its namespace, for a qualified one) if
+/// it is not there.
+pub(crate) fn ledger_create_sql<S: super::session::Session>(table: &LedgerTable, ddl: &LedgerDdl) -> Vec<String> {
+    let mut statements = Vec::with_capacity(2);
+    if let (Some(schema), Some(create)) = (&table.schema, ddl.namespace) {
+        statements.push(format!("{create} {}", S::quote(schema)));
+    }
+    statements.push(ledger_table_sql(&S::ledger_name(table), ddl));
+    statements
+}
+
 /// Creates the ledger (and its namespace, for a qualified one) if it is not there.
 pub(crate) async fn create_ledger<S: super::session::Session>(
     session: &mut S,
     table: &LedgerTable,
     ddl: &LedgerDdl,
 ) -> Result<(), Error> {
-    if let (Some(schema), Some(create)) = (&table.schema, ddl.namespace) {
-        session
-            .execute(&format!("{create} {}", S::quote(schema)))
-            .await
-            .map_err(Error::db("creating the ledger's schema"))?;
+    let statements = ledger_create_sql::<S>(table, ddl);
+    let (table_sql, namespace) = statements.split_last().expect("the table's statement");
+    for sql in namespace {
+        session.execute(sql).await.map_err(Error::db("creating the ledger's schema"))?;
     }
-    let sql = ledger_table_sql(&S::ledger_name(table), ddl);
-    session.execute(&sql).await.map_err(Error::db("creating the ledger table"))
+    session.execute(table_sql).await.map_err(Error::db("creating the ledger table"))
 }
 
 /// The ledger from the read of its rows; a ledger table that is not there (`missing`
