@@ -393,3 +393,28 @@ async fn a_role_that_cannot_create_the_ledger_is_told_so_and_leaves_nothing() {
     db.pool.exec(&format!("DROP OWNED BY {role}")).await.unwrap();
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP ROLE {role}"))).execute(&admin).await.unwrap();
 }
+
+/// A snippet that fails after others of its message ran is not run again: the message
+/// is rolled back, the snippets before it run again on their own (as documented, what
+/// they did outside the transaction, a sequence's `nextval`, then happens twice), and its
+/// own failure is returned as the first run met it, once.
+#[tokio::test]
+async fn a_failed_snippet_of_a_batch_runs_once_and_the_ones_before_it_run_again() {
+    let Some(db) = postgres().await else { return };
+    db.pool.exec("CREATE SEQUENCE before_runs; CREATE SEQUENCE failed_runs").await.unwrap();
+    let dir = SnippetDir::new(&[
+        ("0001_a.sql", "CREATE TABLE a (id INT);\nSELECT nextval('before_runs');\n"),
+        (
+            "0002_bad.sql",
+            "CREATE TABLE half (id INT);\nSELECT nextval('failed_runs');\nINSERT INTO no_such_table VALUES (1);\n",
+        ),
+    ]);
+    let err = syncer(&dir.snippets()).run(db.target()).await.unwrap_err();
+    assert!(err.to_string().contains("sql/0002_bad.sql:3"), "{err}");
+    assert!(db.has_table("a").await && !db.has_table("half").await);
+    assert_eq!(db.pool.count("SELECT last_value FROM failed_runs").await, 1, "the failed snippet ran once");
+    assert_eq!(db.pool.count("SELECT last_value FROM before_runs").await, 2, "the one before it ran again");
+    let ledger = db.ledger().await;
+    assert_eq!(ledger.len(), 1, "{ledger:?}");
+    assert!(ledger[0].starts_with("1 "), "{ledger:?}");
+}

@@ -7,12 +7,12 @@
 //! snippet about 0.1 ms (a subtransaction, two more statements; 1.1 ms over twelve
 //! snippets, measured with `psql`), some 5% of a ten-snippet sync. When a snippet of
 //! the message fails, the whole message is rolled back to its savepoint, the snippets
-//! before the failed one run again in a message of their own, and the failed one heads
-//! the next message, where it fails alone (or, a lock wait that has passed, succeeds):
-//! each snippet still stands or falls whole, with its ledger row, as if it had its own
-//! transaction. What the snippets before it did outside the transaction happens twice
-//! (a sequence's `nextval` in a seed skips the values the rolled-back run took), as
-//! after any rolled-back transaction.
+//! before the failed one run again in a message of their own, and the failed one's
+//! failure (its error, or a lock wait to retry) is returned as the first run met it,
+//! without running it again: each snippet still stands or falls whole, with its ledger
+//! row, as if it had its own transaction. What the snippets before it did outside the
+//! transaction happens twice (a sequence's `nextval` in a seed skips the values the
+//! rolled-back run took), as after any rolled-back transaction.
 //!
 //! A savepoint's locks last until its transaction ends, not until the savepoint is
 //! released. So the transaction commits (and the lock is taken again, [`Applied::Checkpoint`])
@@ -65,12 +65,12 @@ pub(crate) async fn run(session: &mut PgSession, steps: &mut [Step], work: &Work
                     _ => match run_prefix(session, steps, step, snippets, table).await {
                         Batch::Ran(done, Ok(None)) if done == step => done,
                         Batch::Ran(done, then) => return (done, then),
-                        Batch::Unparsed { .. } | Batch::Undone { .. } => return (0, Err(error)),
+                        Batch::Unparsed { .. } | Batch::Undone(_) => return (0, Err(error)),
                     },
                 };
                 (done, Err(error))
             }
-            Batch::Undone { .. } => unreachable!("run_prefix runs again what a failure undid"),
+            Batch::Undone(_) => unreachable!("run_prefix runs again what a failure undid"),
         }
     } else if snippet.transaction == TransactionMode::Wrapped {
         match unit::run_one(session, &mut steps[0], snippet, table).await {
@@ -154,8 +154,10 @@ fn batch_end(steps: &[Step], snippets: &[Snippet], budget: usize) -> usize {
 
 /// Runs `steps[..end]` in one message; when a snippet fails after others of the
 /// message ran ([`Batch::Undone`]), runs the ones before it again, in a message of
-/// their own: the failed snippet then heads the caller's next message, and the error
-/// (or a lock wait to retry) comes from there, where it is the first to run.
+/// their own, and then returns the failed snippet's failure (its error, or a lock wait
+/// to retry) as if it had run alone: the failed snippet is not run again, so that a
+/// statement that failed after a long time (a lock wait, `statement_timeout`) costs
+/// that time once.
 async fn run_prefix(
     session: &mut PgSession,
     steps: &mut [Step],
@@ -163,22 +165,53 @@ async fn run_prefix(
     snippets: &[Snippet],
     table: &LedgerTable,
 ) -> Batch {
+    let mut failed: Option<Failed> = None;
     loop {
         match run_batch(session, &mut steps[..end], snippets, table).await {
-            Batch::Undone { step } => end = step,
+            Batch::Undone(failure) => {
+                end = failure.step;
+                failed = Some(failure);
+            }
+            Batch::Ran(done, Ok(None)) => {
+                let Some(Failed { step, part, ran, error }) = failed.filter(|f| f.step == done) else {
+                    return Batch::Ran(done, Ok(None));
+                };
+                let snippet = &snippets[steps[step].index];
+                for &i in &ran {
+                    report_statement(session, snippet, i, None, None);
+                }
+                if let Part::Statement(i) = part {
+                    report_statement(session, snippet, i, None, Some(&error));
+                }
+                return Batch::Ran(done, unit_failure::<PgSession>(snippet, part, error));
+            }
+            // A failure of the run again stops the sync there.
             other => return other,
         }
     }
+}
+
+/// A statement of `steps[step]` that failed after snippets before it in the same
+/// message had run ([`Batch::Undone`]).
+struct Failed {
+    step: usize,
+    /// The part that failed: one of the snippet's statements, or a drop of an invalid
+    /// index before them.
+    part: Part,
+    /// The snippet's statements that ran before it (reported once the snippets before
+    /// the snippet are recorded again).
+    ran: Vec<usize>,
+    error: sqlx::Error,
 }
 
 /// What a batch did.
 enum Batch {
     /// How many of its steps completed, and what stopped it, if anything.
     Ran(usize, Result<Option<Applied>, Error>),
-    /// A statement of `steps[step]` failed after snippets before it in the same message
-    /// had run: the whole message was rolled back, nothing of it stands, and the steps
-    /// before `step` run again ([`run_prefix`]).
-    Undone { step: usize },
+    /// A statement of a snippet failed after snippets before it in the same message had
+    /// run: the whole message was rolled back, nothing of it stands, and the steps before
+    /// the failed one run again ([`run_prefix`]).
+    Undone(Failed),
     /// The server could not parse the message: nothing of it ran, and the transaction
     /// is back where it was before the message. `error` names the statement of
     /// `steps[step]` that holds the syntax error.
@@ -279,7 +312,16 @@ async fn run_batch(session: &mut PgSession, steps: &mut [Step], snippets: &[Snip
         }
         let inside = matches!(part, Part::DropInvalidIndex | Part::Statement(_));
         if inside && steps[..k].iter().any(|s| s.action.runs_sql()) {
-            return Batch::Undone { step: k };
+            let Some((_, _, error)) = failure else { return Batch::Ran(0, Ok(None)) };
+            let at = failed_at.unwrap_or(0);
+            let ran = parts[..at]
+                .iter()
+                .filter_map(|&(j, p, _)| match p {
+                    Part::Statement(i) if j == k => Some(i),
+                    _ => None,
+                })
+                .collect();
+            return Batch::Undone(Failed { step: k, part, ran, error });
         }
         if !inside {
             let Some((_, _, error)) = failure else { return Batch::Ran(0, Ok(None)) };
