@@ -904,9 +904,10 @@ async fn run_on<S: Apply>(
     // that look stands and its plan runs; otherwise the ledger is there already). Never
     // for a plan that would be refused, which must leave no ledger behind.
     if let Some(look) = &unlocked_look {
-        let refused = look.plan.refusal(settings).is_some()
-            || (look.plan.has_work() && look.refuse_maintenance_database(S::KIND, settings).is_err());
-        if look.plan.has_work() && !refused {
+        if look.plan.has_work()
+            && look.plan.refusal(settings).is_none()
+            && look.refuse_maintenance_database(S::KIND, settings).is_ok()
+        {
             session.create_ledger_with_lock();
         }
     }

@@ -230,7 +230,7 @@ const LOOK: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 /// `path` is the configured scope ([`Settings::schemas`]), which takes the place of the
 /// connection's search path; empty, the search path is read.
 fn snapshot_sql(scope: &Scope, path: &[String]) -> String {
-    let path = if path.is_empty() { "current_schemas(false)".to_string() } else { text_array(path) };
+    let path = if path.is_empty() { "current_schemas(false)".to_string() } else { array_literal(path, "text") };
     let mut parts = vec![format!(
         "SELECT 'path', array_to_json({path})::text, current_setting('server_version'), true, \
          current_database()::text"
@@ -363,17 +363,16 @@ fn search_path_list(schemas: &[String]) -> String {
     schemas.iter().map(|s| quote_with(s, '"')).collect::<Vec<_>>().join(", ")
 }
 
-/// `ARRAY[E'…', …]::text[]`.
-fn text_array<'a>(names: impl IntoIterator<Item = &'a String>) -> String {
+/// `ARRAY[E'…', …]::<element>[]`.
+fn array_literal<'a>(names: impl IntoIterator<Item = &'a String>, element: &str) -> String {
     let items: Vec<String> = names.into_iter().map(|n| text_literal(DialectKind::Postgres, n)).collect();
-    format!("ARRAY[{}]::text[]", items.join(", "))
+    format!("ARRAY[{}]::{element}[]", items.join(", "))
 }
 
 /// `ARRAY[E'…', …]::name[]`: compared with a catalog's `name` column, the catalog's
 /// index on it serves (against `text[]` the column is cast, and every row is read).
 fn name_array<'a>(names: impl IntoIterator<Item = &'a String>) -> String {
-    let items: Vec<String> = names.into_iter().map(|n| text_literal(DialectKind::Postgres, n)).collect();
-    format!("ARRAY[{}]::name[]", items.join(", "))
+    array_literal(names, "name")
 }
 
 impl PgSession {
@@ -533,7 +532,6 @@ impl Session for PgSession {
         let explicit: HashSet<&str> = scope.schemas.union(&scope.namespaces).map(String::as_str).collect();
         let path = snapshot.search_path.clone();
         let in_scope = |schema: &str| explicit.contains(schema) || path.iter().any(|s| s == schema);
-        let mut existing: Vec<String> = Vec::new();
         let mut relations: HashMap<String, (String, String)> = HashMap::new();
         // (kind, relation oid, name) of columns and constraints, joined once every
         // relation is known.
@@ -542,7 +540,11 @@ impl Session for PgSession {
             let schema = unquote_ident(namespace);
             match kind.as_str() {
                 "path" => {}
-                "ns" => existing.push(b.clone()),
+                "ns" => {
+                    if explicit.contains(b.as_str()) {
+                        snapshot.schemas.insert(b.clone());
+                    }
+                }
                 "column" | "constraint" | "trigger" | "policy" => details.push((kind.clone(), a.clone(), b.clone())),
                 "extension" => {
                     snapshot.extensions.insert(a.clone());
@@ -571,7 +573,6 @@ impl Session for PgSession {
                 },
             }
         }
-        snapshot.schemas = existing.into_iter().filter(|n| explicit.contains(n.as_str())).collect();
         let details_sql = relation_details_sql(&oid_array(relations.keys()), ", true, ''", true, true);
         if let Some(sql) = details_sql.filter(|_| !scope.after_apply && !relations.is_empty()) {
             let rows = sqlx::raw_sql(AssertSqlSafe(sql)).fetch_all(&mut self.conn).await.map_err(&failed)?;

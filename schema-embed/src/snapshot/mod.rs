@@ -371,16 +371,7 @@ impl Snapshot {
                 let _ = writeln!(out, "  check {}{}", named(&ck.name), ck.expression);
             }
             for ix in &table.indexes {
-                let _ = write!(
-                    out,
-                    "  {}index {} ({})",
-                    if ix.unique { "unique " } else { "" },
-                    ix.name,
-                    ix.columns.join(", ")
-                );
-                if let Some(p) = &ix.predicate {
-                    let _ = write!(out, " where {p}");
-                }
+                write_index(&mut out, ix);
                 if !ix.valid {
                     out.push_str(" INVALID");
                 }
@@ -398,16 +389,7 @@ impl Snapshot {
             let _ =
                 writeln!(out, "{kind} {} sha256:{}", v.name, &v.definition_sha256[..16.min(v.definition_sha256.len())]);
             for ix in &v.indexes {
-                let _ = write!(
-                    out,
-                    "  {}index {} ({})",
-                    if ix.unique { "unique " } else { "" },
-                    ix.name,
-                    ix.columns.join(", ")
-                );
-                if let Some(p) = &ix.predicate {
-                    let _ = write!(out, " where {p}");
-                }
+                write_index(&mut out, ix);
                 out.push('\n');
             }
         }
@@ -429,6 +411,16 @@ impl Snapshot {
             let _ = writeln!(out, " ({} objects)", e.objects);
         }
         out
+    }
+}
+
+/// An index's line of [`Snapshot::to_text`], without its end: `  [unique ]index name
+/// (columns)[ where predicate]`.
+fn write_index(out: &mut String, ix: &Index) {
+    let unique = if ix.unique { "unique " } else { "" };
+    let _ = write!(out, "  {unique}index {} ({})", ix.name, ix.columns.join(", "));
+    if let Some(p) = &ix.predicate {
+        let _ = write!(out, " where {p}");
     }
 }
 
