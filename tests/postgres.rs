@@ -188,6 +188,34 @@ async fn each_snippet_of_a_batch_is_timed_on_its_own() {
     assert!(recorded >= 1000, "the ledger row has the same duration: {recorded}");
 }
 
+/// The clock after each snippet is read as PostgreSQL prints a `timestamptz`: a
+/// snippet that moves the session to another time zone (a half-hour offset) leaves the
+/// timing right; one that changes `DateStyle` leaves the readings unreadable, which
+/// costs the timing of what follows it in the batch (reported as taking no time) and
+/// nothing else.
+#[tokio::test]
+async fn the_timing_of_a_batch_survives_snippets_that_change_the_session_clock_settings() {
+    let Some(db) = postgres().await else { return };
+    let dir = SnippetDir::new(&[
+        ("0001_a.sql", "CREATE TABLE a (id INT);\n"),
+        ("0002_zone.sql", "SET TIME ZONE 'Asia/Kolkata';\n"),
+        ("0003_wait.sql", "SELECT pg_sleep(0.3);\n"),
+        ("0004_style.sql", "SET DateStyle = 'German';\n"),
+        ("0005_wait.sql", "SELECT pg_sleep(0.3);\n"),
+        ("0006_t.sql", "CREATE TABLE t (id INT);\n"),
+    ]);
+    let report = syncer(&dir.snippets()).run(db.target()).await.unwrap();
+    let ms: Vec<u64> = report.steps.iter().map(|s| s.duration_ms).collect();
+    // The first reading is in UTC (the arrival too), the next ones at +05:30.
+    assert!(ms[0] < 300 && ms[1] < 300, "the change of zone is no jump of hours: {ms:?}");
+    assert!((300..1000).contains(&ms[2]), "timed across the change of time zone: {ms:?}");
+    assert_eq!(&ms[3..], [0, 0, 0], "no reading after the DateStyle change is made up: {ms:?}");
+    assert!(db.has_table("t").await);
+    assert_eq!(db.ledger().await.len(), 6, "every snippet is recorded");
+    let again = syncer(&dir.snippets()).run(db.target()).await.unwrap();
+    assert!(again.steps.iter().all(|s| !s.action.runs_sql()), "{again:?}");
+}
+
 /// A URL without the app's database name lands in `postgres`: the sync refuses to
 /// write there, before anything (no ledger, no table), unless allowed.
 #[tokio::test]

@@ -381,7 +381,11 @@ impl<'a> Contenders<'a> {
     }
 
     async fn boot(&self, pool: &SqlxPool) -> Res<()> {
-        bootschema::Syncer::new(&self.files.set).ignore_environment().run(pool.target()).await?;
+        bootschema::Syncer::new(&self.files.set)
+            .ignore_environment()
+            .pool_connection(BOOT_ON_POOL.load(Ordering::Relaxed))
+            .run(pool.target())
+            .await?;
         Ok(())
     }
 
@@ -1355,6 +1359,11 @@ async fn profile(servers: &Servers, kind: Db, n: usize, files: &Files) -> Res<()
 // Snapshot of a large schema: `Syncer::snapshot` on N tables (issue 19, item 1)
 // ---------------------------------------------------------------------------------
 
+/// `--boot-on-pool`: bootschema syncs on the connection it borrows from the pool
+/// (`Syncer::pool_connection(true)`) instead of one of its own, to measure what its own
+/// connection costs.
+static BOOT_ON_POOL: AtomicBool = AtomicBool::new(false);
+
 /// Whether [`CountQueries`] counts: off while the snapshot is timed, so that sqlx does
 /// not format its statements for a log nobody reads (it asks the subscriber first).
 static COUNTING: AtomicBool = AtomicBool::new(false);
@@ -1631,6 +1640,7 @@ async fn main() -> Res<()> {
                 ns = vec![100, 1000];
             }
             "--profile" => profile_mode = true,
+            "--boot-on-pool" => BOOT_ON_POOL.store(true, Ordering::Relaxed),
             "--snapshot-only" => snapshot_mode = true,
             "--snapshot-tables" => {
                 i += 1;
@@ -1685,6 +1695,9 @@ async fn main() -> Res<()> {
         println!("- {v}");
     }
     println!("- clients: {}; {}", version("psql", &["--version"]), version("mariadb", &["--version"]));
+    if BOOT_ON_POOL.load(Ordering::Relaxed) {
+        println!("- bootschema syncs on the pool's connection (`Syncer::pool_connection(true)`), not on one of its own");
+    }
     println!("- tools: bootschema (this tree), sqlx 0.9 `Migrator::new(dir)`, refinery 0.9 (tokio-postgres / mysql_async / rusqlite), raw client");
     println!("- N: {ns:?}; repetitions (fresh, no-op): {:?}", ns.iter().map(|&n| repetitions(n)).collect::<Vec<_>>());
     println!();

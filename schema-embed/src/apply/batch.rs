@@ -245,11 +245,15 @@ async fn run_batch(session: &mut PgSession, steps: &mut [Step], snippets: &[Snip
         .collect();
     // Each part with the step (in `steps`) it belongs to.
     let mut parts: Vec<(usize, Part, &str)> = Vec::new();
+    // The first clock reading also reads the message's arrival.
+    let mut clocked = false;
     for (k, step) in steps.iter().enumerate().filter(|(_, s)| s.action.runs_sql()) {
         let snippet = &snippets[step.index];
         parts.extend(drops[k].iter().map(|d| (k, Part::DropInvalidIndex, d.as_str())));
         parts.extend(step.statements_to_run().map(|i| (k, Part::Statement(i), snippet.statement_sql(i))));
-        parts.push((k, Part::Clock, PgSession::CLOCK));
+        let clock = if clocked { PgSession::CLOCK } else { PgSession::CLOCK_FIRST };
+        clocked = true;
+        parts.push((k, Part::Clock, clock));
     }
     let (readings, outcome) = if parts.is_empty() {
         (Vec::new(), Ok(()))

@@ -254,11 +254,19 @@ fn snapshot_sql(scope: &Scope, path: &[String]) -> String {
         if !scope.sequences.is_empty() {
             kinds.push("'S'");
         }
+        // An index's validity comes from a subquery per index row, not from a join with
+        // `pg_index`: a join costs the planner of a new connection about half a
+        // millisecond of statistics lookups (the first query of the look, and the one
+        // after the apply, are each a new connection's first of their kind).
+        let valid = if scope.indexes.is_empty() {
+            "true"
+        } else {
+            "CASE WHEN c.relkind IN ('i', 'I') THEN COALESCE((SELECT x.indisvalid AND x.indisready \
+             FROM pg_index x WHERE x.indexrelid = c.oid), true) ELSE true END"
+        };
         parts.push(format!(
-            "SELECT 'rel ' || c.relkind::text, c.oid::text, c.relname::text, \
-             COALESCE(x.indisvalid AND x.indisready, true), c.relnamespace::regnamespace::text \
-             FROM pg_class c LEFT JOIN pg_index x ON x.indexrelid = c.oid \
-             WHERE c.relname = ANY({}) AND c.relkind IN ({})",
+            "SELECT 'rel ' || c.relkind::text, c.oid::text, c.relname::text, {valid}, \
+             c.relnamespace::regnamespace::text FROM pg_class c WHERE c.relname = ANY({}) AND c.relkind IN ({})",
             name_array(relations.iter().copied()),
             kinds.join(", ")
         ));
@@ -266,8 +274,7 @@ fn snapshot_sql(scope: &Scope, path: &[String]) -> String {
     if !scope.types.is_empty() {
         parts.push(format!(
             "SELECT 'type', '', y.typname::text, true, y.typnamespace::regnamespace::text FROM pg_type y \
-             LEFT JOIN pg_class r ON r.oid = y.typrelid \
-             WHERE y.typname = ANY({}) AND (y.typrelid = 0 OR r.relkind = 'c')",
+             WHERE y.typname = ANY({}) AND (y.typrelid = 0 OR (SELECT r.relkind FROM pg_class r WHERE r.oid = y.typrelid) = 'c')",
             name_array(&scope.types)
         ));
     }
@@ -305,12 +312,13 @@ fn snapshot_sql(scope: &Scope, path: &[String]) -> String {
     }
     if scope.after_apply && !scope.tables.is_empty() {
         // The tables were just created, and the DDL that created them has loaded the
-        // catalogs' metadata on this connection: the details in the same query (a
-        // semi-join on the tables by name) save the second round trip. Only those a
-        // guard asks about: the first planning of a query on `pg_attribute` or
-        // `pg_constraint` costs a connection about half a millisecond each.
+        // catalogs' metadata on this connection: the details in the same query save the
+        // second round trip. Only those a guard asks about: the first planning of a
+        // query on `pg_attribute` or `pg_constraint` costs a connection about half a
+        // millisecond each. The tables' oids as an array built by a subquery of its own
+        // (an init plan), not a semi-join, whose estimate costs as much again.
         let tables = format!(
-            "(SELECT c.oid FROM pg_class c WHERE c.relname = ANY({}) AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))",
+            "ARRAY(SELECT c.oid FROM pg_class c WHERE c.relname = ANY({}) AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))",
             name_array(&scope.tables)
         );
         parts.extend(relation_details_sql(&tables, ", true, ''", scope.columns, scope.constraints));
@@ -318,9 +326,9 @@ fn snapshot_sql(scope: &Scope, path: &[String]) -> String {
     parts.join("\nUNION ALL\n")
 }
 
-/// The columns and constraints of the relations `oids` (an oid array or a subquery),
-/// with `extra` columns appended to fit the query they are part of: each when asked
-/// for, `None` when neither is.
+/// The columns and constraints of the relations `oids` (an oid array: a literal, or
+/// `ARRAY(subquery)`), with `extra` columns appended to fit the query they are part of:
+/// each when asked for, `None` when neither is.
 fn relation_details_sql(oids: &str, extra: &str, columns: bool, constraints: bool) -> Option<String> {
     let mut parts = Vec::with_capacity(2);
     if columns {
@@ -350,6 +358,40 @@ fn unquote_ident(printed: &str) -> String {
 /// The search path read as `array_to_json(…)::text`: a JSON array of names.
 fn path_from_json(json: &str) -> Result<Vec<String>, serde_json::Error> {
     serde_json::from_str(json)
+}
+
+/// A `timestamptz` as PostgreSQL prints it with DateStyle ISO
+/// (`2026-12-07 15:30:31.876543+00`, the offset `±HH`, `±HH:MM` or `±HH:MM:SS`), in
+/// microseconds since 1970-01-01 UTC; `None` for anything else.
+fn timestamptz_micros(text: &str) -> Option<i64> {
+    let (date, rest) = text.split_once(' ')?;
+    let mut ymd = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (year, month, day) = (ymd.next()??, ymd.next()??, ymd.next()??);
+    let sign_at = rest.find(['+', '-'])?;
+    let (time, offset) = rest.split_at(sign_at);
+    let mut hms = time.splitn(3, ':');
+    let (hour, minute) = (hms.next()?.parse::<i64>().ok()?, hms.next()?.parse::<i64>().ok()?);
+    let seconds_text = hms.next()?;
+    let (whole, fraction) = seconds_text.split_once('.').unwrap_or((seconds_text, ""));
+    let second = whole.parse::<i64>().ok()?;
+    if fraction.len() > 6 || !fraction.bytes().all(|b| b.is_ascii_digit()) || !(1..=12).contains(&month) {
+        return None;
+    }
+    let micros = format!("{fraction:0<6}").parse::<i64>().ok()?;
+    let sign = if offset.starts_with('-') { -1 } else { 1 };
+    let mut offset_seconds = 0;
+    for (k, part) in offset[1..].split(':').enumerate() {
+        offset_seconds += part.parse::<i64>().ok()? * [3600, 60, 1].get(k)?;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm, proleptic Gregorian).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - sign * offset_seconds;
+    Some(seconds * 1_000_000 + micros)
 }
 
 /// An oid array literal of the relations found.
@@ -382,24 +424,45 @@ impl PgSession {
         super::sql::pipeline_in_one_round_trip!(&mut self.conn, parts)
     }
 
-    /// A query that reads the server's clock, as seconds since the message that
-    /// carries it arrived, in one row of one `double precision` (microseconds exact):
-    /// after each snippet of a batch ([`PgSession::pipeline_clocked`]), it times that
-    /// snippet. `statement_timestamp()` is the arrival of the message, the same for every
-    /// statement in it; `clock_timestamp()` moves on. `date_part` rather than `extract`
-    /// (which returns `numeric` since PostgreSQL 14, then multiplied and cast): on a new
-    /// connection ten of these cost 0.7 ms against 1.0 ms (`psql`, median of 8).
-    pub(crate) const CLOCK: &'static str = "SELECT date_part('epoch', clock_timestamp() - statement_timestamp())";
+    /// A query that reads the server's clock: after each snippet of a batch
+    /// ([`PgSession::pipeline_clocked`]), it times that snippet. `clock_timestamp()`
+    /// moves on within a message, and its text (DateStyle ISO, which sqlx sets when it
+    /// connects) is read here. Every expression around it costs: ten readings of
+    /// `date_part('epoch', clock_timestamp() - statement_timestamp())` cost a ten-snippet
+    /// batch 0.7 ms on a new connection, ten of this one 0.3 ms, ten `SELECT 1` 0.15 ms
+    /// (200 fresh connections each, the variants interleaved).
+    pub(crate) const CLOCK: &'static str = "SELECT clock_timestamp()";
+
+    /// [`PgSession::CLOCK`] for the first snippet of a message, with the arrival of the
+    /// message (`statement_timestamp()`, the same for every statement in it) that the
+    /// first snippet is timed from.
+    pub(crate) const CLOCK_FIRST: &'static str = "SELECT clock_timestamp(), statement_timestamp()";
 
     /// Runs `parts` like [`PgSession::pipeline`] and returns, with the outcome, the
-    /// readings of the parts marked in `clock` (each a [`PgSession::CLOCK`]) that ran, in
-    /// order, also when a later part failed.
+    /// readings of the parts marked in `clock` that ran (the first a
+    /// [`PgSession::CLOCK_FIRST`], the others [`PgSession::CLOCK`]), in order, as
+    /// microseconds since the message arrived, also when a later part failed. A reading
+    /// that does not parse (a snippet changed `DateStyle`) reads as the one before it,
+    /// and the snippet it times as taking no time.
     pub(crate) async fn pipeline_clocked(
         &mut self,
         parts: &[&str],
         clock: &[bool],
     ) -> (Vec<i64>, Result<(), (usize, sqlx::Error)>) {
-        super::sql::pipeline_clocked_in_one_round_trip!(&mut self.conn, parts, clock)
+        let mut readings = Vec::new();
+        let mut arrival = None;
+        let outcome = super::sql::pipeline_in_one_round_trip!(&mut self.conn, parts, |part, row| {
+            if clock.get(part).copied().unwrap_or(false) {
+                let read = |column: usize| row.try_get_unchecked::<&str, _>(column).ok().and_then(timestamptz_micros);
+                if row.len() > 1 {
+                    arrival = read(1);
+                }
+                let last = readings.last().copied().unwrap_or(0);
+                let reading = read(0).zip(arrival).map_or(last, |(now, arrival)| (now - arrival).max(last));
+                readings.push(reading);
+            }
+        });
+        (readings, outcome)
     }
 
     /// Records a snippet that ran inside the lock's transaction: its row waits for one
@@ -919,7 +982,7 @@ mod tests {
             assert_eq!(sql.matches(catalog).count(), 1, "{catalog}: {sql}");
         }
         // Tables and sequences are one part: both are relations.
-        assert_eq!(sql.matches("FROM pg_class c LEFT JOIN").count(), 1, "{sql}");
+        assert_eq!(sql.matches("FROM pg_class c WHERE").count(), 1, "{sql}");
         assert_eq!(sql.matches("UNION ALL").count(), 6, "{sql}");
         assert!(sql.contains("ARRAY[E'add']") || sql.contains("ARRAY['add']"), "{sql}");
     }
@@ -933,6 +996,54 @@ mod tests {
         assert!(sql.contains("pg_attribute") && !sql.contains("pg_constraint"), "{sql}");
         scope.constraints = true;
         assert!(snapshot_sql(&scope, &[]).contains("pg_constraint"));
+    }
+
+    #[test]
+    fn the_catalog_query_joins_nothing_where_a_guard_names_only_relations() {
+        // Joins cost a new connection's planner statistics lookups; an index's validity
+        // is a subquery per index, and only where a guard names an index.
+        let mut scope = Scope { after_apply: true, columns: true, constraints: true, ..scope(&["docs"]) };
+        let sql = snapshot_sql(&scope, &[]);
+        assert!(!sql.contains(" JOIN ") && !sql.contains("pg_index"), "{sql}");
+        assert!(sql.contains("ANY(ARRAY(SELECT c.oid FROM pg_class c"), "the tables' oids as an init plan: {sql}");
+        scope.indexes.insert("docs_idx".into());
+        let sql = snapshot_sql(&scope, &[]);
+        assert!(
+            !sql.contains(" JOIN ") && sql.matches("FROM pg_index x WHERE x.indexrelid = c.oid").count() == 1,
+            "{sql}"
+        );
+    }
+
+    #[test]
+    fn the_clock_reads_as_postgresql_prints_a_timestamptz() {
+        assert_eq!(timestamptz_micros("1970-01-01 00:00:00+00"), Some(0));
+        assert_eq!(timestamptz_micros("1970-01-01 00:00:01.5+00"), Some(1_500_000));
+        assert_eq!(timestamptz_micros("2026-12-07 15:30:31.876543+00"), Some(1_796_657_431_876_543));
+        // The same instant in other zones.
+        assert_eq!(timestamptz_micros("2026-12-07 21:00:31.876543+05:30"), Some(1_796_657_431_876_543));
+        assert_eq!(timestamptz_micros("2026-12-07 12:30:31.876543-03"), Some(1_796_657_431_876_543));
+        assert_eq!(timestamptz_micros("2026-12-07 15:30:41.876543+00:00:10"), Some(1_796_657_431_876_543));
+        // Leap day and year ends.
+        assert_eq!(
+            timestamptz_micros("2024-03-01 00:00:00+00").unwrap()
+                - timestamptz_micros("2024-02-28 00:00:00+00").unwrap(),
+            2 * 86_400_000_000
+        );
+        assert_eq!(
+            timestamptz_micros("2027-01-01 00:00:00.000001+00").unwrap()
+                - timestamptz_micros("2026-12-31 23:59:59.999999+00").unwrap(),
+            2
+        );
+        // Other DateStyles, and garbage, read as nothing.
+        for other in [
+            "Mon Dec 07 15:30:31.876543 2026 UTC",
+            "07.12.2026 15:30:31.876543 UTC",
+            "12/07/2026 15:30:31.876543 UTC",
+            "",
+            "x",
+        ] {
+            assert_eq!(timestamptz_micros(other), None, "{other}");
+        }
     }
 
     #[test]

@@ -103,24 +103,6 @@ macro_rules! pipeline_in_one_round_trip {
 }
 pub(crate) use pipeline_in_one_round_trip;
 
-/// `PgSession::pipeline_clocked` on top of [`pipeline_in_one_round_trip`]: the first
-/// column of each row returned by a part marked in `clock`, seconds as an `f64`, in
-/// microseconds (an `i64`).
-macro_rules! pipeline_clocked_in_one_round_trip {
-    ($conn:expr, $parts:expr, $clock:expr) => {{
-        let clock: &[bool] = $clock;
-        let mut readings = Vec::new();
-        let outcome = $crate::dialect::sql::pipeline_in_one_round_trip!($conn, $parts, |part, row| {
-            if clock.get(part).copied().unwrap_or(false) {
-                let seconds = sqlx::Row::try_get::<f64, _>(&row, 0).unwrap_or(0.0);
-                readings.push((seconds * 1_000_000.0).round() as i64);
-            }
-        });
-        (readings, outcome)
-    }};
-}
-pub(crate) use pipeline_clocked_in_one_round_trip;
-
 /// A string literal that means the same whatever the server's settings: PostgreSQL's
 /// escape string (`E'…'`, unaffected by `standard_conforming_strings`), MySQL's
 /// hexadecimal literal converted to text (unaffected by `NO_BACKSLASH_ESCAPES`).
