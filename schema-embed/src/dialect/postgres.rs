@@ -214,7 +214,8 @@ const LOOK: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 /// connections. So:
 /// - one part reads every relation a guard names, tables, views, indexes and sequences
 ///   alike (`pg_class` by name: `name[]`, so that its index on names serves), with an
-///   index's validity from a `LEFT JOIN` on `pg_index`;
+///   index's validity from a subquery per index row (no part joins catalogs: a join's
+///   first estimate on a connection costs statistics lookups);
 /// - the search path is one JSON array beside the server's version, and `pg_namespace`
 ///   is read only for schemas a guard names;
 /// - parts with nothing to look for are left out, and columns and constraints are read
@@ -636,8 +637,13 @@ impl Session for PgSession {
                 },
             }
         }
-        let details_sql = relation_details_sql(&oid_array(relations.keys()), ", true, ''", true, true);
-        if let Some(sql) = details_sql.filter(|_| !scope.after_apply && !relations.is_empty()) {
+        // Before an apply, the details of the relations found, by oid, in a second query
+        // (built only when it is sent).
+        let details_sql = match !scope.after_apply && !relations.is_empty() {
+            true => relation_details_sql(&oid_array(relations.keys()), ", true, ''", true, true),
+            false => None,
+        };
+        if let Some(sql) = details_sql {
             let rows = sqlx::raw_sql(AssertSqlSafe(sql)).fetch_all(&mut self.conn).await.map_err(&failed)?;
             for row in &rows {
                 let (kind, oid, name, _, _): (String, String, String, bool, String) =
